@@ -1,0 +1,68 @@
+"""tinytorch.nn — layers, activations and losses, PyTorch-style.
+
+Modules 02–04 live here (foundation tier). Higher tiers add their layers (``Conv2d``,
+``MultiHeadAttention``, ``LayerNorm``, ...) under the entry-point group ``tinytorch.nn``:
+``from tinytorch.nn import Conv2d`` resolves through that group, so the foundation tier
+never imports a higher tier, and a name no installed tier provides says which tiers are
+installed.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import distributions, entry_points
+from typing import Any
+
+from tinytorch.nn import functional
+from tinytorch.nn.activations import GELU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from tinytorch.nn.layers import Dropout, Linear, Module, Parameter, Sequential
+from tinytorch.nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+
+ENTRY_POINT_GROUP = "tinytorch.nn"
+
+__all__ = [
+    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "GELU", "Linear",
+    "LogSoftmax", "MSELoss", "Module", "Parameter", "ReLU", "Sequential", "Sigmoid",
+    "Softmax", "Tanh", "functional",
+]
+
+
+def _registered() -> dict[str, Any]:
+    """Layers that installed higher tiers register, by name."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def installed_tiers() -> list[str]:
+    """Installed tier distributions with their versions, e.g. ['tinytorch-foundation 0.1.0']."""
+    found = {
+        dist.metadata["Name"].lower(): dist.version
+        for dist in distributions()
+        if (dist.metadata["Name"] or "").lower().startswith("tinytorch-")
+    }
+    return [f"{name} {version}" for name, version in sorted(found.items())]
+
+
+def __getattr__(name: str) -> Any:
+    """PEP 562: resolve layers registered by higher tiers on first use, then cache them."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    entry = _registered().get(name)
+    if entry is None:
+        tiers = ", ".join(installed_tiers()) or "none found (running from a source tree?)"
+        raise AttributeError(
+            f"tinytorch.nn has no {name!r}. Installed tiers: {tiers}. Layers such as Conv2d, "
+            "MaxPool2d, Embedding, MultiHeadAttention and LayerNorm come with "
+            "tinytorch-arch; install the tier that provides the layer you need."
+        )
+    value = entry.load()
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(__all__) | set(_registered()))
+
+
+# Switch autograd on now that the ops of Modules 02 and 04 exist (see Module 05).
+from tinytorch.core.autograd import activate_if_implemented  # noqa: E402
+
+activate_if_implemented()

@@ -1,0 +1,134 @@
+"""Module 02 · Activations — the non-linearities that let stacked layers bend.
+
+Connection map
+    Prerequisites : 01 Tensor
+    This module   : ReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax — each as a function
+                    (``relu(x)``) and as a callable object (``ReLU()(x)``)
+    Unlocks       : 03 Layers (hidden units), 04 Losses (softmax inside cross-entropy)
+
+Systems insight: ``exp(1000)`` overflows float32 (max ~3.4e38) to ``inf``, and
+``inf / inf`` is NaN. Every function here is written so that inputs of ±1e4 give exact,
+finite answers: shift by the max before ``exp``, or only ever call ``exp`` on
+non-positive numbers. Each is one vectorized pass over memory, so cost is bandwidth:
+a (64, 128) float32 activation reads and writes 32 KB.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinytorch.core.tensor import Tensor
+
+_GELU_C = np.sqrt(2.0 / np.pi)
+
+
+def relu(x: Tensor) -> Tensor:
+    """max(0, x), element-wise."""
+    ### BEGIN SOLUTION
+    return Tensor._wrap(np.maximum(x.data, 0))
+    ### END SOLUTION
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """1 / (1 + exp(-x)), computed without overflow for any x.
+
+    With e = exp(-|x|) (always in (0, 1]): sigmoid(x) = 1/(1+e) for x >= 0, e/(1+e) otherwise.
+    """
+    ### BEGIN SOLUTION
+    e = np.exp(-np.abs(x.data))
+    return Tensor._wrap(np.where(x.data >= 0, 1.0, e) / (1.0 + e))
+    ### END SOLUTION
+
+
+def tanh(x: Tensor) -> Tensor:
+    """Hyperbolic tangent, in (-1, 1)."""
+    ### BEGIN SOLUTION
+    return Tensor._wrap(np.tanh(x.data))
+    ### END SOLUTION
+
+
+def gelu(x: Tensor) -> Tensor:
+    """Gaussian Error Linear Unit, tanh approximation (PyTorch's ``approximate='tanh'``).
+
+    0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))); used by GPT-style transformers.
+    """
+    ### BEGIN SOLUTION
+    v = x.data
+    return Tensor._wrap(0.5 * v * (1.0 + np.tanh(_GELU_C * (v + 0.044715 * v**3))))
+    ### END SOLUTION
+
+
+def softmax(x: Tensor, dim: int = -1) -> Tensor:
+    """exp(x) / sum(exp(x)) along ``dim``: a probability distribution per row.
+
+    Subtracting the row max first changes nothing mathematically and keeps exp() <= 1.
+    """
+    ### BEGIN SOLUTION
+    shifted = x.data - x.data.max(axis=dim, keepdims=True)
+    e = np.exp(shifted)
+    return Tensor._wrap(e / e.sum(axis=dim, keepdims=True))
+    ### END SOLUTION
+
+
+def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
+    """log(softmax(x)) via the log-sum-exp trick: (x - m) - log(sum(exp(x - m)))."""
+    ### BEGIN SOLUTION
+    shifted = x.data - x.data.max(axis=dim, keepdims=True)
+    return Tensor._wrap(shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True)))
+    ### END SOLUTION
+
+
+class Activation:
+    """A parameter-free layer: calling it applies its function.
+
+    Layers (Module 03) treat any callable as a stage, so activations need no parameters,
+    no state and no base class beyond this one.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:  # pragma: no cover - overridden
+        raise TypeError(f"{type(self).__name__} must define forward(x)")
+
+    def __call__(self, x: Tensor) -> Tensor:
+        return self.forward(x)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class ReLU(Activation):
+    def forward(self, x: Tensor) -> Tensor:
+        return relu(x)
+
+
+class Sigmoid(Activation):
+    def forward(self, x: Tensor) -> Tensor:
+        return sigmoid(x)
+
+
+class Tanh(Activation):
+    def forward(self, x: Tensor) -> Tensor:
+        return tanh(x)
+
+
+class GELU(Activation):
+    def forward(self, x: Tensor) -> Tensor:
+        return gelu(x)
+
+
+class Softmax(Activation):
+    def __init__(self, dim: int = -1) -> None:
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return softmax(x, dim=self.dim)
+
+    def __repr__(self) -> str:
+        return f"Softmax(dim={self.dim})"
+
+
+class LogSoftmax(Softmax):
+    def forward(self, x: Tensor) -> Tensor:
+        return log_softmax(x, dim=self.dim)
+
+    def __repr__(self) -> str:
+        return f"LogSoftmax(dim={self.dim})"
