@@ -124,17 +124,15 @@ class Module:
                 f"{type(self).__name__}.load_state_dict: missing {missing}, unexpected "
                 f"{unexpected}; the state was saved from a different architecture"
             )
-        for name, value in state.items():
-            if name not in own:
-                continue
-            value = np.asarray(value)
-            param = own[name]
-            if value.shape != param.shape:
+        updates = {name: np.asarray(value) for name, value in state.items() if name in own}
+        for name, value in updates.items():
+            if value.shape != own[name].shape:
                 raise ValueError(
                     f"{type(self).__name__}.load_state_dict: '{name}' has shape "
-                    f"{value.shape} in the state but {param.shape} in the model"
+                    f"{value.shape} in the state but {own[name].shape} in the model"
                 )
-            param.data = value.astype(param.dtype, copy=True)
+        for name, value in updates.items():  # only after every check passed
+            own[name].data = value.astype(own[name].dtype, copy=True)
         ### END SOLUTION
 
     def __repr__(self) -> str:

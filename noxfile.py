@@ -1,0 +1,94 @@
+"""Every workflow of the TinyTorch tiers monorepo.
+
+    nox                       what CI runs: tests of every tier, tooling tests, lint, milestones (fast)
+    nox -s tests              each tier in a fresh venv holding only it and its lower tiers
+    nox -s lint               ruff + import-linter (curriculum order, tier boundaries)
+    nox -s milestone          the historical milestones (``-- 3`` for one, ``-- --list``)
+    nox -s build              wheel + sdist of every tier into dist/
+    nox -s bench -- foundation   benchmarks that print ratios (never timed assertions)
+
+Sessions use the Python running nox (no interpreter downloads) and uv when available.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+PACKAGES = ROOT / "packages"
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = False
+nox.options.sessions = ["tests", "tooling", "lint"]
+os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")  # never fetch an interpreter
+
+# Each tier with the tiers it stands on, lowest first.
+TIER_DEPENDENCIES = {
+    "foundation": [],
+    "arch": ["foundation"],
+    "opt": ["foundation", "arch"],
+}
+TIERS = [tier for tier in TIER_DEPENDENCIES if (PACKAGES / f"tinytorch-{tier}").is_dir()]
+
+
+def tier_path(tier: str) -> str:
+    return str(PACKAGES / f"tinytorch-{tier}")
+
+
+def install_tier(session: nox.Session, tier: str, editable: bool = False) -> None:
+    """Install ``tier`` and the tiers below it (from this tree), nothing above."""
+    paths = [tier_path(t) for t in [*TIER_DEPENDENCIES[tier], tier]]
+    if editable:
+        paths = [arg for path in paths for arg in ("-e", path)]
+    session.install(*paths)
+
+
+@nox.session
+@nox.parametrize("tier", TIERS)
+def tests(session: nox.Session, tier: str) -> None:
+    """One tier's tests, against an installed (not editable) copy of the tier."""
+    install_tier(session, tier)
+    session.install("pytest>=8", "hypothesis>=6")
+    session.chdir(tier_path(tier))
+    session.run("pytest", "tests", "-q", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session
+def tooling(session: nox.Session) -> None:
+    """Tests of the repository's own tooling (layering contracts, course tools)."""
+    install_tier(session, "foundation", editable=True)
+    session.install("pytest>=8", "hypothesis>=6", "import-linter>=2.1")
+    session.run("pytest", "tests", "-q", "-p", "no:cacheprovider",
+                "--ignore=tests/integration", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff, then import-linter's curriculum-order and tier contracts."""
+    session.install("ruff>=0.6", "import-linter>=2.1")
+    for tier in TIERS:
+        session.install("--no-deps", "-e", tier_path(tier))
+    session.install("numpy", "tqdm")
+    session.run("ruff", "check", ".")
+    session.run("lint-imports")
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Wheel and sdist of each tier into dist/ (hatchling backend)."""
+    session.install("build")
+    for tier in TIERS:
+        session.run("python", "-m", "build", "--outdir", str(ROOT / "dist"), tier_path(tier))
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks: ``nox -s bench -- foundation`` (default: every tier that exists)."""
+    tiers = session.posargs or TIERS
+    install_tier(session, max(tiers, key=TIERS.index))
+    session.install("tqdm")
+    for tier in tiers:
+        session.run("python", str(ROOT / "benchmarks" / f"bench_{tier}.py"))

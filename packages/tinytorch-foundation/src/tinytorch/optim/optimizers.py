@@ -1,0 +1,234 @@
+"""Module 06 · Optimizers — turning gradients into better parameters.
+
+Connection map
+    Prerequisites : 01 Tensor · 03 Layers (parameters) · 05 Autograd (``.grad``)
+    This module   : SGD (momentum, Nesterov, weight decay), Adam, AdamW with PyTorch's exact
+                    update rules; ``zero_grad``; a report of optimizer state memory
+    Unlocks       : 07 Training · every milestone
+
+Systems insight: optimizer state is memory you pay for every parameter. Plain SGD keeps
+nothing, momentum keeps one buffer (1x the parameters), Adam keeps two (2x). With the
+weights and their gradients, training with Adam holds 4x the parameter bytes before a
+single activation is stored. All updates here are in-place NumPy operations, so a step
+allocates no new parameter arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+
+from tinytorch.core.tensor import Tensor
+
+
+@dataclass
+class StateMemory:
+    """Bytes held by parameters and by the optimizer's per-parameter state."""
+
+    optimizer: str
+    parameter_bytes: int
+    state_bytes: int
+
+    @property
+    def ratio(self) -> float:
+        """State bytes per parameter byte (SGD 0, momentum 1, Adam 2)."""
+        return self.state_bytes / self.parameter_bytes if self.parameter_bytes else 0.0
+
+    def __str__(self) -> str:
+        return (f"{self.optimizer}: parameters {self.parameter_bytes:,} B, "
+                f"state {self.state_bytes:,} B ({self.ratio:.1f}x parameters)")
+
+
+class Optimizer:
+    """Holds parameter groups and per-parameter state; subclasses define ``step``.
+
+    ``param_groups`` is a list of dicts (``params`` plus hyper-parameters such as ``lr``),
+    as in PyTorch, so learning-rate schedulers can change ``group['lr']`` during training.
+    """
+
+    def __init__(self, params: Iterable[Tensor], defaults: dict[str, Any]) -> None:
+        params = list(params)
+        name = type(self).__name__
+        if not params:
+            raise ValueError(f"{name}: got an empty parameter list (did you pass model.parameters()?)")
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{name}: parameters must be Tensors, got {type(p).__name__}")
+        if defaults["lr"] < 0:
+            raise ValueError(f"{name}: learning rate must be >= 0, got {defaults['lr']}")
+        if defaults.get("weight_decay", 0.0) < 0:
+            raise ValueError(f"{name}: weight_decay must be >= 0, got {defaults['weight_decay']}")
+        self.defaults = defaults
+        self.param_groups: list[dict[str, Any]] = [{"params": params, **defaults}]
+        self.state: dict[int, dict[str, Any]] = {}
+        self.step_count = 0
+
+    @property
+    def params(self) -> list[Tensor]:
+        return [p for group in self.param_groups for p in group["params"]]
+
+    @property
+    def lr(self) -> float:
+        return self.param_groups[0]["lr"]
+
+    def zero_grad(self) -> None:
+        """Clear every parameter's gradient (``grad = None``) before the next backward."""
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:  # pragma: no cover - overridden
+        raise TypeError(f"{type(self).__name__} must define step()")
+
+    def _state_for(self, p: Tensor, *buffers: str) -> dict[str, Any]:
+        """Per-parameter state, creating zero buffers shaped like ``p`` on first use."""
+        state = self.state.get(id(p))
+        if state is None:
+            state = {name: np.zeros_like(p.data) for name in buffers}
+            state["step"] = 0
+            self.state[id(p)] = state
+        return state
+
+    def state_memory(self) -> StateMemory:
+        """Bytes of parameters vs bytes of optimizer state (after at least one step)."""
+        state_bytes = sum(v.nbytes for s in self.state.values() for v in s.values()
+                          if isinstance(v, np.ndarray))
+        return StateMemory(type(self).__name__, sum(p.data.nbytes for p in self.params), state_bytes)
+
+    # -------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """Hyper-parameters and state buffers, keyed by parameter position (not id)."""
+        index = {id(p): i for i, p in enumerate(self.params)}
+        return {
+            "step_count": self.step_count,
+            "groups": [{k: v for k, v in g.items() if k != "params"} for g in self.param_groups],
+            "state": {index[key]: dict(value) for key, value in self.state.items()},
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what ``state_dict`` saved into an optimizer over the same parameters."""
+        params = self.params
+        name = type(self).__name__
+        if len(state["groups"]) != len(self.param_groups):
+            raise ValueError(f"{name}.load_state_dict: saved {len(state['groups'])} parameter "
+                             f"groups, optimizer has {len(self.param_groups)}")
+        restored: dict[int, dict[str, Any]] = {}
+        for i, buffers in state["state"].items():
+            i = int(i)
+            if not 0 <= i < len(params):
+                raise ValueError(f"{name}.load_state_dict: state for parameter {i}, "
+                                 f"but the optimizer has {len(params)} parameters")
+            for key, value in buffers.items():
+                if isinstance(value, np.ndarray) and value.shape != params[i].shape:
+                    raise ValueError(
+                        f"{name}.load_state_dict: buffer '{key}' of parameter {i} has shape "
+                        f"{value.shape}, parameter has {params[i].shape}")
+            restored[id(params[i])] = dict(buffers)
+        for group, saved in zip(self.param_groups, state["groups"]):
+            group.update(saved)
+        self.state = restored
+        self.step_count = int(state["step_count"])
+
+
+def _gradient(p: Tensor, weight_decay: float) -> np.ndarray:
+    """The gradient with L2 weight decay folded in: g + wd * p."""
+    g = p.grad.data
+    return g + weight_decay * p.data if weight_decay else g
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with (Nesterov) momentum.
+
+    buf = momentum * buf + g   (buf = g on the first step);  p -= lr * buf
+    Nesterov uses g + momentum * buf instead of buf. Same rules as ``torch.optim.SGD``
+    with dampening 0.
+    """
+
+    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False) -> None:
+        if momentum < 0:
+            raise ValueError(f"SGD: momentum must be >= 0, got {momentum}")
+        if nesterov and momentum <= 0:
+            raise ValueError("SGD: nesterov=True needs momentum > 0")
+        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay,
+                                      nesterov=nesterov))
+
+    def step(self) -> None:
+        ### BEGIN SOLUTION
+        self.step_count += 1
+        for group in self.param_groups:
+            lr, momentum = group["lr"], group["momentum"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = _gradient(p, group["weight_decay"])
+                if momentum:
+                    state = self._state_for(p, "momentum_buffer")
+                    buf = state["momentum_buffer"]
+                    if state["step"] == 0:
+                        buf[...] = g
+                    else:
+                        buf *= momentum
+                        buf += g
+                    state["step"] += 1
+                    g = g + momentum * buf if group["nesterov"] else buf
+                p.data -= lr * g
+        ### END SOLUTION
+
+
+class Adam(Optimizer):
+    """Adaptive moments (Kingma & Ba), as ``torch.optim.Adam``.
+
+    m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  m^ = m/(1-b1^t);  v^ = v/(1-b2^t)
+    p -= lr * m^ / (sqrt(v^) + eps).  ``weight_decay`` adds wd*p to g (L2, coupled).
+    """
+
+    decoupled_weight_decay = False
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
+        name = type(self).__name__
+        if not all(0.0 <= b < 1.0 for b in betas):
+            raise ValueError(f"{name}: betas must lie in [0, 1), got {betas}")
+        if eps < 0:
+            raise ValueError(f"{name}: eps must be >= 0, got {eps}")
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+
+    def step(self) -> None:
+        ### BEGIN SOLUTION
+        self.step_count += 1
+        for group in self.param_groups:
+            lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if self.decoupled_weight_decay:
+                    p.data *= 1.0 - lr * wd
+                    g = p.grad.data
+                else:
+                    g = _gradient(p, wd)
+                state = self._state_for(p, "exp_avg", "exp_avg_sq")
+                state["step"] += 1
+                t = state["step"]
+                m, v = state["exp_avg"], state["exp_avg_sq"]
+                m *= b1
+                m += (1.0 - b1) * g
+                v *= b2
+                v += (1.0 - b2) * g * g
+                step_size = lr / (1.0 - b1**t)
+                denom = np.sqrt(v) / np.sqrt(1.0 - b2**t) + eps
+                p.data -= step_size * m / denom
+        ### END SOLUTION
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): p *= 1 - lr*wd, then Adam."""
+
+    decoupled_weight_decay = True
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.01) -> None:
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)

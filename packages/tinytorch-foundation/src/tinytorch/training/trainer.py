@@ -1,0 +1,254 @@
+"""Module 07 · Training — the loop that composes every earlier module.
+
+Connection map
+    Prerequisites : 03 Layers · 04 Losses · 05 Autograd · 06 Optimizers
+    This module   : Trainer (fit / evaluate with manual batching and a progress bar),
+                    gradient clipping, a memory lifecycle report, and activation
+                    checkpointing (recompute a segment's forward during backward)
+    Unlocks       : Milestones 1–3 · 08 DataLoader (which replaces manual batching)
+
+Systems insight: at the peak of a training step memory holds parameters (P), gradients
+(P), optimizer state (0–2P) and every activation the graph saved — often the largest
+term. ``memory_report`` measures each; ``checkpoint`` trades recomputation (one extra
+forward of the segment) for not storing that segment's activations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from tinytorch.core.autograd import Function, enable_grad, graph_stats, no_grad, run_backward
+from tinytorch.core.tensor import Tensor, get_rng
+from tinytorch.nn.layers import Module
+from tinytorch.optim.optimizers import Optimizer
+
+Metric = Callable[[np.ndarray, np.ndarray], float]
+
+
+def accuracy(outputs: np.ndarray, targets: np.ndarray, threshold: float = 0.5) -> float:
+    """Fraction correct: argmax over classes, or ``output > threshold`` for one output.
+
+    Pass ``threshold=0.0`` when the single output is a raw score (logit).
+    """
+    targets = np.asarray(targets)
+    if outputs.ndim == 2 and outputs.shape[1] > 1:
+        predicted = outputs.argmax(axis=1)
+        return float((predicted == targets.reshape(-1)).mean())
+    predicted = (outputs.reshape(-1) > threshold).astype(targets.dtype)
+    return float((predicted == targets.reshape(-1)).mean())
+
+
+def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0) -> float:
+    """Scale all gradients together so their joint norm is at most ``max_norm``.
+
+    Returns the norm before clipping (log it: a spike means exploding gradients). The
+    direction of the update is kept; only its length shrinks. Same rule as PyTorch:
+    coefficient max_norm / (norm + 1e-6), applied only when it is below 1.
+    """
+    ### BEGIN SOLUTION
+    if max_norm < 0:
+        raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
+    grads = [p.grad.data for p in parameters if p.grad is not None]
+    if not grads:
+        return 0.0
+    if norm_type == float("inf"):
+        total = max(float(np.abs(g).max()) for g in grads)
+    else:
+        total = float(sum(float((np.abs(g) ** norm_type).sum()) for g in grads) ** (1.0 / norm_type))
+    coefficient = max_norm / (total + 1e-6)
+    if coefficient < 1.0:
+        for g in grads:
+            g *= coefficient
+    return total
+    ### END SOLUTION
+
+
+@dataclass
+class History:
+    """Per-epoch curves recorded by ``Trainer.fit`` (lists keyed by metric name)."""
+
+    curves: dict[str, list[float]] = field(default_factory=dict)
+
+    def log(self, **values: float) -> None:
+        for name, value in values.items():
+            self.curves.setdefault(name, []).append(float(value))
+
+    def __getitem__(self, name: str) -> list[float]:
+        return self.curves[name]
+
+    def last(self, name: str) -> float:
+        return self.curves[name][-1]
+
+
+class Trainer:
+    """Fit a model on in-memory arrays: shuffle, batch, forward, loss, backward, step.
+
+    ``metrics`` maps names to ``fn(outputs, targets) -> float`` (e.g. ``accuracy``).
+    ``max_grad_norm`` clips gradients each step; ``scheduler.step()`` runs once per epoch.
+    """
+
+    def __init__(self, model: Module, optimizer: Optimizer, loss_fn: Callable[..., Tensor],
+                 scheduler: Any = None, max_grad_norm: float | None = None,
+                 metrics: dict[str, Metric] | None = None, progress: bool = True) -> None:
+        self.model = model
+        self.optimizer = optimizer
+        self.loss_fn = loss_fn
+        self.scheduler = scheduler
+        self.max_grad_norm = max_grad_norm
+        self.metrics = metrics or {}
+        self.progress = progress
+        self.history = History()
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
+        """One optimisation step on one batch; returns the batch loss."""
+        ### BEGIN SOLUTION
+        self.optimizer.zero_grad()
+        loss = self.loss_fn(self.model(Tensor(x)), y)
+        loss.backward()
+        if self.max_grad_norm is not None:
+            clip_grad_norm_(self.optimizer.params, self.max_grad_norm)
+        self.optimizer.step()
+        return loss.item()
+        ### END SOLUTION
+
+    def fit(self, x: np.ndarray, y: np.ndarray, epochs: int = 1, batch_size: int = 32,
+            shuffle: bool = True, seed: int = 0,
+            validation: tuple[np.ndarray, np.ndarray] | None = None) -> History:
+        """Train for ``epochs`` passes over (x, y); returns the History of every epoch."""
+        _check_pairs("Trainer.fit", x, y)
+        if epochs < 1 or batch_size < 1:
+            raise ValueError(f"Trainer.fit: epochs and batch_size must be >= 1, got "
+                             f"{epochs} and {batch_size}")
+        order_rng = np.random.default_rng(seed)
+        bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not self.progress,
+                   leave=False)
+        for _ in bar:
+            self.model.train()
+            order = order_rng.permutation(len(x)) if shuffle else np.arange(len(x))
+            losses, counts = [], []
+            for start in range(0, len(x), batch_size):
+                batch = order[start:start + batch_size]
+                losses.append(self.train_step(x[batch], y[batch]))
+                counts.append(len(batch))
+            record = {"loss": float(np.average(losses, weights=counts)), "lr": self.optimizer.lr}
+            if validation is not None:
+                record.update({f"val_{k}": v for k, v in self.evaluate(*validation).items()})
+            self.history.log(**record)
+            if self.scheduler is not None:
+                self.scheduler.step()
+            bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "lr"})
+        return self.history
+
+    def predict(self, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
+        """Model outputs for ``x`` in eval mode, without recording a graph."""
+        self.model.eval()
+        with no_grad():
+            return np.concatenate([self.model(Tensor(x[i:i + batch_size])).data
+                                   for i in range(0, len(x), batch_size)])
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int = 512) -> dict[str, float]:
+        """Loss and every metric on (x, y), in eval mode."""
+        _check_pairs("Trainer.evaluate", x, y)
+        outputs = self.predict(x, batch_size)
+        with no_grad():
+            loss = self.loss_fn(Tensor._wrap(outputs), y).item()
+        return {"loss": loss, **{name: fn(outputs, y) for name, fn in self.metrics.items()}}
+
+
+def _check_pairs(op: str, x: np.ndarray, y: np.ndarray) -> None:
+    if len(x) != len(y):
+        raise ValueError(f"{op}: {len(x)} inputs but {len(y)} targets (shapes {np.shape(x)} "
+                         f"and {np.shape(y)}); they must pair up one to one")
+    if len(x) == 0:
+        raise ValueError(f"{op}: no examples")
+
+
+# ----------------------------------------------------------------------------- memory
+
+
+@dataclass
+class MemoryReport:
+    """Bytes alive during a training step, split the way Module 07 teaches it."""
+
+    parameters: int
+    gradients: int
+    optimizer_state: int
+    activations: int
+
+    @property
+    def total(self) -> int:
+        return self.parameters + self.gradients + self.optimizer_state + self.activations
+
+    def __str__(self) -> str:
+        rows = [("parameters", self.parameters), ("gradients", self.gradients),
+                ("optimizer state", self.optimizer_state),
+                ("activations (graph)", self.activations), ("total", self.total)]
+        return "\n".join(f"{name:<20}{value / 1024:>12.1f} KiB" for name, value in rows)
+
+
+def memory_report(model: Module, optimizer: Optimizer | None = None,
+                  loss: Tensor | None = None) -> MemoryReport:
+    """Measure each memory term; pass the loss before ``backward`` to see activations."""
+    params = model.parameters()
+    activations = 0
+    if loss is not None:
+        activations = graph_stats(loss, exclude=[p.data for p in params]).saved_bytes
+    return MemoryReport(
+        parameters=sum(p.data.nbytes for p in params),
+        gradients=sum(p.grad.data.nbytes for p in params if p.grad is not None),
+        optimizer_state=optimizer.state_memory().state_bytes if optimizer is not None else 0,
+        activations=activations,
+    )
+
+
+# ----------------------------------------------------------------------------- checkpointing
+
+
+class CheckpointFunction(Function):
+    """Run a segment without recording; replay it with recording during backward.
+
+    Stores only the segment's inputs (and output), not its internal activations. The
+    random generator's state is saved so dropout draws the same mask on replay.
+    """
+
+    def forward(self, *arrays: np.ndarray, segment: Callable[..., Tensor],
+                n_inputs: int) -> np.ndarray:
+        self.rng_state = get_rng().bit_generator.state
+        with no_grad():
+            return segment(*(Tensor._wrap(a) for a in arrays[:n_inputs])).data
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        segment, n_inputs = self.kwargs["segment"], self.kwargs["n_inputs"]
+        replay = []
+        for x in self.inputs[:n_inputs]:
+            r = Tensor._wrap(x.data)
+            r.requires_grad = x.requires_grad
+            replay.append(r)
+        rng = get_rng().bit_generator
+        current, rng.state = rng.state, self.rng_state
+        with enable_grad():
+            out = segment(*replay)
+        rng.state = current
+        if out.requires_grad:
+            run_backward(out, grad)  # parameters inside the segment receive their .grad here
+        return tuple(r.grad.data if r.grad is not None else None for r in replay)
+
+
+def checkpoint(segment: Callable[..., Tensor], *inputs: Tensor) -> Tensor:
+    """``segment(*inputs)`` without keeping its activations; recomputed in backward.
+
+    Memory: the segment's internal activations are not stored (see ``graph_stats``).
+    Compute: the segment's forward runs twice per training step.
+    """
+    params = tuple(segment.parameters()) if isinstance(segment, Module) else ()
+    return CheckpointFunction.apply(*inputs, *params, segment=segment, n_inputs=len(inputs))
+
+
+__all__ = [
+    "CheckpointFunction", "History", "MemoryReport", "Trainer", "accuracy", "checkpoint",
+    "clip_grad_norm_", "memory_report",
+]

@@ -1,0 +1,35 @@
+"""Shared fixtures for the foundation tier's tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinytorch.core import disable_autograd, enable_autograd, manual_seed
+
+
+@pytest.fixture(params=["dormant", "active"])
+def autograd_mode(request: pytest.FixtureRequest):
+    """Run a test twice: with gradients dormant (as in Modules 01–04) and switched on.
+
+    Modules 01–04 use it for every test, which is the proof that switching autograd on
+    in Module 05 changes nothing those modules promised.
+    """
+    if request.param == "dormant":
+        disable_autograd()
+    try:
+        yield request.param
+    finally:
+        enable_autograd()
+
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Every test starts from the same random state."""
+    manual_seed(0)
+    yield
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(1234)
