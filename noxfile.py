@@ -22,7 +22,7 @@ PACKAGES = ROOT / "packages"
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = False
-nox.options.sessions = ["tests", "tooling", "lint"]
+nox.options.sessions = ["tests", "tooling", "lint", "milestone"]
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")  # never fetch an interpreter
 
 # Each tier with the tiers it stands on, lowest first.
@@ -92,3 +92,11 @@ def bench(session: nox.Session) -> None:
     session.install("tqdm")
     for tier in tiers:
         session.run("python", str(ROOT / "benchmarks" / f"bench_{tier}.py"))
+
+
+@nox.session
+def milestone(session: nox.Session) -> None:
+    """The historical milestones: ``nox -s milestone [-- 3 | --list | 3 --data-dir DIR]``."""
+    install_tier(session, TIERS[-1])  # the highest tier brings every tier below it
+    session.install("matplotlib", "tqdm")
+    session.run("python", str(ROOT / "milestones" / "run.py"), *session.posargs)

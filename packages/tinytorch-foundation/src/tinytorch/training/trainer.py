@@ -124,8 +124,9 @@ class Trainer:
             raise ValueError(f"Trainer.fit: epochs and batch_size must be >= 1, got "
                              f"{epochs} and {batch_size}")
         order_rng = np.random.default_rng(seed)
-        bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not self.progress,
-                   leave=False)
+        # disable=None: a bar on a terminal, silence in logs and CI.
+        bar = tqdm(range(epochs), desc="training", unit="epoch", leave=False, mininterval=0.5,
+                   disable=None if self.progress else True)
         for _ in bar:
             self.model.train()
             order = order_rng.permutation(len(x)) if shuffle else np.arange(len(x))
@@ -140,7 +141,7 @@ class Trainer:
             self.history.log(**record)
             if self.scheduler is not None:
                 self.scheduler.step()
-            bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "lr"})
+            bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "lr"}, refresh=False)
         return self.history
 
     def predict(self, x: np.ndarray, batch_size: int = 512) -> np.ndarray:

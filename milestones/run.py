@@ -1,0 +1,106 @@
+"""Run the historical milestones: ``nox -s milestone [-- 3 | m03_1986_mlp | --list]``.
+
+Each milestone runs in its own process (a crash or a missed bar in one cannot hide
+another), in order, and a summary table closes the run. A milestone whose tier is not
+installed is reported as not available — not as failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "results"
+
+
+@dataclass(frozen=True)
+class Milestone:
+    number: int
+    name: str  # script name without .py, also the results file name
+    title: str
+    tier: str  # lowest tier that holds everything it needs
+    needs: tuple[str, ...]  # subpackages that must import
+
+    @property
+    def script(self) -> Path:
+        return HERE / f"{self.name}.py"
+
+    def available(self) -> bool:
+        return self.script.exists() and all(importlib.util.find_spec(m) for m in self.needs)
+
+
+MILESTONES = [
+    Milestone(1, "m01_1958_perceptron", "1958 Perceptron", "foundation", ("tinytorch.training",)),
+    Milestone(2, "m02_1969_xor", "1969 XOR", "foundation", ("tinytorch.training",)),
+    Milestone(3, "m03_1986_mlp", "1986 MLP", "foundation", ("tinytorch.training",)),
+    Milestone(4, "m04_1998_cnn", "1998 CNN", "arch", ("tinytorch.vision", "tinytorch.data")),
+    Milestone(5, "m05_2017_transformer", "2017 Transformer", "arch", ("tinytorch.text",)),
+    Milestone(6, "m06_2018_mlperf", "2018– MLPerf", "opt", ("tinytorch.perf", "tinytorch.capstone")),
+]
+
+
+def select(wanted: list[str]) -> list[Milestone]:
+    """Milestones named by number (``3``) or name (``m03_1986_mlp``); all when empty."""
+    if not wanted:
+        return MILESTONES
+    chosen = []
+    for key in wanted:
+        match = [m for m in MILESTONES if key in (str(m.number), m.name)]
+        if not match:
+            names = ", ".join(f"{m.number} ({m.name})" for m in MILESTONES)
+            raise SystemExit(f"run.py: unknown milestone {key!r}; choose from {names}")
+        chosen += match
+    return chosen
+
+
+def list_milestones() -> None:
+    print(f"{'#':<3}{'milestone':<24}{'tier':<12}{'status'}")
+    for m in MILESTONES:
+        status = "available" if m.available() else f"not available (needs tinytorch-{m.tier})"
+        print(f"{m.number:<3}{m.title:<24}{m.tier:<12}{status}")
+
+
+def run(milestone: Milestone, extra: list[str]) -> tuple[str, float, str]:
+    """Run one milestone script; returns (status, seconds, one-line summary)."""
+    if not milestone.available():
+        return "not available", 0.0, f"needs tinytorch-{milestone.tier}"
+    result_file = RESULTS / f"{milestone.name}.json"
+    result_file.unlink(missing_ok=True)
+    start = time.perf_counter()
+    code = subprocess.call([sys.executable, str(milestone.script), *extra], cwd=HERE)
+    seconds = time.perf_counter() - start
+    if not result_file.exists():
+        return "FAILED", seconds, f"crashed (exit code {code}) before reporting"
+    report = json.loads(result_file.read_text())
+    summary = "; ".join(f"{name} {c['value']:.4g} (bar {c['rule']} {c['bar']:.4g})"
+                        for name, c in report["checks"].items())
+    return ("passed" if code == 0 and report["passed"] else "FAILED"), seconds, summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Run TinyTorch's historical milestones.")
+    parser.add_argument("milestones", nargs="*", help="numbers or names (default: all)")
+    parser.add_argument("--list", action="store_true", help="list milestones and exit")
+    args, extra = parser.parse_known_args(argv)
+    if args.list:
+        list_milestones()
+        return 0
+    chosen = select(args.milestones)
+    if extra and len(chosen) != 1:
+        raise SystemExit("run.py: options for a milestone (e.g. --data-dir) need exactly one milestone")
+    rows = [(m, *run(m, extra)) for m in chosen]
+    print("\n" + "=" * 78 + "\nSummary\n" + "=" * 78)
+    for m, status, seconds, summary in rows:
+        print(f"M{m.number} {m.title:<18} {status:<14} {seconds:6.1f} s  {summary}")
+    return 1 if any(status == "FAILED" for _, status, _, _ in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
