@@ -1,6 +1,6 @@
 """Every workflow of the TinyTorch tiers monorepo.
 
-    nox                       what CI runs: tests of every tier, tooling tests, lint, milestones (fast)
+    nox                       what CI runs: every tier's tests, tooling tests, lint, milestones
     nox -s tests              each tier in a fresh venv holding only it and its lower tiers
     nox -s lint               ruff + import-linter (curriculum order, tier boundaries)
     nox -s milestone          the historical milestones (``-- 3`` for one, ``-- --list``)
@@ -61,8 +61,15 @@ def tooling(session: nox.Session) -> None:
     """Tests of the repository's own tooling (layering contracts, course tools)."""
     install_tier(session, "foundation", editable=True)
     session.install("pytest>=8", "hypothesis>=6", "import-linter>=2.1")
-    session.run("pytest", "tests", "-q", "-p", "no:cacheprovider",
-                "--ignore=tests/integration", *session.posargs)
+    session.run(
+        "pytest",
+        "tests",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--ignore=tests/integration",
+        *session.posargs,
+    )
 
 
 @nox.session

@@ -15,7 +15,7 @@ import os
 import statistics
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -65,7 +65,12 @@ def bench_loops() -> None:
     ta, tb = Tensor(rng.standard_normal((n, n))), Tensor(rng.standard_normal((n, n)))
     fast = median_seconds(lambda: ta @ tb)
     row("vectorized (BLAS)", fast, fast, "us")
-    row("matmul_loops (n*k*m Python steps)", median_seconds(lambda: matmul_loops(ta, tb), 3), fast, "us")
+    row(
+        "matmul_loops (n*k*m Python steps)",
+        median_seconds(lambda: matmul_loops(ta, tb), 3),
+        fast,
+        "us",
+    )
 
 
 def numpy_mlp_step(params: list[np.ndarray], x: np.ndarray, y: np.ndarray, lr: float) -> None:
@@ -135,8 +140,9 @@ def bench_checkpointing() -> None:
     y = rng.integers(0, 10, size=256)
     manual_seed(0)
     head = Sequential(Linear(256, 1024), ReLU())
-    middle = Sequential(Linear(1024, 1024), ReLU(), Linear(1024, 1024), ReLU(),
-                        Linear(1024, 1024), ReLU())
+    middle = Sequential(
+        Linear(1024, 1024), ReLU(), Linear(1024, 1024), ReLU(), Linear(1024, 1024), ReLU()
+    )
     tail = Linear(1024, 10)
     params = [p.data for m in (head, middle, tail) for p in m.parameters()]
     loss_fn = CrossEntropyLoss()
@@ -149,15 +155,19 @@ def bench_checkpointing() -> None:
     plain, ckpt = (graph_stats(loss(flag), exclude=params).saved_bytes for flag in (False, True))
     t_plain = median_seconds(lambda: loss(False).backward(), 5)
     t_ckpt = median_seconds(lambda: loss(True).backward(), 5)
-    print(f"  activation memory held by the graph: {plain / 2**20:.1f} MiB -> "
-          f"{ckpt / 2**20:.1f} MiB ({plain / ckpt:.1f}x less)")
+    print(
+        f"  activation memory held by the graph: {plain / 2**20:.1f} MiB -> "
+        f"{ckpt / 2**20:.1f} MiB ({plain / ckpt:.1f}x less)"
+    )
     row("forward+backward, no checkpointing", t_plain, t_plain)
     row("forward+backward, middle checkpointed", t_ckpt, t_plain)
 
 
 def main() -> None:
-    print(f"tinytorch foundation benchmarks — Python {sys.version.split()[0]}, "
-          f"NumPy {np.__version__}, {os.cpu_count()} CPUs")
+    print(
+        f"tinytorch foundation benchmarks — Python {sys.version.split()[0]}, "
+        f"NumPy {np.__version__}, {os.cpu_count()} CPUs"
+    )
     bench_matmul()
     bench_loops()
     bench_mlp_step()

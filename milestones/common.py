@@ -57,8 +57,12 @@ class Check:
         return self.value >= self.bar if self.at_least else self.value <= self.bar
 
     def as_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "bar": self.bar,
-                "rule": ">=" if self.at_least else "<=", "passed": self.passed}
+        return {
+            "value": self.value,
+            "bar": self.bar,
+            "rule": ">=" if self.at_least else "<=",
+            "passed": self.passed,
+        }
 
 
 @dataclass
@@ -87,15 +91,25 @@ class Result:
         print("-" * (width + 30))
         for c in self.checks:
             rule = ">=" if c.at_least else "<="
-            print(f"{c.name:<{width}}{c.value:>10.4f}{rule:>6}{c.bar:>6.4f}  "
-                  f"{'PASS' if c.passed else 'FAIL'}")
+            print(
+                f"{c.name:<{width}}{c.value:>10.4f}{rule:>6}{c.bar:>6.4f}  "
+                f"{'PASS' if c.passed else 'FAIL'}"
+            )
         print("-" * (width + 30))
         print(f"{self.title}: {'PASSED' if self.passed else 'FAILED'} in {wall:.1f} s")
-        write_json(RESULTS_DIR / f"{self.name}.json", {
-            "milestone": self.name, "title": self.title, "passed": self.passed,
-            "checks": {c.name: c.as_dict() for c in self.checks}, "seeds": self.seeds,
-            "wall_time_s": round(wall, 2), "versions": tier_versions(), "details": self.details,
-        })
+        write_json(
+            RESULTS_DIR / f"{self.name}.json",
+            {
+                "milestone": self.name,
+                "title": self.title,
+                "passed": self.passed,
+                "checks": {c.name: c.as_dict() for c in self.checks},
+                "seeds": self.seeds,
+                "wall_time_s": round(wall, 2),
+                "versions": tier_versions(),
+                "details": self.details,
+            },
+        )
         return 0 if self.passed else 1
 
 
@@ -124,5 +138,5 @@ def save_figure(fig: Any, name: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    print(f"plot written to {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    print(f"plot written to {path}")
     return path

@@ -11,8 +11,8 @@ import argparse
 import sys
 
 import numpy as np
-from common import Result, pyplot, save_figure, tell
 
+from common import Result, pyplot, save_figure, tell
 from tinytorch.core import manual_seed
 from tinytorch.datasets import linearly_separable, logic_gate
 from tinytorch.nn import BCELoss, Linear, Sequential, Sigmoid
@@ -31,12 +31,19 @@ autograd and SGD move the line until every training point falls on the right sid
 """
 
 
-def train_perceptron(x: np.ndarray, y: np.ndarray, seed: int, epochs: int) -> tuple[Trainer, list[float]]:
+def train_perceptron(
+    x: np.ndarray, y: np.ndarray, seed: int, epochs: int
+) -> tuple[Trainer, list[float]]:
     """A single-layer perceptron (Linear + Sigmoid) trained with BCE and SGD."""
     manual_seed(seed)
     model = Sequential(Linear(2, 1), Sigmoid())
-    trainer = Trainer(model, SGD(model.parameters(), lr=0.5), BCELoss(),
-                      metrics={"accuracy": accuracy}, progress=False)
+    trainer = Trainer(
+        model,
+        SGD(model.parameters(), lr=0.5),
+        BCELoss(),
+        metrics={"accuracy": accuracy},
+        progress=False,
+    )
     history = trainer.fit(x, y, epochs=epochs, batch_size=len(x), seed=seed, validation=(x, y))
     return trainer, history["val_accuracy"]
 
@@ -50,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     problems = {
         "AND gate": (*logic_gate("and"), 400),
         "OR gate": (*logic_gate("or"), 400),
-        "separable clouds (200 points)": (*linearly_separable(n_per_class=100, seed=args.seed), 100),
+        "separable clouds (200 points)": (
+            *linearly_separable(n_per_class=100, seed=args.seed),
+            100,
+        ),
     }
     plt = pyplot()
     fig, axes = plt.subplots(1, len(problems), figsize=(4 * len(problems), 3.4))

@@ -11,8 +11,8 @@ import argparse
 import sys
 
 import numpy as np
-from common import Result, pyplot, save_figure, tell
 
+from common import Result, pyplot, save_figure, tell
 from tinytorch.core import Tensor, manual_seed, no_grad
 from tinytorch.datasets import logic_gate, xor_clouds
 from tinytorch.nn import BCEWithLogitsLoss, Linear, Sequential, Tanh
@@ -35,10 +35,12 @@ def logit_accuracy(outputs: np.ndarray, targets: np.ndarray) -> float:
     return accuracy(outputs, targets, threshold=0.0)
 
 
-def fit(model: Sequential, optimizer, x: np.ndarray, y: np.ndarray, epochs: int,
-        seed: int) -> Trainer:
-    trainer = Trainer(model, optimizer, BCEWithLogitsLoss(),
-                      metrics={"accuracy": logit_accuracy}, progress=False)
+def fit(
+    model: Sequential, optimizer, x: np.ndarray, y: np.ndarray, epochs: int, seed: int
+) -> Trainer:
+    trainer = Trainer(
+        model, optimizer, BCEWithLogitsLoss(), metrics={"accuracy": logit_accuracy}, progress=False
+    )
     trainer.fit(x, y, epochs=epochs, batch_size=len(x), seed=seed)
     return trainer
 
@@ -79,8 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     trainer = fit(mlp, Adam(mlp.parameters(), lr=0.05), x, y, 300, args.seed)
     mlp_gate = trainer.evaluate(x, y)["accuracy"]
     cloud_mlp = Sequential(Linear(2, 8), Tanh(), Linear(8, 1))
-    cloud_trainer = fit(cloud_mlp, Adam(cloud_mlp.parameters(), lr=0.05), cloud_x, cloud_y,
-                        300, args.seed)
+    cloud_trainer = fit(
+        cloud_mlp, Adam(cloud_mlp.parameters(), lr=0.05), cloud_x, cloud_y, 300, args.seed
+    )
     cloud_score = cloud_trainer.evaluate(cloud_x, cloud_y)["accuracy"]
     print(f"  2-layer MLP (2-8-1, tanh) on the 4 XOR points: {mlp_gate:.0%}")
     print(f"  2-layer MLP on 200 noisy XOR points:           {cloud_score:.1%}")

@@ -13,8 +13,8 @@ import sys
 from dataclasses import dataclass
 
 import numpy as np
-from common import Result, pyplot, save_figure, tell
 
+from common import Result, pyplot, save_figure, tell
 from tinytorch.core import manual_seed
 from tinytorch.datasets import load_mnist, load_tinydigits
 from tinytorch.nn import CrossEntropyLoss, Dropout, Linear, ReLU, Sequential
@@ -47,10 +47,26 @@ class Setup:
     bar: float
 
 
-TINYDIGITS = Setup("TinyDigits (8x8)", hidden=256, epochs=80, batch_size=32, lr=1e-3,
-                   weight_decay=0.05, dropout=0.3, bar=0.97)
-MNIST = Setup("MNIST (28x28)", hidden=256, epochs=12, batch_size=128, lr=1e-3,
-              weight_decay=0.01, dropout=0.2, bar=0.97)
+TINYDIGITS = Setup(
+    "TinyDigits (8x8)",
+    hidden=256,
+    epochs=80,
+    batch_size=32,
+    lr=1e-3,
+    weight_decay=0.05,
+    dropout=0.3,
+    bar=0.97,
+)
+MNIST = Setup(
+    "MNIST (28x28)",
+    hidden=256,
+    epochs=12,
+    batch_size=128,
+    lr=1e-3,
+    weight_decay=0.01,
+    dropout=0.2,
+    bar=0.97,
+)
 
 
 def standardize(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -60,8 +76,9 @@ def standardize(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def build_mlp(inputs: int, setup: Setup) -> Sequential:
-    return Sequential(Linear(inputs, setup.hidden), ReLU(), Dropout(setup.dropout),
-                      Linear(setup.hidden, 10))
+    return Sequential(
+        Linear(inputs, setup.hidden), ReLU(), Dropout(setup.dropout), Linear(setup.hidden, 10)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,16 +90,20 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.data_dir:
         setup = MNIST
-        (x_train, y_train), (x_test, y_test) = (load_mnist(args.data_dir, s, flatten=True)
-                                                for s in ("train", "test"))
+        (x_train, y_train), (x_test, y_test) = (
+            load_mnist(args.data_dir, s, flatten=True) for s in ("train", "test")
+        )
     else:
         setup = TINYDIGITS
-        (x_train, y_train), (x_test, y_test) = (load_tinydigits(s, flatten=True)
-                                                for s in ("train", "test"))
+        (x_train, y_train), (x_test, y_test) = (
+            load_tinydigits(s, flatten=True) for s in ("train", "test")
+        )
     x_train, x_test = standardize(x_train, x_test)
     print(f"  data: {setup.label}, {len(x_train)} training and {len(x_test)} test images")
-    print(f"  model: MLP {x_train.shape[1]} -> {setup.hidden} -> 10, AdamW + cosine schedule, "
-          f"{setup.epochs} epochs, seeds {args.seeds}")
+    print(
+        f"  model: MLP {x_train.shape[1]} -> {setup.hidden} -> 10, AdamW + cosine schedule, "
+        f"{setup.epochs} epochs, seeds {args.seeds}"
+    )
 
     result = Result(NAME, TITLE, seeds=args.seeds)
     scores, curves = [], []
@@ -90,21 +111,35 @@ def main(argv: list[str] | None = None) -> int:
         manual_seed(seed)
         model = build_mlp(x_train.shape[1], setup)
         optimizer = AdamW(model.parameters(), lr=setup.lr, weight_decay=setup.weight_decay)
-        trainer = Trainer(model, optimizer, CrossEntropyLoss(),
-                          scheduler=CosineAnnealingLR(optimizer, setup.epochs),
-                          metrics={"accuracy": accuracy})
-        history = trainer.fit(x_train, y_train, epochs=setup.epochs,
-                              batch_size=setup.batch_size, seed=seed, validation=(x_test, y_test))
+        trainer = Trainer(
+            model,
+            optimizer,
+            CrossEntropyLoss(),
+            scheduler=CosineAnnealingLR(optimizer, setup.epochs),
+            metrics={"accuracy": accuracy},
+        )
+        history = trainer.fit(
+            x_train,
+            y_train,
+            epochs=setup.epochs,
+            batch_size=setup.batch_size,
+            seed=seed,
+            validation=(x_test, y_test),
+        )
         scores.append(trainer.evaluate(x_test, y_test)["accuracy"])
         curves.append(history)
         print(f"  seed {seed}: test accuracy {scores[-1]:.2%}")
     print(f"\n  memory at the end of training (seed {args.seeds[-1]}):")
     print("    " + str(memory_report(model, optimizer)).replace("\n", "\n    "))
 
-    result.check(f"{setup.label}: mean test accuracy over {len(scores)} seeds",
-                 float(np.mean(scores)), setup.bar)
-    result.details.update(dataset=setup.label, per_seed_accuracy=scores,
-                          parameters=model.num_parameters())
+    result.check(
+        f"{setup.label}: mean test accuracy over {len(scores)} seeds",
+        float(np.mean(scores)),
+        setup.bar,
+    )
+    result.details.update(
+        dataset=setup.label, per_seed_accuracy=scores, parameters=model.num_parameters()
+    )
 
     plt = pyplot()
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.6))

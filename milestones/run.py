@@ -42,7 +42,9 @@ MILESTONES = [
     Milestone(3, "m03_1986_mlp", "1986 MLP", "foundation", ("tinytorch.training",)),
     Milestone(4, "m04_1998_cnn", "1998 CNN", "arch", ("tinytorch.vision", "tinytorch.data")),
     Milestone(5, "m05_2017_transformer", "2017 Transformer", "arch", ("tinytorch.text",)),
-    Milestone(6, "m06_2018_mlperf", "2018– MLPerf", "opt", ("tinytorch.perf", "tinytorch.capstone")),
+    Milestone(
+        6, "m06_2018_mlperf", "2018– MLPerf", "opt", ("tinytorch.perf", "tinytorch.capstone")
+    ),
 ]
 
 
@@ -79,8 +81,10 @@ def run(milestone: Milestone, extra: list[str]) -> tuple[str, float, str]:
     if not result_file.exists():
         return "FAILED", seconds, f"crashed (exit code {code}) before reporting"
     report = json.loads(result_file.read_text())
-    summary = "; ".join(f"{name} {c['value']:.4g} (bar {c['rule']} {c['bar']:.4g})"
-                        for name, c in report["checks"].items())
+    summary = "; ".join(
+        f"{name} {c['value']:.4g} (bar {c['rule']} {c['bar']:.4g})"
+        for name, c in report["checks"].items()
+    )
     return ("passed" if code == 0 and report["passed"] else "FAILED"), seconds, summary
 
 
@@ -94,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     chosen = select(args.milestones)
     if extra and len(chosen) != 1:
-        raise SystemExit("run.py: options for a milestone (e.g. --data-dir) need exactly one milestone")
+        raise SystemExit(
+            "run.py: options for a milestone (e.g. --data-dir) need exactly one milestone"
+        )
     rows = [(m, *run(m, extra)) for m in chosen]
     print("\n" + "=" * 78 + "\nSummary\n" + "=" * 78)
     for m, status, seconds, summary in rows:

@@ -5,7 +5,6 @@ the released tier); in a learner's tree with Module 05 still to write, gradients
 dormant and everything from Modules 01–04 works as before.
 """
 
-from tinytorch.core.tensor import Tensor, get_rng, manual_seed, matmul_loops, ones, randn, tensor, zeros
 from tinytorch.core.autograd import (
     Function,
     GradcheckError,
@@ -21,12 +20,38 @@ from tinytorch.core.autograd import (
     no_grad,
     unbroadcast,
 )
+from tinytorch.core.tensor import (
+    Tensor,
+    get_rng,
+    manual_seed,
+    matmul_loops,
+    ones,
+    randn,
+    tensor,
+    zeros,
+)
 
 __all__ = [
-    "Function", "GradcheckError", "GraphStats", "Tensor", "disable_autograd", "enable_autograd",
-    "enable_grad", "get_rng", "gradcheck", "graph_stats", "is_autograd_enabled",
-    "is_grad_enabled", "manual_seed", "matmul_loops", "no_grad", "ones", "randn", "tensor",
-    "unbroadcast", "zeros",
+    "Function",
+    "GradcheckError",
+    "GraphStats",
+    "Tensor",
+    "disable_autograd",
+    "enable_autograd",
+    "enable_grad",
+    "get_rng",
+    "gradcheck",
+    "graph_stats",
+    "is_autograd_enabled",
+    "is_grad_enabled",
+    "manual_seed",
+    "matmul_loops",
+    "no_grad",
+    "ones",
+    "randn",
+    "tensor",
+    "unbroadcast",
+    "zeros",
 ]
 
 activate_if_implemented()

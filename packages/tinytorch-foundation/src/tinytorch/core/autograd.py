@@ -23,9 +23,10 @@ from __future__ import annotations
 import sys
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -220,9 +221,9 @@ class MatMulBackward(Function):
         grad_a = g2 @ np.swapaxes(b2, -1, -2)
         grad_b = np.swapaxes(a2, -1, -2) @ g2
         if a.ndim == 1:
-            grad_a = grad_a.reshape(grad_a.shape[:-2] + (a.shape[0],))
+            grad_a = grad_a.reshape((*grad_a.shape[:-2], a.shape[0]))
         if b.ndim == 1:
-            grad_b = grad_b.reshape(grad_b.shape[:-2] + (b.shape[0],))
+            grad_b = grad_b.reshape((*grad_b.shape[:-2], b.shape[0]))
         return grad_a, grad_b
         ### END SOLUTION
 
@@ -490,9 +491,7 @@ def run_backward(root: Tensor, gradient: Any = None) -> None:
         gradient = np.ones_like(root.data)
     gradient = np.asarray(_data(gradient), dtype=root.dtype)
     if gradient.shape != root.shape:
-        raise ValueError(
-            f"backward: gradient shape {gradient.shape} != tensor shape {root.shape}"
-        )
+        raise ValueError(f"backward: gradient shape {gradient.shape} != tensor shape {root.shape}")
     if root.grad_fn is None:
         _accumulate_leaf(root, gradient)
         return
@@ -523,11 +522,21 @@ def _tensor_backward(self: Tensor, gradient: Any = None) -> None:
 # ----------------------------------------------------------------------------- switching on
 
 _TENSOR_RULES: dict[str, type[Function]] = {
-    "__add__": AddBackward, "__sub__": SubBackward, "__mul__": MulBackward,
-    "__truediv__": DivBackward, "__pow__": PowBackward, "__neg__": NegBackward,
-    "__matmul__": MatMulBackward, "sum": SumBackward, "mean": MeanBackward,
-    "max": MaxBackward, "reshape": ReshapeBackward, "permute": PermuteBackward,
-    "__getitem__": GetItemBackward, "exp": ExpBackward, "log": LogBackward,
+    "__add__": AddBackward,
+    "__sub__": SubBackward,
+    "__mul__": MulBackward,
+    "__truediv__": DivBackward,
+    "__pow__": PowBackward,
+    "__neg__": NegBackward,
+    "__matmul__": MatMulBackward,
+    "sum": SumBackward,
+    "mean": MeanBackward,
+    "max": MaxBackward,
+    "reshape": ReshapeBackward,
+    "permute": PermuteBackward,
+    "__getitem__": GetItemBackward,
+    "exp": ExpBackward,
+    "log": LogBackward,
     "sqrt": SqrtBackward,
 }
 
@@ -535,11 +544,16 @@ _TENSOR_RULES: dict[str, type[Function]] = {
 # be importing Module 01 when autograd first switches on (see ``enable_autograd``).
 _MODULE_RULES: dict[str, dict[str, type[Function]]] = {
     "tinytorch.nn.activations": {
-        "relu": ReLUBackward, "sigmoid": SigmoidBackward, "tanh": TanhBackward,
-        "gelu": GELUBackward, "softmax": SoftmaxBackward, "log_softmax": LogSoftmaxBackward,
+        "relu": ReLUBackward,
+        "sigmoid": SigmoidBackward,
+        "tanh": TanhBackward,
+        "gelu": GELUBackward,
+        "softmax": SoftmaxBackward,
+        "log_softmax": LogSoftmaxBackward,
     },
     "tinytorch.nn.losses": {
-        "mse_loss": MSELossBackward, "cross_entropy": CrossEntropyBackward,
+        "mse_loss": MSELossBackward,
+        "cross_entropy": CrossEntropyBackward,
         "binary_cross_entropy": BCELossBackward,
         "binary_cross_entropy_with_logits": BCEWithLogitsBackward,
     },
@@ -550,14 +564,20 @@ _originals: dict[tuple[object, str], Callable] = {}
 
 def _tracked(forward: Callable[..., Tensor], rule: type[Function]) -> Callable[..., Tensor]:
     """Wrap a Module 01–04 forward so its result remembers ``rule`` as its grad_fn."""
+
     ### BEGIN SOLUTION
     def op(*args: Any, **kwargs: Any) -> Tensor:
         out = forward(*args, **kwargs)
         _record(out, rule(args, kwargs, out.data))
         return out
+
     ### END SOLUTION
 
-    op.__name__, op.__qualname__, op.__doc__ = forward.__name__, forward.__qualname__, forward.__doc__
+    op.__name__, op.__qualname__, op.__doc__ = (
+        forward.__name__,
+        forward.__qualname__,
+        forward.__doc__,
+    )
     op.__wrapped__ = forward  # type: ignore[attr-defined]
     return op
 
@@ -621,8 +641,14 @@ class GradcheckError(AssertionError):
     """Analytic and numerical gradients disagree."""
 
 
-def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 1e-6,
-              atol: float = 1e-5, rtol: float = 1e-3, seed: int = 0) -> bool:
+def gradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Sequence[Tensor],
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    seed: int = 0,
+) -> bool:
     """Compare backward() with central differences (f(x+eps) - f(x-eps)) / 2eps.
 
     Inputs that require a gradient must be float64 (float32 rounding swamps eps). The
@@ -679,17 +705,30 @@ class GraphStats:
 
     def __str__(self) -> str:
         top = ", ".join(f"{name}×{n}" for name, n in self.ops.most_common(6))
-        return (f"{self.nodes} nodes, {self.leaves} leaves, "
-                f"{self.saved_bytes / 1024:.1f} KiB saved for backward ({top})")
+        return (
+            f"{self.nodes} nodes, {self.leaves} leaves, "
+            f"{self.saved_bytes / 1024:.1f} KiB saved for backward ({top})"
+        )
 
 
-def graph_stats(root: Tensor) -> GraphStats:
-    """Count the nodes below ``root`` and the distinct arrays they hold for backward."""
+def graph_stats(root: Tensor, exclude: Sequence[np.ndarray] = ()) -> GraphStats:
+    """Count the nodes below ``root`` and the distinct arrays they hold for backward.
+
+    ``exclude`` leaves out arrays that live anyway (e.g. parameters), so what remains is
+    the activation memory the graph alone keeps alive.
+    """
     if root.grad_fn is None:
         return GraphStats(nodes=0, leaves=int(root.requires_grad), saved_bytes=0)
     nodes = _topological_order(root)
-    leaves = {id(x) for n in nodes for x in n.grad_fn.inputs
-              if isinstance(x, Tensor) and x.requires_grad and x.grad_fn is None}
-    arrays = {id(a): a.nbytes for n in nodes for a in n.grad_fn.saved_arrays()}
+    leaves = {
+        id(x)
+        for n in nodes
+        for x in n.grad_fn.inputs
+        if isinstance(x, Tensor) and x.requires_grad and x.grad_fn is None
+    }
+    skip = {id(a) for a in exclude}
+    arrays = {id(a): a.nbytes for n in nodes for a in n.grad_fn.saved_arrays() if id(a) not in skip}
     ops = Counter(type(n.grad_fn).__name__ for n in nodes)
-    return GraphStats(nodes=len(nodes), leaves=len(leaves), saved_bytes=sum(arrays.values()), ops=ops)
+    return GraphStats(
+        nodes=len(nodes), leaves=len(leaves), saved_bytes=sum(arrays.values()), ops=ops
+    )

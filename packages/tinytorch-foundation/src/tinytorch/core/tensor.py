@@ -66,7 +66,7 @@ class Tensor:
     stay dormant until Module 05 switches them on.
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "grad_fn")
+    __slots__ = ("data", "grad", "grad_fn", "requires_grad")
     # NumPy operators defer to Tensor, so ``array * tensor`` calls Tensor.__rmul__.
     __array_ufunc__ = None
 
@@ -151,7 +151,9 @@ class Tensor:
             if "broadcast" not in str(error):
                 raise
             raise _shape_error(
-                f"Tensor.{op}", self, other,
+                f"Tensor.{op}",
+                self,
+                other,
                 "broadcasting aligns trailing dimensions, which must be equal or 1 "
                 "(reshape one operand, e.g. add a size-1 axis)",
             ) from None
@@ -219,20 +221,27 @@ class Tensor:
         b = _data(other)
         a_ndim, b_ndim = self.data.ndim, np.ndim(b)
         if a_ndim == 0 or b_ndim == 0:
-            raise _shape_error("Tensor.__matmul__", self, other,
-                               "matmul needs at least one dimension on each side; use * for scalars")
+            raise _shape_error(
+                "Tensor.__matmul__",
+                self,
+                other,
+                "matmul needs at least one dimension on each side; use * for scalars",
+            )
         inner_b = np.shape(b)[0] if b_ndim == 1 else np.shape(b)[-2]
         if self.shape[-1] != inner_b:
             raise _shape_error(
-                "Tensor.__matmul__", self, other,
+                "Tensor.__matmul__",
+                self,
+                other,
                 f"the inner dimensions must match ({self.shape[-1]} != {inner_b}); "
                 "transpose or reshape one operand",
             )
         try:
             return Tensor._wrap(np.matmul(self.data, b))
         except ValueError:
-            raise _shape_error("Tensor.__matmul__", self, other,
-                               "the batch (leading) dimensions must broadcast") from None
+            raise _shape_error(
+                "Tensor.__matmul__", self, other, "the batch (leading) dimensions must broadcast"
+            ) from None
         ### END SOLUTION
 
     def matmul(self, other: Any) -> Tensor:
@@ -294,7 +303,9 @@ class Tensor:
     def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
         """Swap two axes (by default the last two: the matrix transpose)."""
         if self.ndim < 2:
-            raise ValueError(f"Tensor.transpose: needs at least 2 dimensions, got shape {self.shape}")
+            raise ValueError(
+                f"Tensor.transpose: needs at least 2 dimensions, got shape {self.shape}"
+            )
         axes = list(range(self.ndim))
         axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
         return self.permute(*axes)

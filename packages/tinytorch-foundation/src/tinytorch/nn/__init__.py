@@ -20,9 +20,22 @@ from tinytorch.nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MS
 ENTRY_POINT_GROUP = "tinytorch.nn"
 
 __all__ = [
-    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Dropout", "GELU", "Linear",
-    "LogSoftmax", "MSELoss", "Module", "Parameter", "ReLU", "Sequential", "Sigmoid",
-    "Softmax", "Tanh", "functional",
+    "GELU",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "Dropout",
+    "Linear",
+    "LogSoftmax",
+    "MSELoss",
+    "Module",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "functional",
 ]
 
 

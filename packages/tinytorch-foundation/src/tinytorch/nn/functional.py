@@ -14,8 +14,15 @@ from tinytorch.nn import activations, losses
 
 _OWNERS: dict[str, ModuleType] = {
     **{name: activations for name in ("relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax")},
-    **{name: losses for name in ("mse_loss", "cross_entropy", "binary_cross_entropy",
-                                 "binary_cross_entropy_with_logits")},
+    **{
+        name: losses
+        for name in (
+            "mse_loss",
+            "cross_entropy",
+            "binary_cross_entropy",
+            "binary_cross_entropy_with_logits",
+        )
+    },
 }
 
 __all__ = sorted(_OWNERS)
@@ -24,7 +31,9 @@ __all__ = sorted(_OWNERS)
 def __getattr__(name: str) -> Any:
     if name in _OWNERS:
         return getattr(_OWNERS[name], name)
-    raise AttributeError(f"tinytorch.nn.functional has no {name!r}; available: {', '.join(__all__)}")
+    raise AttributeError(
+        f"tinytorch.nn.functional has no {name!r}; available: {', '.join(__all__)}"
+    )
 
 
 def __dir__() -> list[str]:

@@ -15,7 +15,8 @@ is one ``x @ W`` matrix product with no transpose.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -136,8 +137,9 @@ class Module:
         ### END SOLUTION
 
     def __repr__(self) -> str:
-        children = [f"  ({name}): {child!r}".replace("\n", "\n  ")
-                    for name, child in self.named_children()]
+        children = [
+            f"  ({name}): {child!r}".replace("\n", "\n  ") for name, child in self.named_children()
+        ]
         if not children:
             return f"{type(self).__name__}({self.extra_repr()})"
         return f"{type(self).__name__}(\n" + "\n".join(children) + "\n)"
@@ -189,8 +191,10 @@ class Linear(Module):
         ### END SOLUTION
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class Sequential(Module):

@@ -109,8 +109,9 @@ def binary_cross_entropy(probs: Tensor, target: Any, reduction: str = "mean") ->
     ### END SOLUTION
 
 
-def binary_cross_entropy_with_logits(logits: Tensor, target: Any,
-                                     reduction: str = "mean") -> Tensor:
+def binary_cross_entropy_with_logits(
+    logits: Tensor, target: Any, reduction: str = "mean"
+) -> Tensor:
     """BCE on raw scores x: max(x, 0) - x*y + log(1 + exp(-|x|)), finite for any x."""
     ### BEGIN SOLUTION
     _check_reduction("binary_cross_entropy_with_logits", reduction)

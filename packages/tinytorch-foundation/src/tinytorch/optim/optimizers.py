@@ -15,8 +15,9 @@ allocates no new parameter arrays.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -37,8 +38,10 @@ class StateMemory:
         return self.state_bytes / self.parameter_bytes if self.parameter_bytes else 0.0
 
     def __str__(self) -> str:
-        return (f"{self.optimizer}: parameters {self.parameter_bytes:,} B, "
-                f"state {self.state_bytes:,} B ({self.ratio:.1f}x parameters)")
+        return (
+            f"{self.optimizer}: parameters {self.parameter_bytes:,} B, "
+            f"state {self.state_bytes:,} B ({self.ratio:.1f}x parameters)"
+        )
 
 
 class Optimizer:
@@ -52,7 +55,9 @@ class Optimizer:
         params = list(params)
         name = type(self).__name__
         if not params:
-            raise ValueError(f"{name}: got an empty parameter list (did you pass model.parameters()?)")
+            raise ValueError(
+                f"{name}: got an empty parameter list (did you pass model.parameters()?)"
+            )
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{name}: parameters must be Tensors, got {type(p).__name__}")
@@ -92,9 +97,12 @@ class Optimizer:
 
     def state_memory(self) -> StateMemory:
         """Bytes of parameters vs bytes of optimizer state (after at least one step)."""
-        state_bytes = sum(v.nbytes for s in self.state.values() for v in s.values()
-                          if isinstance(v, np.ndarray))
-        return StateMemory(type(self).__name__, sum(p.data.nbytes for p in self.params), state_bytes)
+        state_bytes = sum(
+            v.nbytes for s in self.state.values() for v in s.values() if isinstance(v, np.ndarray)
+        )
+        return StateMemory(
+            type(self).__name__, sum(p.data.nbytes for p in self.params), state_bytes
+        )
 
     # -------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict[str, Any]:
@@ -111,19 +119,24 @@ class Optimizer:
         params = self.params
         name = type(self).__name__
         if len(state["groups"]) != len(self.param_groups):
-            raise ValueError(f"{name}.load_state_dict: saved {len(state['groups'])} parameter "
-                             f"groups, optimizer has {len(self.param_groups)}")
+            raise ValueError(
+                f"{name}.load_state_dict: saved {len(state['groups'])} parameter "
+                f"groups, optimizer has {len(self.param_groups)}"
+            )
         restored: dict[int, dict[str, Any]] = {}
         for i, buffers in state["state"].items():
             i = int(i)
             if not 0 <= i < len(params):
-                raise ValueError(f"{name}.load_state_dict: state for parameter {i}, "
-                                 f"but the optimizer has {len(params)} parameters")
+                raise ValueError(
+                    f"{name}.load_state_dict: state for parameter {i}, "
+                    f"but the optimizer has {len(params)} parameters"
+                )
             for key, value in buffers.items():
                 if isinstance(value, np.ndarray) and value.shape != params[i].shape:
                     raise ValueError(
                         f"{name}.load_state_dict: buffer '{key}' of parameter {i} has shape "
-                        f"{value.shape}, parameter has {params[i].shape}")
+                        f"{value.shape}, parameter has {params[i].shape}"
+                    )
             restored[id(params[i])] = dict(buffers)
         for group, saved in zip(self.param_groups, state["groups"]):
             group.update(saved)
@@ -145,14 +158,21 @@ class SGD(Optimizer):
     with dampening 0.
     """
 
-    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
         if momentum < 0:
             raise ValueError(f"SGD: momentum must be >= 0, got {momentum}")
         if nesterov and momentum <= 0:
             raise ValueError("SGD: nesterov=True needs momentum > 0")
-        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay,
-                                      nesterov=nesterov))
+        super().__init__(
+            params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov)
+        )
 
     def step(self) -> None:
         ### BEGIN SOLUTION
@@ -186,15 +206,22 @@ class Adam(Optimizer):
 
     decoupled_weight_decay = False
 
-    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
         name = type(self).__name__
         if not all(0.0 <= b < 1.0 for b in betas):
             raise ValueError(f"{name}: betas must lie in [0, 1), got {betas}")
         if eps < 0:
             raise ValueError(f"{name}: eps must be >= 0, got {eps}")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+        super().__init__(
+            params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
+        )
 
     def step(self) -> None:
         ### BEGIN SOLUTION
@@ -228,7 +255,12 @@ class AdamW(Adam):
 
     decoupled_weight_decay = True
 
-    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.01) -> None:
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)

@@ -24,12 +24,15 @@ class CosineAnnealingLR:
     (or per batch, with T_max counted in batches). After ``T_max`` the rate stays at eta_min.
     """
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
-                 warmup_steps: int = 0) -> None:
+    def __init__(
+        self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, warmup_steps: int = 0
+    ) -> None:
         if T_max <= 0:
             raise ValueError(f"CosineAnnealingLR: T_max must be positive, got {T_max}")
         if not 0 <= warmup_steps < T_max:
-            raise ValueError(f"CosineAnnealingLR: warmup_steps must be in [0, T_max), got {warmup_steps}")
+            raise ValueError(
+                f"CosineAnnealingLR: warmup_steps must be in [0, T_max), got {warmup_steps}"
+            )
         if eta_min < 0:
             raise ValueError(f"CosineAnnealingLR: eta_min must be >= 0, got {eta_min}")
         self.optimizer = optimizer
@@ -47,7 +50,9 @@ class CosineAnnealingLR:
             return base_lr * (step + 1) / self.warmup_steps
         progress = min(step - self.warmup_steps, self.T_max - self.warmup_steps)
         span = self.T_max - self.warmup_steps
-        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * progress / span)) / 2
+        return (
+            self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * progress / span)) / 2
+        )
         ### END SOLUTION
 
     def _apply(self) -> None:

@@ -14,7 +14,16 @@ from tinytorch.training.trainer import (
 )
 
 __all__ = [
-    "CheckpointError", "CheckpointFunction", "CosineAnnealingLR", "History", "MemoryReport",
-    "Trainer", "accuracy", "checkpoint", "clip_grad_norm_", "load_checkpoint", "memory_report",
+    "CheckpointError",
+    "CheckpointFunction",
+    "CosineAnnealingLR",
+    "History",
+    "MemoryReport",
+    "Trainer",
+    "accuracy",
+    "checkpoint",
+    "clip_grad_norm_",
+    "load_checkpoint",
+    "memory_report",
     "save_checkpoint",
 ]

@@ -42,8 +42,13 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def save_checkpoint(path: str | os.PathLike, model: Module, optimizer: Optimizer | None = None,
-                    scheduler: Any = None, **metadata: Any) -> Path:
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: Module,
+    optimizer: Optimizer | None = None,
+    scheduler: Any = None,
+    **metadata: Any,
+) -> Path:
     """Write model, optimizer and scheduler state to ``path`` (.npz) atomically.
 
     Arrays go in as ``model/<name>`` and ``optimizer/<param index>/<buffer>``; everything
@@ -53,7 +58,9 @@ def save_checkpoint(path: str | os.PathLike, model: Module, optimizer: Optimizer
     path = Path(path)
     arrays = {f"model/{name}": value for name, value in model.state_dict().items()}
     meta: dict[str, Any] = {
-        "format": FORMAT, "version": VERSION, "metadata": metadata,
+        "format": FORMAT,
+        "version": VERSION,
+        "metadata": metadata,
         "model": {name: [list(v.shape), str(v.dtype)] for name, v in model.state_dict().items()},
     }
     if optimizer is not None:
@@ -66,7 +73,8 @@ def save_checkpoint(path: str | os.PathLike, model: Module, optimizer: Optimizer
                 else:
                     scalars.setdefault(str(index), {})[key] = _jsonable(value)
         meta["optimizer"] = {
-            "class": type(optimizer).__name__, "step_count": state["step_count"],
+            "class": type(optimizer).__name__,
+            "step_count": state["step_count"],
             "groups": [{k: _jsonable(v) for k, v in g.items()} for g in state["groups"]],
             "scalars": scalars,
         }
@@ -106,8 +114,12 @@ def _read_all(path: Path) -> dict[str, np.ndarray]:
         ) from None
 
 
-def load_checkpoint(path: str | os.PathLike, model: Module, optimizer: Optimizer | None = None,
-                    scheduler: Any = None) -> dict[str, Any]:
+def load_checkpoint(
+    path: str | os.PathLike,
+    model: Module,
+    optimizer: Optimizer | None = None,
+    scheduler: Any = None,
+) -> dict[str, Any]:
     """Restore state saved by :func:`save_checkpoint`; returns the saved ``metadata``.
 
     Checks the format and version, that parameter names and shapes match ``model``,
@@ -117,11 +129,15 @@ def load_checkpoint(path: str | os.PathLike, model: Module, optimizer: Optimizer
     path = Path(path)
     arrays = _read_all(path)
     if "meta" not in arrays:
-        raise CheckpointError(f"load_checkpoint: {path} has no 'meta' entry; not a tinytorch checkpoint")
+        raise CheckpointError(
+            f"load_checkpoint: {path} has no 'meta' entry; not a tinytorch checkpoint"
+        )
     try:
         meta = json.loads(arrays.pop("meta").tobytes().decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"load_checkpoint: {path} has unreadable metadata ({error})") from None
+        raise CheckpointError(
+            f"load_checkpoint: {path} has unreadable metadata ({error})"
+        ) from None
     if meta.get("format") != FORMAT or meta.get("version") != VERSION:
         raise CheckpointError(
             f"load_checkpoint: {path} is format {meta.get('format')!r} v{meta.get('version')}, "
@@ -130,9 +146,11 @@ def load_checkpoint(path: str | os.PathLike, model: Module, optimizer: Optimizer
     saved = meta.get("optimizer")
     if optimizer is not None and (saved is None or saved["class"] != type(optimizer).__name__):
         found = saved["class"] if saved else "no optimizer"
-        raise CheckpointError(f"load_checkpoint: {path} holds {found} state, "
-                              f"cannot restore a {type(optimizer).__name__}")
-    model_state = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
+        raise CheckpointError(
+            f"load_checkpoint: {path} holds {found} state, "
+            f"cannot restore a {type(optimizer).__name__}"
+        )
+    model_state = {k[len("model/") :]: v for k, v in arrays.items() if k.startswith("model/")}
     try:
         model.load_state_dict(model_state)
     except (KeyError, ValueError) as error:
@@ -145,10 +163,13 @@ def load_checkpoint(path: str | os.PathLike, model: Module, optimizer: Optimizer
                 state.setdefault(int(index), {})[buffer] = value
         for index, scalars in saved["scalars"].items():
             state.setdefault(int(index), {}).update(scalars)
-        groups = [{k: tuple(v) if isinstance(v, list) else v for k, v in g.items()}
-                  for g in saved["groups"]]
-        optimizer.load_state_dict({"step_count": saved["step_count"], "groups": groups,
-                                   "state": state})
+        groups = [
+            {k: tuple(v) if isinstance(v, list) else v for k, v in g.items()}
+            for g in saved["groups"]
+        ]
+        optimizer.load_state_dict(
+            {"step_count": saved["step_count"], "groups": groups, "state": state}
+        )
     if scheduler is not None and "scheduler" in meta:
         scheduler.load_state_dict(meta["scheduler"])
     return meta["metadata"]

@@ -15,8 +15,9 @@ forward of the segment) for not storing that segment's activations.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -58,7 +59,9 @@ def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0) ->
     if norm_type == float("inf"):
         total = max(float(np.abs(g).max()) for g in grads)
     else:
-        total = float(sum(float((np.abs(g) ** norm_type).sum()) for g in grads) ** (1.0 / norm_type))
+        total = float(
+            sum(float((np.abs(g) ** norm_type).sum()) for g in grads) ** (1.0 / norm_type)
+        )
     coefficient = max_norm / (total + 1e-6)
     if coefficient < 1.0:
         for g in grads:
@@ -91,9 +94,16 @@ class Trainer:
     ``max_grad_norm`` clips gradients each step; ``scheduler.step()`` runs once per epoch.
     """
 
-    def __init__(self, model: Module, optimizer: Optimizer, loss_fn: Callable[..., Tensor],
-                 scheduler: Any = None, max_grad_norm: float | None = None,
-                 metrics: dict[str, Metric] | None = None, progress: bool = True) -> None:
+    def __init__(
+        self,
+        model: Module,
+        optimizer: Optimizer,
+        loss_fn: Callable[..., Tensor],
+        scheduler: Any = None,
+        max_grad_norm: float | None = None,
+        metrics: dict[str, Metric] | None = None,
+        progress: bool = True,
+    ) -> None:
         self.model = model
         self.optimizer = optimizer
         self.loss_fn = loss_fn
@@ -115,24 +125,38 @@ class Trainer:
         return loss.item()
         ### END SOLUTION
 
-    def fit(self, x: np.ndarray, y: np.ndarray, epochs: int = 1, batch_size: int = 32,
-            shuffle: bool = True, seed: int = 0,
-            validation: tuple[np.ndarray, np.ndarray] | None = None) -> History:
+    def fit(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        epochs: int = 1,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        seed: int = 0,
+        validation: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> History:
         """Train for ``epochs`` passes over (x, y); returns the History of every epoch."""
         _check_pairs("Trainer.fit", x, y)
         if epochs < 1 or batch_size < 1:
-            raise ValueError(f"Trainer.fit: epochs and batch_size must be >= 1, got "
-                             f"{epochs} and {batch_size}")
+            raise ValueError(
+                f"Trainer.fit: epochs and batch_size must be >= 1, got {epochs} and {batch_size}"
+            )
         order_rng = np.random.default_rng(seed)
         # disable=None: a bar on a terminal, silence in logs and CI.
-        bar = tqdm(range(epochs), desc="training", unit="epoch", leave=False, mininterval=0.5,
-                   disable=None if self.progress else True)
+        bar = tqdm(
+            range(epochs),
+            desc="training",
+            unit="epoch",
+            leave=False,
+            mininterval=0.5,
+            disable=None if self.progress else True,
+        )
         for _ in bar:
             self.model.train()
             order = order_rng.permutation(len(x)) if shuffle else np.arange(len(x))
             losses, counts = [], []
             for start in range(0, len(x), batch_size):
-                batch = order[start:start + batch_size]
+                batch = order[start : start + batch_size]
                 losses.append(self.train_step(x[batch], y[batch]))
                 counts.append(len(batch))
             record = {"loss": float(np.average(losses, weights=counts)), "lr": self.optimizer.lr}
@@ -148,8 +172,12 @@ class Trainer:
         """Model outputs for ``x`` in eval mode, without recording a graph."""
         self.model.eval()
         with no_grad():
-            return np.concatenate([self.model(Tensor(x[i:i + batch_size])).data
-                                   for i in range(0, len(x), batch_size)])
+            return np.concatenate(
+                [
+                    self.model(Tensor(x[i : i + batch_size])).data
+                    for i in range(0, len(x), batch_size)
+                ]
+            )
 
     def evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int = 512) -> dict[str, float]:
         """Loss and every metric on (x, y), in eval mode."""
@@ -162,8 +190,10 @@ class Trainer:
 
 def _check_pairs(op: str, x: np.ndarray, y: np.ndarray) -> None:
     if len(x) != len(y):
-        raise ValueError(f"{op}: {len(x)} inputs but {len(y)} targets (shapes {np.shape(x)} "
-                         f"and {np.shape(y)}); they must pair up one to one")
+        raise ValueError(
+            f"{op}: {len(x)} inputs but {len(y)} targets (shapes {np.shape(x)} "
+            f"and {np.shape(y)}); they must pair up one to one"
+        )
     if len(x) == 0:
         raise ValueError(f"{op}: no examples")
 
@@ -185,14 +215,19 @@ class MemoryReport:
         return self.parameters + self.gradients + self.optimizer_state + self.activations
 
     def __str__(self) -> str:
-        rows = [("parameters", self.parameters), ("gradients", self.gradients),
-                ("optimizer state", self.optimizer_state),
-                ("activations (graph)", self.activations), ("total", self.total)]
+        rows = [
+            ("parameters", self.parameters),
+            ("gradients", self.gradients),
+            ("optimizer state", self.optimizer_state),
+            ("activations (graph)", self.activations),
+            ("total", self.total),
+        ]
         return "\n".join(f"{name:<20}{value / 1024:>12.1f} KiB" for name, value in rows)
 
 
-def memory_report(model: Module, optimizer: Optimizer | None = None,
-                  loss: Tensor | None = None) -> MemoryReport:
+def memory_report(
+    model: Module, optimizer: Optimizer | None = None, loss: Tensor | None = None
+) -> MemoryReport:
     """Measure each memory term; pass the loss before ``backward`` to see activations."""
     params = model.parameters()
     activations = 0
@@ -216,8 +251,9 @@ class CheckpointFunction(Function):
     random generator's state is saved so dropout draws the same mask on replay.
     """
 
-    def forward(self, *arrays: np.ndarray, segment: Callable[..., Tensor],
-                n_inputs: int) -> np.ndarray:
+    def forward(
+        self, *arrays: np.ndarray, segment: Callable[..., Tensor], n_inputs: int
+    ) -> np.ndarray:
         self.rng_state = get_rng().bit_generator.state
         with no_grad():
             return segment(*(Tensor._wrap(a) for a in arrays[:n_inputs])).data
@@ -250,6 +286,12 @@ def checkpoint(segment: Callable[..., Tensor], *inputs: Tensor) -> Tensor:
 
 
 __all__ = [
-    "CheckpointFunction", "History", "MemoryReport", "Trainer", "accuracy", "checkpoint",
-    "clip_grad_norm_", "memory_report",
+    "CheckpointFunction",
+    "History",
+    "MemoryReport",
+    "Trainer",
+    "accuracy",
+    "checkpoint",
+    "clip_grad_norm_",
+    "memory_report",
 ]
