@@ -93,6 +93,11 @@ class Function(ABC):
             return self.kwargs[name]
         return self.inputs[position] if position < len(self.inputs) else default
 
+    def needs_grad(self, position: int) -> bool:
+        """Whether input ``position`` wants a gradient (skip the work when it does not)."""
+        x = self.inputs[position] if position < len(self.inputs) else None
+        return isinstance(x, Tensor) and x.requires_grad
+
     def array(self, position: int) -> np.ndarray:
         """The array behind input ``position`` (Tensor data or a raw number/array)."""
         return np.asarray(_data(self.inputs[position]))
@@ -205,7 +210,11 @@ class NegBackward(Function):
 
 
 class MatMulBackward(Function):
-    """C = A @ B: dA = dC @ B^T, dB = A^T @ dC (batch axes summed by unbroadcast)."""
+    """C = A @ B: dA = dC @ B^T, dB = A^T @ dC (batch axes summed by unbroadcast).
+
+    Each is a matmul as costly as the forward one, so it is skipped for an input that
+    needs no gradient (the data batch x in ``x @ W``).
+    """
 
     def backward(self, grad):
         ### BEGIN SOLUTION
@@ -213,17 +222,17 @@ class MatMulBackward(Function):
         # Treat vectors as matrices so one formula serves every case.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        g2 = grad
-        if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
-        grad_a = g2 @ np.swapaxes(b2, -1, -2)
-        grad_b = np.swapaxes(a2, -1, -2) @ g2
-        if a.ndim == 1:
-            grad_a = grad_a.reshape((*grad_a.shape[:-2], a.shape[0]))
-        if b.ndim == 1:
-            grad_b = grad_b.reshape((*grad_b.shape[:-2], b.shape[0]))
+        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        g2 = grad.reshape((*batch, a2.shape[-2], b2.shape[-1]))
+        grad_a = grad_b = None
+        if self.needs_grad(0):
+            grad_a = g2 @ np.swapaxes(b2, -1, -2)
+            if a.ndim == 1:
+                grad_a = grad_a.reshape((*grad_a.shape[:-2], a.shape[0]))
+        if self.needs_grad(1):
+            grad_b = np.swapaxes(a2, -1, -2) @ g2
+            if b.ndim == 1:
+                grad_b = grad_b.reshape((*grad_b.shape[:-2], b.shape[0]))
         return grad_a, grad_b
         ### END SOLUTION
 
