@@ -24,7 +24,7 @@ import sys
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,23 +40,22 @@ class _GradMode:
 
 
 @contextmanager
-def no_grad() -> Iterator[None]:
+def _grad_mode(enabled: bool) -> Iterator[None]:
+    previous, _GradMode.enabled = _GradMode.enabled, enabled
+    try:
+        yield
+    finally:
+        _GradMode.enabled = previous
+
+
+def no_grad() -> AbstractContextManager[None]:
     """Inside this block no graph is recorded: for evaluation and in-place updates."""
-    previous, _GradMode.enabled = _GradMode.enabled, False
-    try:
-        yield
-    finally:
-        _GradMode.enabled = previous
+    return _grad_mode(False)
 
 
-@contextmanager
-def enable_grad() -> Iterator[None]:
+def enable_grad() -> AbstractContextManager[None]:
     """Record graphs again inside a ``no_grad`` block (used by activation checkpointing)."""
-    previous, _GradMode.enabled = _GradMode.enabled, True
-    try:
-        yield
-    finally:
-        _GradMode.enabled = previous
+    return _grad_mode(True)
 
 
 def is_grad_enabled() -> bool:

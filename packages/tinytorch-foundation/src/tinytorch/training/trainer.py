@@ -283,15 +283,3 @@ def checkpoint(segment: Callable[..., Tensor], *inputs: Tensor) -> Tensor:
     """
     params = tuple(segment.parameters()) if isinstance(segment, Module) else ()
     return CheckpointFunction.apply(*inputs, *params, segment=segment, n_inputs=len(inputs))
-
-
-__all__ = [
-    "CheckpointFunction",
-    "History",
-    "MemoryReport",
-    "Trainer",
-    "accuracy",
-    "checkpoint",
-    "clip_grad_norm_",
-    "memory_report",
-]
