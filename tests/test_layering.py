@@ -21,6 +21,18 @@ PACKAGES = ROOT / "packages"
 pytest.importorskip("importlinter", reason="import-linter is installed by the tooling session")
 
 
+# Run import-linter with only the copied tree's tiers visible: an installed (e.g. editable)
+# tinytorch would otherwise join the namespace package and be analysed instead.
+_RUN_LINT = """
+import os, sys
+tree = sys.argv.pop(1)
+sys.path = [p for p in sys.path
+            if p.startswith(tree) or not os.path.isdir(os.path.join(p or ".", "tinytorch"))]
+from importlinter.cli import lint_imports_command
+lint_imports_command()
+"""
+
+
 def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
     """Run lint-imports with the root contracts over the tiers copied into ``tree``."""
     sources = [str(p / "src") for p in sorted(tree.glob("tinytorch-*"))]
@@ -29,7 +41,8 @@ def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
         [
             sys.executable,
             "-c",
-            "from importlinter.cli import lint_imports_command; lint_imports_command()",
+            _RUN_LINT,
+            str(tree),
             "--config",
             str(tree / "pyproject.toml"),
             "--no-cache",

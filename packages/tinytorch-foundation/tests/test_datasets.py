@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from tinytorch.datasets import (
     TINYDIGITS_INFO,
     linearly_separable,
