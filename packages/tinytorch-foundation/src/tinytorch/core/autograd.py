@@ -20,6 +20,7 @@ for recomputation.
 
 from __future__ import annotations
 
+import math
 import sys
 from abc import ABC, abstractmethod
 from collections import Counter
@@ -30,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.core.tensor import Tensor, _data, _plain_index
+from tinytorch.core.tensor import Tensor, _data, _plain_index, _varargs
 
 # ----------------------------------------------------------------------------- grad mode
 
@@ -291,9 +292,7 @@ class ReshapeBackward(Function):
 class PermuteBackward(Function):
     def backward(self, grad):
         ### BEGIN SOLUTION
-        axes = self.inputs[1:]
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = axes[0]
+        axes = _varargs(self.inputs[1:])
         return (grad.transpose(np.argsort([a % grad.ndim for a in axes])),)
         ### END SOLUTION
 
@@ -359,7 +358,7 @@ class GELUBackward(Function):
     def backward(self, grad):
         ### BEGIN SOLUTION
         x = self.array(0)
-        c = np.sqrt(2.0 / np.pi)
+        c = math.sqrt(2.0 / math.pi)
         t = np.tanh(c * (x + 0.044715 * x**3))
         local = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * c * (1.0 + 3 * 0.044715 * x * x)
         return (grad * local,)
@@ -695,8 +694,9 @@ def gradcheck(
             numeric.reshape(-1)[k] = (plus - minus) / (2 * eps)
         if not np.allclose(analytic, numeric, atol=atol, rtol=rtol):
             k = int(np.argmax(np.abs(analytic - numeric)))
+            element = tuple(int(i) for i in np.unravel_index(k, x.shape))
             raise GradcheckError(
-                f"gradcheck: input {i} (shape {x.shape}) element {np.unravel_index(k, x.shape)}: "
+                f"gradcheck: input {i} (shape {x.shape}) element {element}: "
                 f"analytic {analytic.reshape(-1)[k]:.6g} vs numerical {numeric.reshape(-1)[k]:.6g}"
             )
     return True

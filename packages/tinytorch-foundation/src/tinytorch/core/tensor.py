@@ -49,6 +49,13 @@ def _plain_index(index: Any) -> Any:
     return _data(index)
 
 
+def _varargs(values: tuple) -> tuple:
+    """Accept both spellings of a shape or axis list: f(2, 3) and f((2, 3))."""
+    if len(values) == 1 and isinstance(values[0], (tuple, list)):
+        return tuple(values[0])
+    return values
+
+
 def _shape_error(op: str, a: Any, b: Any, hint: str) -> ValueError:
     return ValueError(
         f"{op}: shapes {np.shape(_data(a))} and {np.shape(_data(b))} are incompatible; {hint}"
@@ -84,7 +91,7 @@ class Tensor:
     def _wrap(cls, array: np.ndarray) -> Tensor:
         """A Tensor around an op's result, keeping its dtype (float64 stays float64)."""
         out = cls.__new__(cls)
-        out.data = array
+        out.data = np.asarray(array)  # NumPy returns scalars for 0-d results; keep an array
         out.requires_grad = False
         out.grad = None
         out.grad_fn = None
@@ -191,7 +198,14 @@ class Tensor:
     # Reflected forms (``2 - x``) turn the left operand into a Tensor and reuse the ops
     # above, so every later module (autograd included) sees one op per operator.
     def _lift(self, other: Any) -> Tensor:
-        return other if isinstance(other, Tensor) else Tensor(other, dtype=self.dtype)
+        """The left operand as a Tensor of the dtype the op would produce anyway.
+
+        ``2.5 * int_tensor`` must not truncate 2.5, and ``2 * float32_tensor`` must not
+        become float64: NumPy's promotion rules decide, as they do for ``x * 2.5``.
+        """
+        if isinstance(other, Tensor):
+            return other
+        return Tensor._wrap(np.asarray(other, dtype=np.result_type(other, self.data)))
 
     def __radd__(self, other: Any) -> Tensor:
         return self._lift(other) + self
@@ -276,8 +290,7 @@ class Tensor:
     def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
         """Same elements, new shape (one entry may be -1). No data is copied when possible."""
         ### BEGIN SOLUTION
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
+        shape = _varargs(shape)
         try:
             return Tensor._wrap(self.data.reshape(shape))
         except ValueError:
@@ -290,8 +303,7 @@ class Tensor:
     def permute(self, *axes: int) -> Tensor:
         """Reorder all axes, e.g. ``x.permute(0, 2, 1)``. Returns a strided view."""
         ### BEGIN SOLUTION
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
+        axes = _varargs(axes)
         if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
             raise ValueError(
                 f"Tensor.permute: axes {axes} are not a permutation of the {self.ndim} "
@@ -356,16 +368,16 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
 
 
 def zeros(*shape: int, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros(shape, dtype=dtype), requires_grad=requires_grad, dtype=dtype)
+    return Tensor(np.zeros(_varargs(shape), dtype=dtype), requires_grad=requires_grad, dtype=dtype)
 
 
 def ones(*shape: int, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones(shape, dtype=dtype), requires_grad=requires_grad, dtype=dtype)
+    return Tensor(np.ones(_varargs(shape), dtype=dtype), requires_grad=requires_grad, dtype=dtype)
 
 
 def randn(*shape: int, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
     """Standard-normal samples from the shared generator (see :func:`manual_seed`)."""
-    return Tensor(_rng.standard_normal(shape), requires_grad=requires_grad, dtype=dtype)
+    return Tensor(_rng.standard_normal(_varargs(shape)), requires_grad=requires_grad, dtype=dtype)
 
 
 def matmul_loops(a: Tensor, b: Tensor) -> Tensor:

@@ -54,6 +54,35 @@ def installed_tiers() -> list[str]:
     return [f"{name} {version}" for name, version in sorted(found.items())]
 
 
+# Where the curriculum's higher-tier layers live, to say which tier to install.
+HIGHER_TIER_LAYERS = {
+    **dict.fromkeys(
+        [
+            "Conv2d",
+            "MaxPool2d",
+            "AvgPool2d",
+            "Flatten",
+            "Embedding",
+            "PositionalEncoding",
+            "LearnedPositionalEmbedding",
+            "MultiHeadAttention",
+            "LayerNorm",
+            "TransformerBlock",
+        ],
+        "tinytorch-arch",
+    ),
+    **dict.fromkeys(["QuantizedLinear", "QuantizedConv2d"], "tinytorch-opt"),
+}
+
+
+class TierNotInstalledError(ImportError):
+    """A layer of a tier that is not installed was requested from ``tinytorch.nn``.
+
+    An ImportError (not only an AttributeError) so that ``from tinytorch.nn import
+    Conv2d`` shows this message instead of Python's generic "cannot import name".
+    """
+
+
 def __getattr__(name: str) -> Any:
     """PEP 562: resolve layers registered by higher tiers on first use, then cache them."""
     if name.startswith("__"):
@@ -61,10 +90,15 @@ def __getattr__(name: str) -> Any:
     entry = _registered().get(name)
     if entry is None:
         tiers = ", ".join(installed_tiers()) or "none found (running from a source tree?)"
+        if name in HIGHER_TIER_LAYERS:
+            raise TierNotInstalledError(
+                f"tinytorch.nn.{name} comes with {HIGHER_TIER_LAYERS[name]}, which is not "
+                f"installed (installed tiers: {tiers}); pip install {HIGHER_TIER_LAYERS[name]}",
+                name=name,
+            )
         raise AttributeError(
-            f"tinytorch.nn has no {name!r}. Installed tiers: {tiers}. Layers such as Conv2d, "
-            "MaxPool2d, Embedding, MultiHeadAttention and LayerNorm come with "
-            "tinytorch-arch; install the tier that provides the layer you need."
+            f"tinytorch.nn has no {name!r} (installed tiers: {tiers}). Layers such as Conv2d, "
+            "Embedding, MultiHeadAttention and LayerNorm come with tinytorch-arch."
         )
     value = entry.load()
     globals()[name] = value

@@ -63,14 +63,26 @@ class Module:
                         yield f"{name}.{i}", item
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        """Every Parameter below this Module, as (dotted name, parameter)."""
+        """Every Parameter below this Module, as (dotted name, parameter).
+
+        A Parameter reachable twice (a layer reused, tied weights) is listed once, under
+        its first name, so optimizers update it once and counts do not double.
+        """
         ### BEGIN SOLUTION
+        seen: set[int] = set()
+        for name, param in self._all_parameters(prefix):
+            if id(param) not in seen:
+                seen.add(id(param))
+                yield name, param
+        ### END SOLUTION
+
+    def _all_parameters(self, prefix: str) -> Iterator[tuple[str, Parameter]]:
+        """Depth-first walk over own Parameters then children's, repeats included."""
         for name, value in vars(self).items():
             if isinstance(value, Parameter):
                 yield prefix + name, value
         for name, child in self.named_children():
-            yield from child.named_parameters(prefix + name + ".")
-        ### END SOLUTION
+            yield from child._all_parameters(prefix + name + ".")
 
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]
@@ -112,9 +124,10 @@ class Module:
         return {name: p.data.copy() for name, p in self.named_parameters()}
 
     def load_state_dict(self, state: dict[str, np.ndarray], strict: bool = True) -> None:
-        """Copy arrays into the parameters; names, shapes and dtypes must match.
+        """Copy arrays into the parameters; names and shapes must match.
 
-        ``strict=False`` tolerates missing or unexpected names, never a shape mismatch.
+        Arrays are cast to each parameter's dtype. ``strict=False`` tolerates missing or
+        unexpected names, never a shape mismatch; nothing changes unless every check passes.
         """
         ### BEGIN SOLUTION
         own = dict(self.named_parameters())

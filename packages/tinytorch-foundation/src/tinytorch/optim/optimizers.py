@@ -111,7 +111,7 @@ class Optimizer:
         return {
             "step_count": self.step_count,
             "groups": [{k: v for k, v in g.items() if k != "params"} for g in self.param_groups],
-            "state": {index[key]: dict(value) for key, value in self.state.items()},
+            "state": {index[key]: _copy_buffers(value) for key, value in self.state.items()},
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -137,11 +137,16 @@ class Optimizer:
                         f"{name}.load_state_dict: buffer '{key}' of parameter {i} has shape "
                         f"{value.shape}, parameter has {params[i].shape}"
                     )
-            restored[id(params[i])] = dict(buffers)
+            restored[id(params[i])] = _copy_buffers(buffers)
         for group, saved in zip(self.param_groups, state["groups"]):
             group.update(saved)
         self.state = restored
         self.step_count = int(state["step_count"])
+
+
+def _copy_buffers(state: dict[str, Any]) -> dict[str, Any]:
+    """A snapshot of one parameter's state: arrays copied, so training on never alters it."""
+    return {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in state.items()}
 
 
 def _gradient(p: Tensor, weight_decay: float) -> np.ndarray:

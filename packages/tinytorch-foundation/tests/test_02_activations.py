@@ -1,0 +1,254 @@
+"""Specification of Module 02 · Activations (``tinytorch.nn.activations``).
+
+Each activation exists as a function (``F.relu(x)``) and as a callable object
+(``ReLU()(x)``). Functions are always looked up through ``tinytorch.nn.functional`` at
+call time, so the dormant run really calls the Module 02 code and the active run the
+version Module 05 wrapped. Every test runs in both modes (``autograd_mode``); the
+gradient checks at the end run with autograd on only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from tinytorch.core import Tensor, gradcheck
+from tinytorch.nn import GELU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh, activations
+from tinytorch.nn import functional as F
+
+pytestmark = pytest.mark.usefixtures("autograd_mode")
+
+NAMES = ["relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax"]
+GELU_C = math.sqrt(2.0 / math.pi)
+
+
+def np_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+REFERENCES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "relu": lambda x: np.maximum(x, 0.0),
+    "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
+    "tanh": np.tanh,
+    "gelu": lambda x: 0.5 * x * (1.0 + np.tanh(GELU_C * (x + 0.044715 * x**3))),
+    "softmax": np_softmax,
+    "log_softmax": lambda x: np.log(np_softmax(x)),
+}
+
+
+# ----------------------------------------------------------------------------- values
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_activation_matches_its_numpy_formula(name, dtype, rng) -> None:
+    x = (rng.standard_normal((4, 5)) * 3).astype(dtype)
+    out = getattr(F, name)(Tensor(x, dtype=dtype))
+    assert isinstance(out, Tensor) and out.shape == x.shape
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(out.data, REFERENCES[name](x.astype(np.float64)), rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize(
+    ("name", "dtype"),
+    [
+        pytest.param(name, dtype, id=f"{name}-{dtype.__name__}")
+        for name in NAMES
+        for dtype in (np.float32, np.float64)
+    ],
+)
+def test_activation_keeps_the_dtype(name, dtype) -> None:
+    x = Tensor([[-1.0, 0.5, 2.0]], dtype=dtype)
+    assert getattr(F, name)(x).dtype == dtype
+
+
+def test_relu_zeroes_negatives_and_keeps_positives() -> None:
+    out = F.relu(Tensor([-2.0, -0.0, 0.0, 3.0]))
+    np.testing.assert_array_equal(out.data, [0.0, 0.0, 0.0, 3.0])
+
+
+def test_sigmoid_is_symmetric_around_one_half(rng) -> None:
+    x = Tensor(rng.standard_normal(10) * 5)
+    np.testing.assert_allclose(F.sigmoid(x).data + F.sigmoid(-x).data, 1.0, rtol=1e-6)
+    assert F.sigmoid(Tensor(0.0)).item() == 0.5
+
+
+def test_tanh_is_odd_and_bounded(rng) -> None:
+    x = Tensor(rng.standard_normal(10) * 5)
+    np.testing.assert_allclose(F.tanh(-x).data, -F.tanh(x).data)
+    assert np.all(np.abs(F.tanh(x).data) <= 1.0)
+
+
+def test_gelu_is_close_to_the_exact_erf_form() -> None:
+    """The tanh approximation stays within 5e-4 of x * Phi(x)."""
+    x = np.linspace(-6.0, 6.0, 241)
+    exact = np.array([0.5 * v * (1.0 + math.erf(v / math.sqrt(2.0))) for v in x])
+    np.testing.assert_allclose(F.gelu(Tensor(x, dtype=np.float64)).data, exact, atol=5e-4)
+
+
+@pytest.mark.parametrize(
+    ("shape", "dim"), [((4, 5), -1), ((4, 5), 1), ((4, 5), 0), ((2, 3, 4), 1), ((6,), 0)]
+)
+def test_softmax_is_a_distribution_along_dim(shape, dim, rng) -> None:
+    x = rng.standard_normal(shape).astype(np.float32) * 4
+    out = F.softmax(Tensor(x), dim=dim)
+    assert out.shape == shape
+    assert np.all(out.data >= 0)
+    np.testing.assert_allclose(out.data.sum(axis=dim), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(out.data, np_softmax(x, axis=dim), rtol=1e-5, atol=1e-7)
+
+
+def test_softmax_ignores_a_constant_shift_per_row(rng) -> None:
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    shift = np.array([[100.0], [-50.0], [0.0]], dtype=np.float32)
+    np.testing.assert_allclose(
+        F.softmax(Tensor(x + shift)).data, F.softmax(Tensor(x)).data, rtol=1e-5, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_log_softmax_equals_log_of_softmax_where_finite(dim, rng) -> None:
+    x = Tensor(rng.standard_normal((4, 5)) * 3, dtype=np.float64)
+    np.testing.assert_allclose(
+        F.log_softmax(x, dim=dim).data, np.log(F.softmax(x, dim=dim).data), rtol=1e-12, atol=1e-12
+    )
+
+
+def test_activations_leave_their_input_unchanged(rng) -> None:
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    t = Tensor(x.copy())
+    for name in NAMES:
+        getattr(F, name)(t)
+    np.testing.assert_array_equal(t.data, x)
+
+
+# ----------------------------------------------------------------------------- stability
+
+EXTREME = [[1e4, 0.0, -1e4], [-1e4, -1e4, -1e4], [1e4, 1e4, 1e4]]
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_no_nan_or_inf_at_plus_minus_1e4(name, dtype) -> None:
+    # An overflow or an invalid operation inside the op fails too (underflow to 0 is fine).
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        out = getattr(F, name)(Tensor(EXTREME, dtype=dtype))
+    assert np.all(np.isfinite(out.data))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_saturated_activations_give_exact_limits(dtype) -> None:
+    x = Tensor([1e4, -1e4], dtype=dtype)
+    np.testing.assert_array_equal(F.sigmoid(x).data, [1.0, 0.0])
+    np.testing.assert_array_equal(F.tanh(x).data, [1.0, -1.0])
+    np.testing.assert_allclose(F.gelu(x).data, [1e4, 0.0], atol=1e-12)
+    np.testing.assert_array_equal(F.relu(x).data, [1e4, 0.0])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_softmax_and_log_softmax_of_huge_logits(dtype) -> None:
+    x = Tensor([[1e4, 0.0, -1e4]], dtype=dtype)
+    np.testing.assert_array_equal(F.softmax(x).data, [[1.0, 0.0, 0.0]])
+    np.testing.assert_allclose(F.log_softmax(x).data, [[0.0, -1e4, -2e4]], rtol=1e-6)
+
+
+# ----------------------------------------------------------------------------- module forms
+
+MODULES = [
+    (ReLU(), lambda x: F.relu(x)),
+    (Sigmoid(), lambda x: F.sigmoid(x)),
+    (Tanh(), lambda x: F.tanh(x)),
+    (GELU(), lambda x: F.gelu(x)),
+    (Softmax(), lambda x: F.softmax(x, dim=-1)),
+    (Softmax(dim=0), lambda x: F.softmax(x, dim=0)),
+    (LogSoftmax(), lambda x: F.log_softmax(x, dim=-1)),
+    (LogSoftmax(dim=0), lambda x: F.log_softmax(x, dim=0)),
+]
+
+
+@pytest.mark.parametrize(("module", "function"), MODULES, ids=[repr(m) for m, _ in MODULES])
+def test_module_form_equals_functional_form(module, function, rng) -> None:
+    x = Tensor(rng.standard_normal((3, 4)))
+    np.testing.assert_array_equal(module(x).data, function(x).data)
+    np.testing.assert_array_equal(module.forward(x).data, function(x).data)
+
+
+def test_module_forms_have_readable_reprs() -> None:
+    assert repr(ReLU()) == "ReLU()"
+    assert repr(Softmax(dim=0)) == "Softmax(dim=0)"
+    assert repr(LogSoftmax()) == "LogSoftmax(dim=-1)"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_functional_exposes_each_activation(name) -> None:
+    assert name in F.__all__
+    assert name in dir(F)
+    assert getattr(F, name) is getattr(activations, name)
+
+
+def test_functional_unknown_name_lists_what_is_available() -> None:
+    with pytest.raises(AttributeError) as info:
+        F.swish  # noqa: B018
+    assert "swish" in str(info.value) and "relu" in str(info.value)
+
+
+# ============================================================================= gradients
+
+
+@pytest.fixture
+def active(autograd_mode: str) -> None:
+    """Gradient checks need Module 05 switched on; the dormant run skips them."""
+    if autograd_mode == "dormant":
+        pytest.skip("gradients exist only with autograd (Module 05) active")
+
+
+def check_gradients(fn: Callable[..., Tensor], *arrays: np.ndarray) -> None:
+    """gradcheck ``fn`` with respect to every array, as float64 tensors requiring grad."""
+    inputs = [Tensor(a, requires_grad=True, dtype=np.float64) for a in arrays]
+    assert gradcheck(fn, inputs)
+
+
+def away_from_zero(rng: np.random.Generator, shape) -> np.ndarray:
+    """Values with |x| >= 0.1, so ReLU's kink never sits inside a finite difference."""
+    x = rng.uniform(0.1, 3.0, shape)
+    return x * rng.choice([-1.0, 1.0], shape)
+
+
+@pytest.mark.usefixtures("active")
+class TestGradients:
+    @pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh", "gelu"])
+    def test_elementwise_activation(self, name, rng) -> None:
+        check_gradients(lambda x: getattr(F, name)(x), away_from_zero(rng, (3, 4)))
+
+    @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+    @pytest.mark.parametrize(
+        ("shape", "dim"),
+        [((3, 4), -1), ((3, 4), 0), ((3, 4), 1), ((2, 3, 4), 1), ((5,), 0)],
+        ids=str,
+    )
+    def test_softmax_family_along_dim(self, name, shape, dim, rng) -> None:
+        check_gradients(lambda x: getattr(F, name)(x, dim=dim), rng.standard_normal(shape))
+
+    @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+    def test_softmax_family_with_positional_dim(self, name, rng) -> None:
+        check_gradients(lambda x: getattr(F, name)(x, 0), rng.standard_normal((3, 4)))
+
+    @pytest.mark.parametrize("module", [m for m, _ in MODULES], ids=[repr(m) for m, _ in MODULES])
+    def test_module_form(self, module, rng) -> None:
+        check_gradients(module, away_from_zero(rng, (3, 4)))
+
+    @pytest.mark.parametrize("name", NAMES)
+    def test_gradient_stays_finite_at_plus_minus_1e4(self, name, rng) -> None:
+        x = Tensor(EXTREME, requires_grad=True, dtype=np.float64)
+        out = getattr(F, name)(x)
+        out.backward(rng.standard_normal(out.shape))
+        assert np.all(np.isfinite(x.grad.data))
+
+    def test_relu_gradient_is_a_step(self) -> None:
+        x = Tensor([-2.0, 3.0], requires_grad=True)
+        F.relu(x).sum().backward()
+        np.testing.assert_array_equal(x.grad.data, [0.0, 1.0])
