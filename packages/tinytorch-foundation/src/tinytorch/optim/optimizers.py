@@ -114,8 +114,8 @@ class Optimizer:
             "state": {index[key]: _copy_buffers(value) for key, value in self.state.items()},
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what ``state_dict`` saved into an optimizer over the same parameters."""
+    def check_state_dict(self, state: dict[str, Any]) -> None:
+        """Raise ValueError unless ``state`` fits this optimizer's parameters exactly."""
         params = self.params
         name = type(self).__name__
         if len(state["groups"]) != len(self.param_groups):
@@ -123,7 +123,6 @@ class Optimizer:
                 f"{name}.load_state_dict: saved {len(state['groups'])} parameter "
                 f"groups, optimizer has {len(self.param_groups)}"
             )
-        restored: dict[int, dict[str, Any]] = {}
         for i, buffers in state["state"].items():
             i = int(i)
             if not 0 <= i < len(params):
@@ -137,10 +136,14 @@ class Optimizer:
                         f"{name}.load_state_dict: buffer '{key}' of parameter {i} has shape "
                         f"{value.shape}, parameter has {params[i].shape}"
                     )
-            restored[id(params[i])] = _copy_buffers(buffers)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what ``state_dict`` saved into an optimizer over the same parameters."""
+        self.check_state_dict(state)
+        params = self.params
+        self.state = {id(params[int(i)]): _copy_buffers(b) for i, b in state["state"].items()}
         for group, saved in zip(self.param_groups, state["groups"]):
             group.update(saved)
-        self.state = restored
         self.step_count = int(state["step_count"])
 
 

@@ -114,6 +114,21 @@ def _read_all(path: Path) -> dict[str, np.ndarray]:
         ) from None
 
 
+def _optimizer_state(arrays: dict[str, np.ndarray], saved: dict[str, Any]) -> dict[str, Any]:
+    """Rebuild ``Optimizer.state_dict()`` from the file's arrays and JSON scalars."""
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in arrays.items():
+        if key.startswith("optimizer/"):
+            _, index, buffer = key.split("/", 2)
+            state.setdefault(int(index), {})[buffer] = value
+    for index, scalars in saved["scalars"].items():
+        state.setdefault(int(index), {}).update(scalars)
+    groups = [
+        {k: tuple(v) if isinstance(v, list) else v for k, v in g.items()} for g in saved["groups"]
+    ]
+    return {"step_count": saved["step_count"], "groups": groups, "state": state}
+
+
 def load_checkpoint(
     path: str | os.PathLike,
     model: Module,
@@ -150,26 +165,22 @@ def load_checkpoint(
             f"load_checkpoint: {path} holds {found} state, "
             f"cannot restore a {type(optimizer).__name__}"
         )
+    optimizer_state = None
+    if optimizer is not None:
+        optimizer_state = _optimizer_state(arrays, saved)
+        try:  # check everything before changing anything
+            optimizer.check_state_dict(optimizer_state)
+        except ValueError as error:
+            raise CheckpointError(
+                f"load_checkpoint: {path} does not fit this optimizer: {error}"
+            ) from None
     model_state = {k[len("model/") :]: v for k, v in arrays.items() if k.startswith("model/")}
     try:
         model.load_state_dict(model_state)
     except (KeyError, ValueError) as error:
         raise CheckpointError(f"load_checkpoint: {path} does not fit this model: {error}") from None
     if optimizer is not None:
-        state: dict[int, dict[str, Any]] = {}
-        for key, value in arrays.items():
-            if key.startswith("optimizer/"):
-                _, index, buffer = key.split("/", 2)
-                state.setdefault(int(index), {})[buffer] = value
-        for index, scalars in saved["scalars"].items():
-            state.setdefault(int(index), {}).update(scalars)
-        groups = [
-            {k: tuple(v) if isinstance(v, list) else v for k, v in g.items()}
-            for g in saved["groups"]
-        ]
-        optimizer.load_state_dict(
-            {"step_count": saved["step_count"], "groups": groups, "state": state}
-        )
+        optimizer.load_state_dict(optimizer_state)
     if scheduler is not None and "scheduler" in meta:
         scheduler.load_state_dict(meta["scheduler"])
     return meta["metadata"]
