@@ -80,6 +80,7 @@ def lint(session: nox.Session) -> None:
         session.install("--no-deps", "-e", tier_path(tier))
     session.install("numpy", "tqdm")
     session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
     session.run("lint-imports")
 
 
