@@ -7,6 +7,7 @@ the gradient checks at the end run with autograd on only.
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 
 import numpy as np
@@ -373,6 +374,11 @@ def test_shape_mismatch_is_an_error_and_modifies_nothing(strict) -> None:
 # ----------------------------------------------------------------------------- tier bridge
 
 
+ARCH_INSTALLED = importlib.util.find_spec("tinytorch.vision") is not None
+without_arch = pytest.mark.skipif(ARCH_INSTALLED, reason="tinytorch-arch is installed here")
+
+
+@without_arch
 def test_a_layer_of_an_uninstalled_tier_names_the_tier_to_install() -> None:
     """An ImportError, so that the ``from`` form keeps the message (Python would replace
     an AttributeError with a generic "cannot import name")."""
@@ -383,6 +389,7 @@ def test_a_layer_of_an_uninstalled_tier_names_the_tier_to_install() -> None:
     assert "pip install tinytorch-arch" in message
 
 
+@without_arch
 def test_from_import_of_an_uninstalled_layer_says_which_tier_provides_it() -> None:
     with pytest.raises(ImportError) as info:
         from tinytorch.nn import Conv2d  # noqa: F401
