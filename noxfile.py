@@ -108,3 +108,55 @@ def milestone(session: nox.Session) -> None:
     install_tier(session, TIERS[-1])  # the highest tier brings every tier below it
     session.install("matplotlib", "tqdm")
     session.run("python", str(ROOT / "milestones" / "run.py"), *session.posargs)
+
+
+COURSES = ROOT / "courses"
+
+
+def run_coursetool(session: nox.Session, tool: str, *args: str) -> None:
+    """``python -m coursetools.<tool> ARGS`` with the course tooling importable."""
+    session.run("python", "-m", f"coursetools.{tool}", *args, env={"PYTHONPATH": str(COURSES)})
+
+
+@nox.session
+def student(session: nox.Session) -> None:
+    """Student trees into build/student/<tier> (``-- foundation``; default every tier).
+
+    Each tree is checked before it replaces the old one: it compiles, imports, and no
+    solution line leaks into it (the leak check runs as part of the generation).
+    """
+    tiers = session.posargs or TIERS
+    install_tier(session, max(tiers, key=TIERS.index))  # what the generated trees import
+    session.install("tomli; python_version < '3.11'")
+    for tier in tiers:
+        run_coursetool(session, "student", tier)
+
+
+def tier_of(tree: str) -> str:
+    """The tier a tree belongs to: ``name = "tinytorch-<tier>"`` in its pyproject.toml."""
+    for line in (Path(tree) / "pyproject.toml").read_text(encoding="utf-8").splitlines():
+        key, _, value = line.partition("=")
+        tier = value.strip().strip('"').removeprefix("tinytorch-")
+        if key.strip() == "name" and tier in TIERS:
+            return tier
+    raise ValueError(f"{tree} is not a tree of one of the tiers {TIERS}")
+
+
+@nox.session
+def grade(session: nox.Session) -> None:
+    """Grade a tree: ``nox -s grade -- build/student/foundation [--tests DIR] [--json FILE]``."""
+    if not session.posargs:
+        session.error("usage: nox -s grade -- PATH [--tests DIR] [--timeout SECONDS] [--json FILE]")
+    install_tier(session, tier_of(session.posargs[0]))  # dependencies; the grader runs PATH's code
+    session.install("pytest>=8", "hypothesis>=6", "tomli; python_version < '3.11'")
+    run_coursetool(session, "grade", *session.posargs)
+
+
+@nox.session
+def coverage(session: nox.Session) -> None:
+    """Solution coverage: a stub in place of any one solution block fails a test of its module."""
+    tiers = session.posargs or TIERS
+    install_tier(session, max(tiers, key=TIERS.index))
+    session.install("pytest>=8", "hypothesis>=6", "tomli; python_version < '3.11'")
+    for tier in tiers:
+        run_coursetool(session, "coverage", tier)

@@ -1,0 +1,288 @@
+"""Generate a tier's student tree: the solution branch with the solutions taken out.
+
+``generate_student_tree(tier_dir, out_dir)`` writes ``out_dir/<tier>/``::
+
+    pyproject.toml   the tier's own (same name, version, dependencies)
+    CHANGELOG.md     the tier's own
+    README.md        for learners: install, lessons, tests, points
+    src/             solution blocks replaced by ``raise NotImplementedError(...)``
+    tests/           hidden-test blocks removed
+    lessons/         solution blocks replaced (worked answers by ``# YOUR ANSWER HERE``)
+    .git/            one commit, fixed author, committer and date
+
+Every source file is parsed before anything is written: one malformed marker
+anywhere and the generator refuses, listing every problem as ``file:line``. The tree
+is built in a staging directory and only replaces ``out_dir/<tier>`` once it has
+passed its checks: every Python file compiles, every subpackage imports (from the
+generated ``src``, with the lower tiers' solution sources beside it), and no solution
+line leaks (:mod:`coursetools.leaks`). The same tier always gives the same bytes
+and the same commit hash, so an instructor can regenerate and push without noise.
+
+Command line::
+
+    python -m coursetools.student foundation        # -> build/student/foundation
+    python -m coursetools.student --all             # every tier
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from coursetools import leaks, markers
+from coursetools.grading import CURRICULUM
+from coursetools.tiers import (
+    REPO_ROOT,
+    Tier,
+    WrongCodeError,
+    all_tiers,
+    lower_tiers,
+    require_own_code,
+    resolve_tier,
+    write_metadata_shim,
+)
+
+COPIED_FILES = ("pyproject.toml", "CHANGELOG.md", "LICENSE")
+FOLDERS = ("src", "tests", "lessons")
+
+COMMIT_MESSAGE = "student edition\n\nGenerated from the solution tier by coursetools.student.\n"
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "TinyTorch course tools",
+    "GIT_AUTHOR_EMAIL": "coursetools@tinytorch.invalid",
+    "GIT_AUTHOR_DATE": "2025-01-01T00:00:00+00:00",
+    "GIT_COMMITTER_NAME": "TinyTorch course tools",
+    "GIT_COMMITTER_EMAIL": "coursetools@tinytorch.invalid",
+    "GIT_COMMITTER_DATE": "2025-01-01T00:00:00+00:00",
+}
+
+
+class GenerationError(RuntimeError):
+    """The generated tree failed a check; nothing was written to the destination."""
+
+
+def student_files(tier: Tier) -> dict[str, bytes]:
+    """Relative path -> content of every file of the student tree except README and ``.git``.
+
+    Raises :class:`markers.MarkerError` listing every malformed file of the tier.
+    """
+    files: dict[str, bytes] = {}
+    problems: list[str] = []
+    for name in COPIED_FILES:
+        if (tier.root / name).is_file():
+            files[name] = (tier.root / name).read_bytes()
+    for folder in FOLDERS:
+        for path in sorted((tier.root / folder).rglob("*")):
+            relative = path.relative_to(tier.root)
+            if not path.is_file() or "__pycache__" in relative.parts or path.suffix == ".pyc":
+                continue
+            if path.suffix != ".py":
+                files[relative.as_posix()] = path.read_bytes()
+                continue
+            try:
+                files[relative.as_posix()] = _stripped(tier, path).encode("utf-8")
+            except markers.MarkerError as error:
+                problems += error.problems
+    if problems:
+        raise markers.MarkerError(problems)
+    return files
+
+
+def _stripped(tier: Tier, path: Path) -> str:
+    """The learner's version of one source file; stubs point to the module's lesson."""
+    parsed = markers.parse(path)
+    lesson = tier.lesson_for(parsed.module.number) if parsed.module else None
+    if lesson is None or lesson == path:  # a lesson's own exercises need no pointer to it
+        return markers.strip(parsed)
+    return markers.strip(parsed, lesson.relative_to(tier.root).as_posix())
+
+
+def generate_student_tree(
+    tier_dir: Path | str, out_dir: Path | str, lower: list[Path] | None = None
+) -> Path:
+    """Write the student tree of the tier at ``tier_dir`` to ``out_dir/<tier>`` and return its path.
+
+    ``lower`` are the directories of the solution tiers below this one, whose ``src``
+    goes on ``PYTHONPATH`` for the import check (default: found in the monorepo).
+    """
+    tier = Tier.load(tier_dir)
+    files = student_files(tier)
+    files["README.md"] = learner_readme(tier).encode("utf-8")
+    below = lower_tiers(tier) if lower is None else [Tier.load(p) for p in lower]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    destination = out_dir / tier.name
+    staging = Path(tempfile.mkdtemp(prefix=f".{tier.name}-", dir=out_dir))
+    try:
+        for relative, content in sorted(files.items()):
+            target = staging / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        _check(tier, Tier.load(staging), below)
+        _commit(staging, f"{tier.project} {tier.version}: {COMMIT_MESSAGE}")
+        _replace(destination, staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return destination
+
+
+def _check(solution: Tier, student: Tier, below: list[Tier]) -> None:
+    """Every Python file compiles, the package imports its own code, nothing leaks."""
+    for path in sorted(student.root.rglob("*.py")):
+        try:
+            compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
+        except SyntaxError as error:
+            where = path.relative_to(student.root)
+            raise GenerationError(
+                f"generated {where}:{error.lineno} does not compile: {error.msg}"
+            ) from None
+    with tempfile.TemporaryDirectory(prefix="coursetools-student-") as scratch:
+        pythonpath = [
+            student.src,
+            *(t.src for t in below),
+            write_metadata_shim([student, *below], Path(scratch)),
+        ]
+        try:
+            require_own_code(student.src, student.subpackages(), pythonpath, cwd=Path(scratch))
+        except (ImportError, WrongCodeError) as error:
+            raise GenerationError(f"the generated tree does not import: {error}") from None
+    found = leaks.find_leaks(student.root, leaks.tier_secrets(solution))
+    if found:
+        raise GenerationError(
+            "solution lines leak into the student tree:\n" + "\n".join(map(str, found))
+        )
+
+
+def _commit(tree: Path, message: str) -> None:
+    """``git init`` and one commit whose hash depends on the content alone."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
+    env.update(GIT_IDENTITY)
+    env.update(
+        GIT_DIR=str(tree / ".git"),
+        GIT_WORK_TREE=str(tree),
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_CONFIG_NOSYSTEM="1",
+    )
+    for command in (
+        ["git", "init", "--quiet", "--initial-branch=main", "--template=", str(tree)],
+        ["git", "add", "--all"],
+        [
+            "git",
+            "-c",
+            "commit.gpgsign=false",
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "--message",
+            message,
+        ],
+    ):
+        subprocess.run(command, cwd=tree, env=env, check=True, capture_output=True)
+
+
+def _replace(destination: Path, staging: Path) -> None:
+    if destination.exists():
+        retired = destination.with_name(f".{destination.name}-old")
+        shutil.rmtree(retired, ignore_errors=True)
+        destination.rename(retired)
+        shutil.rmtree(retired)
+    staging.rename(destination)
+
+
+def learner_readme(tier: Tier) -> str:
+    """The README of the student tree: what is here and how to work with it."""
+    rows = []
+    names = tier.module_names()
+    for number, test_file in tier.module_tests().items():
+        spec = CURRICULUM.get(number)
+        lesson = tier.lesson_for(number)
+        rows.append(
+            f"| {number:02d} {names.get(number) or (spec.name if spec else '')} "
+            f"| {'`' + lesson.relative_to(tier.root).as_posix() + '`' if lesson else '—'} "
+            f"| `tests/{test_file.name}` | {spec.points if spec else 0} |"
+        )
+    first_test = next(iter(tier.module_tests().values()), None)
+    example = f"tests/{first_test.name}" if first_test else "tests"
+    return f"""# {tier.project} {tier.version} — student edition
+
+Your copy of the TinyTorch **{tier.name}** tier. Every class and function you will
+build is already here with its signature and docstring; where its body should be, it
+raises `NotImplementedError` naming the module and the lesson that teaches it. Work
+through the lessons in order and replace each `raise` with your implementation.
+
+This tree was generated from the solution tier; regenerate it rather than edit it.
+
+## Install
+
+```bash
+python -m venv .venv
+source .venv/bin/activate          # Windows: .venv\\Scripts\\activate
+pip install -e .
+pip install pytest
+```
+
+`pip install -e .` installs the tiers below this one as well, as trusted solutions.
+The package imports even while modules are unwritten, and what a later module switches
+on (autograd, in Module 05) comes alive as soon as your code for it works.
+
+## Modules, lessons, tests and points
+
+| module | lesson | tests | points |
+| --- | --- | --- | --- |
+{chr(10).join(rows)}
+
+Lessons are jupytext percent-format scripts: read them in an editor, or open them as
+notebooks (`pip install jupytext`, then `jupytext --to notebook lessons/<lesson>.py`).
+
+## Run the tests
+
+```bash
+python -m pytest {example} -q      # one module
+python -m pytest tests -q          # everything
+```
+
+## Grading
+
+Your course grades this tree with `python -m coursetools.grade <this tree>`. It runs
+each module's test file against the code in this tree's `src/` (never a reference
+copy), gives every test an equal share of the module's points, and allows each test
+a fixed time (60 s; 300 s for Module 09), so a test that hangs costs that test only.
+Instructors may grade with additional tests you do not see here. Passing the tests
+in this tree is the best way to know where you stand.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m coursetools.student", description="Generate student trees."
+    )
+    chosen = parser.add_mutually_exclusive_group(required=True)
+    chosen.add_argument(
+        "tier", nargs="?", help="tier name (foundation, arch, opt) or tier directory"
+    )
+    chosen.add_argument("--all", action="store_true", help="every tier in packages/")
+    parser.add_argument(
+        "--out", type=Path, default=REPO_ROOT / "build" / "student", help="parent of the trees"
+    )
+    args = parser.parse_args(argv)
+    tiers = all_tiers() if args.all else [resolve_tier(args.tier)]
+    for tier in tiers:
+        try:
+            tree = generate_student_tree(tier.root, args.out)
+        except (markers.MarkerError, GenerationError) as error:
+            print(f"{tier.project}: not generated\n{error}", file=sys.stderr)
+            return 1
+        head = subprocess.run(
+            ["git", "-C", str(tree), "rev-parse", "HEAD"], capture_output=True, text=True
+        ).stdout
+        print(f"{tier.project} {tier.version}: {tree} (commit {head.strip()[:12]})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

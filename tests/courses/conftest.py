@@ -1,0 +1,233 @@
+"""Fixtures for the course-tooling tests: a small synthetic tier built in ``tmp_path``.
+
+``demo_tier`` is ``packages/tinytorch-demo`` with three modules, laid out like a real
+tier: solution blocks in ``src`` (at module level, in methods, in a nested function),
+a progressive-disclosure hook in ``__init__`` (Module 03 patches ``Vector`` at import
+and must not break the import while it is a stub), a test that skips while Module 03
+is dormant, a hidden test, and a lesson with a code exercise and a worked answer in
+a Markdown cell.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+COURSES = Path(__file__).resolve().parents[2] / "courses"
+if str(COURSES) not in sys.path:
+    sys.path.insert(0, str(COURSES))
+
+DEMO_FILES = {
+    "pyproject.toml": """
+        [build-system]
+        requires = ["hatchling>=1.25"]
+        build-backend = "hatchling.build"
+
+        [project]
+        name = "tinytorch-demo"
+        version = "0.3.1"
+        requires-python = ">=3.10"
+        dependencies = []
+
+        [project.entry-points."tinytorch.nn"]
+        Vector = "tinytorch.demo.vector:Vector"
+        """,
+    "CHANGELOG.md": """
+        # Changelog
+
+        ## 0.3.1
+        - Demo tier for the course tooling tests.
+        """,
+    "src/tinytorch/demo/__init__.py": '''
+        """Demo tier: vectors (01), statistics (02), and a boost that switches itself on (03)."""
+
+        from tinytorch.demo.boost import enable_boost
+        from tinytorch.demo.stats import mean, variance
+        from tinytorch.demo.vector import Vector
+
+        try:
+            enable_boost()
+        except NotImplementedError:
+            pass  # Module 03 not written yet: Vector.boosted stays dormant
+
+        __all__ = ["Vector", "enable_boost", "mean", "variance"]
+        ''',
+    "src/tinytorch/demo/vector.py": '''
+        """Module 01 · Vector — a list of numbers that knows its length.
+
+        Connection map
+            Prerequisites : Python
+            Unlocks       : 02 Stats · 03 Boost
+        """
+
+
+        class Vector:
+            """A list of floats.
+
+            The markers below only show the syntax; they are text, not markers:
+            ### BEGIN SOLUTION
+            ### END SOLUTION
+            """
+
+            def __init__(self, values):
+                self.values = [float(v) for v in values]
+
+            def boosted(self):
+                """Dormant until Module 03 switches it on."""
+                raise RuntimeError("boosted() activates in Module 03")
+
+            def norm(self) -> float:
+                """Euclidean length: sqrt of the sum of squares."""
+                ### BEGIN SOLUTION
+                total = sum(v * v for v in self.values)
+                return total ** 0.5
+                ### END SOLUTION
+
+            def add(self, other: "Vector") -> "Vector":
+                """Element-wise sum of two vectors of the same length."""
+                if len(self.values) != len(other.values):
+                    raise ValueError("add: lengths differ")
+                ### BEGIN SOLUTION
+                return Vector(a + b for a, b in zip(self.values, other.values))
+                ### END SOLUTION
+        ''',
+    "src/tinytorch/demo/stats.py": '''
+        """Module 02 · Stats — mean and variance of a vector.
+
+        Connection map
+            Prerequisites : 01 Vector
+            Unlocks       : 03 Boost
+        """
+
+        from tinytorch.demo.vector import Vector
+
+
+        def mean(x: Vector) -> float:
+            """Arithmetic mean of the values."""
+            ### BEGIN SOLUTION
+            return sum(x.values) / len(x.values)
+            ### END SOLUTION
+
+
+        def variance(x: Vector) -> float:
+            """Population variance: the mean squared deviation from the mean."""
+
+            def squared_deviations(values, centre):
+                ### BEGIN SOLUTION
+                return [(value - centre) ** 2 for value in values]
+                ### END SOLUTION
+
+            centre = sum(x.values) / len(x.values)
+            deviations = squared_deviations(x.values, centre)
+            return sum(deviations) / len(deviations)
+        ''',
+    "src/tinytorch/demo/boost.py": '''
+        """Module 03 · Boost — switch on a dormant method at import time.
+
+        Connection map
+            Prerequisites : 01 Vector
+        """
+
+        from tinytorch.demo.vector import Vector
+
+
+        def enable_boost() -> None:
+            """Give every Vector a working ``boosted()`` (twice each value)."""
+            ### BEGIN SOLUTION
+            Vector.boosted = lambda self: Vector(2 * value for value in self.values)
+            ### END SOLUTION
+        ''',
+    "tests/test_01_vector.py": """
+        import pytest
+
+        from tinytorch.demo import Vector
+
+
+        def test_norm_of_3_4_is_5():
+            assert Vector([3, 4]).norm() == 5.0
+
+
+        def test_add_is_elementwise():
+            assert Vector([1, 2]).add(Vector([10, 20])).values == [11.0, 22.0]
+
+
+        def test_add_rejects_different_lengths():
+            with pytest.raises(ValueError):
+                Vector([1]).add(Vector([1, 2]))
+
+
+        def test_boosted_vectors_are_twice_as_long():
+            try:
+                boosted = Vector([3, 4]).boosted()
+            except RuntimeError:
+                pytest.skip("boosted() activates in Module 03")
+            assert boosted.norm() == 10.0
+        """,
+    "tests/test_02_stats.py": """
+        from tinytorch.demo import Vector, mean, variance
+
+
+        def test_mean():
+            assert mean(Vector([1, 2, 3])) == 2.0
+
+
+        def test_variance():
+            assert variance(Vector([1, 3])) == 1.0
+
+
+        ### BEGIN HIDDEN TESTS
+        def test_variance_of_a_constant_is_zero():
+            assert variance(Vector([7, 7, 7])) == 0.0
+        ### END HIDDEN TESTS
+        """,
+    "tests/test_03_boost.py": """
+        from tinytorch.demo import Vector
+
+
+        def test_boost_is_on_after_import():
+            assert Vector([1, 2]).boosted().values == [2.0, 4.0]
+        """,
+    "lessons/01_vector.py": """
+        # ---
+        # jupyter:
+        #   jupytext:
+        #     formats: py:percent
+        # ---
+
+        # %% [markdown]
+        # # Module 01 · Vector — a list of numbers that knows its length
+        #
+        # **Reflect.** Why does `norm()` square before it sums?
+        #
+        # ### BEGIN SOLUTION
+        # Squares are never negative, so opposite components cannot cancel each other out.
+        # ### END SOLUTION
+
+        # %%
+        from tinytorch.demo import Vector
+
+        def cosine(a: Vector, b: Vector) -> float:
+            ### BEGIN SOLUTION
+            dot_product = sum(x * y for x, y in zip(a.values, b.values))
+            return dot_product / (a.norm() * b.norm())
+            ### END SOLUTION
+        """,
+}
+
+
+def write_tier(root: Path, files: dict[str, str]) -> Path:
+    """Write ``files`` (relative path -> dedented text) under ``root`` and return ``root``."""
+    for relative, text in files.items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def demo_tier(tmp_path: Path) -> Path:
+    """A fresh copy of the demo tier at ``tmp_path/packages/tinytorch-demo``."""
+    return write_tier(tmp_path / "packages" / "tinytorch-demo", DEMO_FILES)
