@@ -82,6 +82,8 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("lint-imports")
+    session.install("tomli; python_version < '3.11'")
+    session.run("python", str(ROOT / "tools" / "vocabulary.py"))  # forward-dependency check
 
 
 @nox.session
@@ -160,3 +162,72 @@ def coverage(session: nox.Session) -> None:
     session.install("pytest>=8", "hypothesis>=6", "tomli; python_version < '3.11'")
     for tier in tiers:
         run_coursetool(session, "coverage", tier)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site into docs/_build/html: Sphinx + MyST, offline, warnings are errors."""
+    install_tier(session, TIERS[-1])  # the API reference documents every tier of the tree
+    session.install(
+        "sphinx>=7.2",
+        "myst-parser>=3",
+        "pydata-sphinx-theme>=0.15",
+        "sphinx-design>=0.5",
+        "tomli; python_version < '3.11'",
+    )
+    source, out = ROOT / "docs", ROOT / "docs" / "_build" / "html"
+    session.run("sphinx-build", "-W", "--keep-going", "-q", "-b", "html", str(source), str(out))
+    session.log(f"open {out / 'index.html'}")
+
+
+@nox.session
+@nox.parametrize("tier", TIERS)
+def lessons(session: nox.Session, tier: str) -> None:
+    """A tier's lessons run top to bottom in a fresh Jupyter kernel (``-- 1 5`` for some)."""
+    if not any((PACKAGES / f"tinytorch-{tier}" / "lessons").glob("[0-9][0-9]_*.py")):
+        session.skip(f"tinytorch-{tier} has no lessons yet")
+    install_tier(session, tier)  # like `tests`: the tier and the tiers below it, nothing above
+    session.install(
+        "jupytext>=1.16",
+        "nbclient>=0.10",
+        "ipykernel>=6",
+        "pytest>=8",
+        "hypothesis>=6",
+        "tomli; python_version < '3.11'",
+    )
+    tools = ROOT / "tools" / "lessons.py"
+    session.run("python", str(tools), "--tier", tier, "--check", "--execute", *session.posargs)
+
+
+@nox.session
+def integration(session: nox.Session) -> None:
+    """Cross-tier tests (tests/integration) against wheels, never editable installs.
+
+    Builds the wheels of foundation and arch into a temporary folder, installs arch from
+    its wheel with ``--find-links`` to that folder (foundation arrives as its declared
+    dependency, as a user would get it), and runs the tests; tests that need a fresh
+    environment of their own find the wheels through ``TINYTORCH_WHEELS``.
+    """
+    import shutil
+
+    wheels = Path(session.create_tmp()) / "wheels"
+    shutil.rmtree(wheels, ignore_errors=True)
+    if shutil.which("uv"):
+        build = ["uv", "build", "--wheel", "--out-dir", str(wheels)]
+    else:
+        session.install("build")
+        build = ["python", "-m", "build", "--wheel", "--outdir", str(wheels)]
+    for tier in ("foundation", "arch"):
+        session.run(*build, tier_path(tier), external=True)
+    (arch_wheel,) = wheels.glob("tinytorch_arch-*.whl")
+    session.install("--find-links", str(wheels), str(arch_wheel))
+    session.install("pytest>=8")
+    session.run(
+        "pytest",
+        str(ROOT / "tests" / "integration"),
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *session.posargs,
+        env={"TINYTORCH_WHEELS": str(wheels)},
+    )

@@ -66,6 +66,7 @@ def is_grad_enabled() -> bool:
 # ----------------------------------------------------------------------------- Function
 
 
+# competency: graphs/knows via=grad_fn,Cube
 class Function(ABC):
     """One node of the graph: an op applied to ``inputs`` that produced ``out``.
 
@@ -359,7 +360,7 @@ class GELUBackward(Function):
         ### BEGIN SOLUTION
         x = self.array(0)
         c = math.sqrt(2.0 / math.pi)
-        t = np.tanh(c * (x + 0.044715 * x**3))
+        t = np.tanh(c * (x + 0.044715 * x * x * x))
         local = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * c * (1.0 + 3 * 0.044715 * x * x)
         return (grad * local,)
         ### END SOLUTION
@@ -476,6 +477,7 @@ def _accumulate_leaf(leaf: Tensor, grad: np.ndarray) -> None:
         leaf.grad.data += grad
 
 
+# competency: graphs/implements via=backward
 def run_backward(root: Tensor, gradient: Any = None) -> None:
     """Backpropagate from ``root``: fill ``.grad`` of every leaf that requires it.
 
@@ -648,6 +650,7 @@ class GradcheckError(AssertionError):
     """Analytic and numerical gradients disagree."""
 
 
+# competency: graphs/debugs
 def gradcheck(
     fn: Callable[..., Tensor],
     inputs: Sequence[Tensor],
@@ -719,6 +722,7 @@ class GraphStats:
         )
 
 
+# competency: graphs/measures, tensors/debugs
 def graph_stats(root: Tensor, exclude: Sequence[np.ndarray] = ()) -> GraphStats:
     """Count the nodes below ``root`` and the distinct arrays they hold for backward.
 

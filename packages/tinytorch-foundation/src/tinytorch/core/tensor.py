@@ -62,6 +62,7 @@ def _shape_error(op: str, a: Any, b: Any, hint: str) -> ValueError:
     )
 
 
+# competency: tensors/knows, tensors/implements
 class Tensor:
     """An n-dimensional array of numbers (float32 unless asked otherwise).
 
@@ -115,6 +116,7 @@ class Tensor:
         """Number of elements."""
         return self.data.size
 
+    # competency: tensors/measures
     def memory_footprint(self) -> int:
         """Bytes held by this tensor's data: size * itemsize (4 per float32 element)."""
         ### BEGIN SOLUTION
@@ -165,6 +167,7 @@ class Tensor:
                 "(reshape one operand, e.g. add a size-1 axis)",
             ) from None
 
+    # competency: operations/knows
     def __add__(self, other: Any) -> Tensor:
         ### BEGIN SOLUTION
         return self._elementwise(other, "__add__", np.add)
@@ -226,6 +229,7 @@ class Tensor:
         return self._lift(other) @ self
 
     # ------------------------------------------------------------------ matmul
+    # competency: operations/implements, operations/debugs
     def __matmul__(self, other: Any) -> Tensor:
         """Matrix product with NumPy's rules: (..., n, k) @ (..., k, m) -> (..., n, m).
 
@@ -380,6 +384,7 @@ def randn(*shape: int, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False) 
     return Tensor(_rng.standard_normal(_varargs(shape)), requires_grad=requires_grad, dtype=dtype)
 
 
+# competency: operations/measures, operations/optimizes
 def matmul_loops(a: Tensor, b: Tensor) -> Tensor:
     """Reference matrix product with three explicit loops: (n, k) @ (k, m) -> (n, m).
 

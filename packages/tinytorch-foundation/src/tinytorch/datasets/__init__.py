@@ -14,14 +14,18 @@ output). Wrap them in Tensors, or in a DataLoader once you have built one.
 
 from tinytorch.datasets.readers import load_cifar10, load_mnist
 from tinytorch.datasets.tinydigits import TINYDIGITS_INFO, load_tinydigits
+from tinytorch.datasets.tinytalks import TINYTALKS_INFO, load_tinytalks, load_tinytalks_rows
 from tinytorch.datasets.toy import linearly_separable, logic_gate, xor_clouds
 
 __all__ = [
     "TINYDIGITS_INFO",
+    "TINYTALKS_INFO",
     "linearly_separable",
     "load_cifar10",
     "load_mnist",
     "load_tinydigits",
+    "load_tinytalks",
+    "load_tinytalks_rows",
     "logic_gate",
     "xor_clouds",
 ]

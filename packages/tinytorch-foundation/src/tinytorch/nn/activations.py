@@ -56,10 +56,11 @@ def gelu(x: Tensor) -> Tensor:
     """
     ### BEGIN SOLUTION
     v = x.data
-    return Tensor._wrap(0.5 * v * (1.0 + np.tanh(_GELU_C * (v + 0.044715 * v**3))))
+    return Tensor._wrap(0.5 * v * (1.0 + np.tanh(_GELU_C * (v + 0.044715 * v * v * v))))
     ### END SOLUTION
 
 
+# competency: operations/implements, operations/debugs
 def softmax(x: Tensor, dim: int = -1) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``: a probability distribution per row.
 

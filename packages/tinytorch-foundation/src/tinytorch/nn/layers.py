@@ -110,6 +110,7 @@ class Module:
             p.grad = None
 
     # -------------------------------------------------------------- size reports
+    # competency: models/measures
     def num_parameters(self) -> int:
         """Count of learnable numbers."""
         return sum(p.size for p in self.parameters())
@@ -174,6 +175,7 @@ def xavier_uniform(fan_in: int, fan_out: int, shape: tuple[int, ...] | None = No
     ### END SOLUTION
 
 
+# competency: models/knows, models/implements
 class Linear(Module):
     """y = x @ W + b with W of shape (in_features, out_features).
 

@@ -79,6 +79,7 @@ def mse_loss(prediction: Tensor, target: Any, reduction: str = "mean") -> Tensor
     ### END SOLUTION
 
 
+# competency: operations/debugs
 def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tensor:
     """-log softmax(logits)[target] per row; logits (N, C), targets int (N,)."""
     ### BEGIN SOLUTION

@@ -44,6 +44,7 @@ class StateMemory:
         )
 
 
+# competency: training/knows tests=test_state_is_allocated_on_the_first_step
 class Optimizer:
     """Holds parameter groups and per-parameter state; subclasses define ``step``.
 
@@ -95,6 +96,7 @@ class Optimizer:
             self.state[id(p)] = state
         return state
 
+    # competency: training/measures
     def state_memory(self) -> StateMemory:
         """Bytes of parameters vs bytes of optimizer state (after at least one step)."""
         state_bytes = sum(
@@ -158,6 +160,7 @@ def _gradient(p: Tensor, weight_decay: float) -> np.ndarray:
     return g + weight_decay * p.data if weight_decay else g
 
 
+# competency: training/implements
 class SGD(Optimizer):
     """Stochastic gradient descent, optionally with (Nesterov) momentum.
 
@@ -182,6 +185,7 @@ class SGD(Optimizer):
             params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov)
         )
 
+    # competency: tensors/optimizes tests=test_steps_update_parameters_in_place
     def step(self) -> None:
         ### BEGIN SOLUTION
         self.step_count += 1

@@ -16,6 +16,7 @@ import math
 from tinytorch.optim.optimizers import Optimizer
 
 
+# competency: training/optimizes
 class CosineAnnealingLR:
     """lr_t = eta_min + (lr_0 - eta_min) * (1 + cos(pi * t / T_max)) / 2, as in PyTorch.
 

@@ -42,6 +42,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+# competency: deployment/implements
 def save_checkpoint(
     path: str | os.PathLike,
     model: Module,

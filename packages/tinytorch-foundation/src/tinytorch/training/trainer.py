@@ -43,6 +43,7 @@ def accuracy(outputs: np.ndarray, targets: np.ndarray, threshold: float = 0.5) -
     return float((predicted == targets.reshape(-1)).mean())
 
 
+# competency: training/optimizes, training/debugs
 def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0) -> float:
     """Scale all gradients together so their joint norm is at most ``max_norm``.
 
@@ -125,6 +126,7 @@ class Trainer:
         return loss.item()
         ### END SOLUTION
 
+    # competency: pipelines/knows
     def fit(
         self,
         x: np.ndarray,
@@ -179,6 +181,7 @@ class Trainer:
                 ]
             )
 
+    # competency: models/debugs
     def evaluate(self, x: np.ndarray, y: np.ndarray, batch_size: int = 512) -> dict[str, float]:
         """Loss and every metric on (x, y), in eval mode."""
         _check_pairs("Trainer.evaluate", x, y)
@@ -225,6 +228,7 @@ class MemoryReport:
         return "\n".join(f"{name:<20}{value / 1024:>12.1f} KiB" for name, value in rows)
 
 
+# competency: tensors/debugs
 def memory_report(
     model: Module, optimizer: Optimizer | None = None, loss: Tensor | None = None
 ) -> MemoryReport:
@@ -275,6 +279,7 @@ class CheckpointFunction(Function):
         return tuple(r.grad.data if r.grad is not None else None for r in replay)
 
 
+# competency: graphs/optimizes
 def checkpoint(segment: Callable[..., Tensor], *inputs: Tensor) -> Tensor:
     """``segment(*inputs)`` without keeping its activations; recomputed in backward.
 

@@ -1,0 +1,277 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Module 05 · Autograd — reverse-mode differentiation over a dynamic graph
+#
+# The `requires_grad`, `grad` and `backward()` that Module 01 gave every Tensor wake up
+# here. When an input requires a gradient, every op records a node: which function ran,
+# on which inputs, and how to push a gradient back through it. `backward()` then walks
+# that computational graph once, from the output to the leaves, applying the chain rule
+# at every node.
+#
+# ## Connection map
+#
+# - **Prerequisites**: 01 Tensor, 02 Activations, 03 Layers and 04 Losses: the ops whose
+#   derivatives you now write.
+# - **This module**: one `Function` abstraction with a `backward` per op, gradients
+#   un-broadcast in one place, an iterative topological sort, `gradcheck` against
+#   finite differences, `graph_stats` for what a graph costs, and `no_grad`.
+# - **Unlocks**: 06 Optimizers and 07 Training: every later module that learns.
+
+# %%
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tinytorch.nn.functional as F
+from tinytorch.core import Function, Tensor, gradcheck, graph_stats, manual_seed, no_grad
+from tinytorch.nn import Linear, ReLU, Sequential
+
+
+def module_tests(number: str) -> Path | None:
+    """This module's test file: in a ``tests`` folder beside or above the lessons.
+
+    Set the environment variable TINYTORCH_TESTS to a folder to look there first.
+    """
+    here = Path.cwd().resolve()
+    folders = [Path(os.environ["TINYTORCH_TESTS"])] if "TINYTORCH_TESTS" in os.environ else []
+    folders += [folder / "tests" for folder in (here, *here.parents)]
+    for folder in folders:
+        found = sorted(folder.glob(f"test_{number}_*.py"))
+        if found:
+            return found[0]
+    return None
+
+
+def f64(values, requires_grad: bool = True) -> Tensor:
+    return Tensor(values, requires_grad=requires_grad, dtype=np.float64)
+
+
+# %% [markdown]
+# ## Build
+#
+# Everything you write lives in **`tinytorch/core/autograd.py`**. The local derivative
+# of each op is one `backward(grad)` method returning one gradient per input:
+#
+# - Module 01 ops: `AddBackward.backward`, `SubBackward.backward`,
+#   `MulBackward.backward`, `DivBackward.backward`, `PowBackward.backward`,
+#   `NegBackward.backward`, `MatMulBackward.backward`, `SumBackward.backward`,
+#   `MeanBackward.backward`, `MaxBackward.backward`, `ReshapeBackward.backward`,
+#   `PermuteBackward.backward`, `GetItemBackward.backward`, `ExpBackward.backward`,
+#   `LogBackward.backward`, `SqrtBackward.backward`.
+# - Module 02 ops: `ReLUBackward.backward`, `SigmoidBackward.backward`,
+#   `TanhBackward.backward`, `GELUBackward.backward`, `SoftmaxBackward.backward` (a
+#   vector-Jacobian product, never the Jacobian itself), `LogSoftmaxBackward.backward`.
+# - Module 04 ops: `MSELossBackward.backward`, `CrossEntropyBackward.backward`
+#   (`softmax - one_hot`), `BCELossBackward.backward`, `BCEWithLogitsBackward.backward`.
+#
+# And the engine around them:
+#
+# - `unbroadcast`: sum a gradient back down to the shape of the input that was
+#   broadcast (the only place this happens).
+# - `_topological_order`: every node after all of its inputs, with an explicit stack
+#   (no recursion, so a chain 10,000 ops deep works).
+# - `run_backward`: seed the output's gradient, walk the order in reverse, call each
+#   node's `backward`, un-broadcast, accumulate into leaves' `.grad`.
+# - `_tracked`: wrap an op so that its result remembers its node.
+# - `enable_autograd`: wrap every op of Modules 01–04 once (idempotent) and switch
+#   `Tensor.backward` on.
+#
+# Once `enable_autograd` works, importing `tinytorch` switches gradients on by itself.
+
+# %% [markdown]
+# ## Use
+#
+# One scalar first: y = x² + 2x has dy/dx = 2x + 2, which is 8 at x = 3.
+
+# %%
+x = f64(3.0)
+y = x * x + 2 * x
+y.backward()
+print("y =", y.item(), " dy/dx =", x.grad.item())
+print("y was made by", y.grad_fn)
+
+# %% [markdown]
+# **Broadcasting in reverse.** A bias of shape (3,) added to a (4, 3) batch fed four
+# outputs per element, so its gradient sums those four contributions.
+
+# %%
+batch = f64(np.ones((4, 3)), requires_grad=False)
+bias = f64(np.zeros(3))
+(batch + bias).sum().backward()
+print("bias.grad =", bias.grad.data)
+
+# %% [markdown]
+# **A whole model.** The graph of one forward pass through a small MLP and its loss:
+# how many nodes, and how many bytes they keep alive until `backward` runs.
+
+# %%
+manual_seed(0)
+model = Sequential(Linear(784, 128), ReLU(), Linear(128, 10))
+images = Tensor(np.random.default_rng(0).standard_normal((64, 784)))
+labels = np.random.default_rng(1).integers(0, 10, size=64)
+loss = F.cross_entropy(model(images), labels)
+params = [p.data for p in model.parameters()]
+print("graph:", graph_stats(loss))
+print("without the parameters:", graph_stats(loss, exclude=params).saved_bytes, "bytes")
+loss.backward()
+print({name: p.grad.shape for name, p in model.named_parameters()})
+
+# %% [markdown]
+# **Checking a derivative.** `gradcheck` compares `backward` with central finite
+# differences in float64, element by element.
+
+# %%
+a, b = f64(np.random.default_rng(2).standard_normal((3, 4))), f64(np.ones((4, 2)))
+print("gradcheck:", gradcheck(lambda a, b: F.softmax(a @ b).sum(axis=0), [a, b]))
+
+
+class Cube(Function):
+    """A new op: forward on arrays, backward returning one gradient per input."""
+
+    def forward(self, x):
+        return x**3
+
+    def backward(self, grad):
+        return (grad * 3 * self.array(0) ** 2,)
+
+
+print("custom op:", gradcheck(lambda t: Cube.apply(t), [f64([0.5, -2.0])]))
+
+# %% [markdown]
+# **Recording costs memory; `no_grad` turns it off** (for evaluation, or for updates
+# that must not become part of a graph).
+
+# %%
+with no_grad():
+    evaluated = model(images)
+print("inside no_grad: grad_fn =", evaluated.grad_fn, ", requires_grad =", evaluated.requires_grad)
+
+# %% [markdown]
+# ### Run this module's tests
+
+# %%
+tests = module_tests("05")
+if tests is None:
+    print("No tests for Module 05 found next to this lesson; skipping.")
+else:
+    exit_code = pytest.main([str(tests), "-q", "-rN", "--color=no", "-p", "no:cacheprovider"])
+    assert exit_code == pytest.ExitCode.OK, f"Module 05 tests failed ({exit_code})"
+
+# %% [markdown]
+# ## Reflect
+#
+# **Q1 · What a graph holds.** For the MLP above at batch 64, compare the bytes its
+# graph keeps alive (parameters excluded) with the bytes of the parameters. What
+# happens at batch 1024?
+
+# %%
+# competency: graphs/measures
+### BEGIN SOLUTION
+parameter_bytes = model.parameter_bytes()
+for size in (64, 1024):
+    inputs = Tensor(np.zeros((size, 784)))
+    held = graph_stats(F.cross_entropy(model(inputs), np.zeros(size, dtype=np.int64)), params)
+    print(f"batch {size:>4}: graph {held.saved_bytes / 1e6:6.2f} MB", end="  ")
+    print(f"parameters {parameter_bytes / 1e6:.2f} MB")
+### END SOLUTION
+
+# %% [markdown]
+# ### BEGIN SOLUTION
+# **Answer.** The graph keeps every input and intermediate each op needs for its
+# derivative: the 784-wide input, the 128-wide hidden layer before and after ReLU, the
+# logits. That is about 0.3 MB at batch 64 against 0.4 MB of parameters, and it grows
+# linearly with the batch: at 1024 the graph holds more than ten times the model. The
+# memory lives until `backward` has run and the graph is dropped.
+# ### END SOLUTION
+#
+# **Q2 · Deep graphs.** Build a chain of 10,000 additions and call `backward`. Why
+# would a recursive graph walk fail here, and what does the walk cost?
+
+# %%
+# competency: graphs/knows
+### BEGIN SOLUTION
+start_value = f64(1.0)
+chain = start_value
+for _ in range(10_000):
+    chain = chain + 1.0
+start = time.perf_counter()
+chain.backward()
+walk_seconds = time.perf_counter() - start
+### END SOLUTION
+print(f"d(chain)/d(start) = {start_value.grad.item()}, walked in {walk_seconds * 1e3:.0f} ms")
+
+# %% [markdown]
+# ### BEGIN SOLUTION
+# **Answer.** Python stops recursion at about 1,000 frames, so a depth-first walk that
+# recurses per node raises `RecursionError` long before 10,000. An explicit stack has
+# no such limit. The walk itself is linear: each node is pushed, visited and has its
+# `backward` called once, so the cost is O(nodes + edges) plus the work of the rules.
+# ### END SOLUTION
+#
+# **Q3 · The price of backward.** For `y = x @ W` with x (B, n) and W (n, m), how many
+# FLOPs do the forward and the backward pass take? Why does `MatMulBackward` skip the
+# gradient of an input that does not require one?
+#
+# ### BEGIN SOLUTION
+# **Answer.** Forward: 2·B·n·m. Backward needs dW = xᵀ·g (2·B·n·m) and, only if x
+# requires a gradient, dx = g·Wᵀ (another 2·B·n·m). A full backward pass therefore
+# costs about twice the forward, and a whole step about three times. The data batch
+# never requires a gradient, so skipping dx for it saves a third of the first layer's
+# work, which is often the widest one.
+# ### END SOLUTION
+#
+# **Q4 · The price of checking.** `gradcheck` evaluates the function twice per input
+# element. How many forward passes would checking the weights of `Linear(784, 128)`
+# take, and what follows for how gradient checks are written?
+
+# %%
+# competency: graphs/debugs
+### BEGIN SOLUTION
+weights = 784 * 128 + 128
+forward_passes = 2 * weights
+### END SOLUTION
+print(f"{forward_passes:,} forward passes for {weights:,} parameters")
+
+# %% [markdown]
+# ### BEGIN SOLUTION
+# **Answer.** About 200,000 forward passes: far too slow to run on real shapes. Checks
+# therefore use tiny shapes (a (3, 4) weight exercises the same code as a (784, 128)
+# one), float64 (float32 rounding at eps = 1e-6 would swamp the difference), and a
+# random vector contracted with the output so that one backward pass checks the whole
+# vector-Jacobian product.
+# ### END SOLUTION
+#
+# **Q5 · A memory leak.** This loop sums losses to report an average, and its memory
+# grows every iteration. Why, and what is the fix?
+
+# %%
+# competency: tensors/debugs
+total = Tensor(0.0)
+for _ in range(3):
+    step_loss = F.cross_entropy(model(images), labels)
+    total = total + step_loss
+print("graph kept alive by `total`:", graph_stats(total))
+
+# %% [markdown]
+# ### BEGIN SOLUTION
+# **Answer.** `total` is a Tensor that records `total + step_loss`, so it references
+# every iteration's graph, and with it every iteration's saved activations: nothing can
+# be freed. Accumulate a Python number instead (`total += step_loss.item()`), or
+# compute the report inside `no_grad()`. The same bug in PyTorch is the classic
+# "memory grows every step" report.
+# ### END SOLUTION
