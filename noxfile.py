@@ -3,6 +3,7 @@
     nox                       what CI runs: every tier's tests, tooling tests, lint, milestones
     nox -s tests              each tier in a fresh venv holding only it and its lower tiers
     nox -s lint               ruff + import-linter (curriculum order, tier boundaries)
+    nox -s integration        cross-tier tests against built wheels
     nox -s milestone          the historical milestones (``-- 3`` for one, ``-- --list``)
     nox -s build              wheel + sdist of every tier into dist/
     nox -s bench -- foundation   benchmarks that print ratios (never timed assertions)
@@ -22,7 +23,7 @@ PACKAGES = ROOT / "packages"
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = False
-nox.options.sessions = ["tests", "tooling", "lint", "milestone"]
+nox.options.sessions = ["tests", "tooling", "integration", "lint", "milestone"]
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")  # never fetch an interpreter
 
 # Each tier with the tiers it stands on, lowest first.

@@ -1,0 +1,598 @@
+"""Module 09 · Spatial — convolution and pooling, the layers that see images.
+
+Connection map
+    Prerequisites : 01 Tensor · 03 Layers (Module, Parameter) · 05 Autograd (Function,
+                    gradcheck) · 06 Optimizers · 07 Training · 08 DataLoader (image batches)
+    This module   : conv2d as the paper's seven explicit loops (the reference); Conv2d
+                    vectorized with im2col (a strided view of the input, then one GEMM) and
+                    col2im for its input gradient; MaxPool2d, AvgPool2d, Flatten; He
+                    initialisation; the parameter count that shows what weight sharing saves
+    Unlocks       : Milestone 4 (1998 CNN) · CNN image classifiers · 14–19 (profiling,
+                    quantizing, pruning and accelerating these layers)
+
+Systems insight: a CIFAR-10 batch (128, 3, 32, 32) through 32 filters of 5×5 costs
+128 × 32 × 28 × 28 × 3 × 5 × 5 = 240,844,800 multiply-adds (482 MFLOPs). The seven loops
+run each of them as one Python step, which takes minutes. im2col instead copies every
+5×5×3 input patch into one column of a (75, 100,352) matrix — 30.1 MB of float32, 19×
+the 1.57 MB input, the price of turning convolution into matrix multiplication — and a
+single GEMM computes all outputs at BLAS speed. Weight sharing is why convolution is
+cheap in parameters: Conv2d(3 → 32, 3×3) learns 896 numbers; a dense layer from the same
+32×32×3 image to 32 outputs learns 98,336 (109.75×, the paper's "109×").
+
+Layout: tensors are (batch, channels, height, width), weights (out_channels, in_channels,
+kernel_h, kernel_w), as in PyTorch. ``kernel_size``, ``stride`` and ``padding`` accept an
+int or an (h, w) pair.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from tinytorch.core.autograd import Function
+from tinytorch.core.tensor import Tensor, _data, get_rng
+from tinytorch.nn.layers import Module, Parameter
+
+Pair = tuple[int, int]
+
+
+def _pair(op: str, name: str, value: Any, minimum: int) -> Pair:
+    """``value`` (an int or a pair of ints) as a pair, each at least ``minimum``."""
+    pair = (value, value) if isinstance(value, (int, np.integer)) else value
+    if (
+        not isinstance(pair, (tuple, list))
+        or len(pair) != 2
+        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair)
+        or min(pair) < minimum
+    ):
+        raise ValueError(
+            f"{op}: {name} must be an int >= {minimum} or a pair of them, got {value!r}"
+        )
+    return int(pair[0]), int(pair[1])
+
+
+def _needs_grad(value: Any) -> bool:
+    return isinstance(value, Tensor) and value.requires_grad
+
+
+def _check_images(op: str, shape: tuple[int, ...]) -> None:
+    if len(shape) != 4:
+        raise ValueError(
+            f"{op}: expects a 4-D input (batch, channels, height, width), got shape {shape}; "
+            "a single image needs a batch axis, e.g. x.reshape(1, *x.shape)"
+        )
+
+
+def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
+    """Output length along one axis: (size + 2·padding − kernel) // stride + 1.
+
+    E.g. 32 pixels, kernel 5, stride 1, no padding -> 28; padding 2 keeps 32 ("same");
+    stride 2 halves it. Positions that would hang over the edge are dropped (floor).
+    """
+    ### BEGIN SOLUTION
+    return (size + 2 * padding - kernel) // stride + 1
+    ### END SOLUTION
+
+
+def _conv_geometry(
+    op: str, x_shape: tuple[int, ...], w_shape: tuple[int, ...], stride: Pair, padding: Pair
+) -> Pair:
+    """Check an input/weight pair for convolution; return the output (height, width)."""
+    _check_images(op, x_shape)
+    if len(w_shape) != 4:
+        raise ValueError(
+            f"{op}: weight must be 4-D (out_channels, in_channels, kernel_h, kernel_w), "
+            f"got shape {w_shape}"
+        )
+    if x_shape[1] != w_shape[1]:
+        raise ValueError(
+            f"{op}: input {x_shape} has {x_shape[1]} channels but weight {w_shape} expects "
+            f"{w_shape[1]} (in_channels)"
+        )
+    (h, w), (kh, kw), (ph, pw) = x_shape[2:], w_shape[2:], padding
+    if kh > h + 2 * ph or kw > w + 2 * pw:
+        raise ValueError(
+            f"{op}: kernel {kh}x{kw} is larger than the padded input {h + 2 * ph}x{w + 2 * pw} "
+            f"(input shape {x_shape}, padding {padding}); use a smaller kernel or more padding"
+        )
+    return (
+        conv_output_size(h, kh, stride[0], padding[0]),
+        conv_output_size(w, kw, stride[1], padding[1]),
+    )
+
+
+def _offsets(
+    kernel_size: Pair, stride: Pair, out_size: Pair
+) -> Iterator[tuple[slice, slice, slice, slice]]:
+    """For each kernel offset (i, j), in row-major order, the index of a (·, ·, H, W) array
+    that picks element (i, j) of every window: a strided view shaped like the output."""
+    (kh, kw), (sh, sw), (h_out, w_out) = kernel_size, stride, out_size
+    for i in range(kh):
+        for j in range(kw):
+            yield (
+                slice(None),
+                slice(None),
+                slice(i, i + sh * h_out, sh),
+                slice(j, j + sw * w_out, sw),
+            )
+
+
+# ----------------------------------------------------------------------------- the reference
+
+
+def conv2d_loops(
+    x: Any, weight: Any, bias: Any = None, stride: int | Pair = 1, padding: int | Pair = 0
+) -> Tensor:
+    """Reference convolution with the paper's seven explicit nested loops.
+
+    ``x`` (B, C_in, H, W), ``weight`` (C_out, C_in, K_h, K_w), ``bias`` (C_out,) or None ->
+    (B, C_out, H_out, W_out). One Python step per multiply-add:
+    B · C_out · H_out · W_out · C_in · K_h · K_w of them, so you can count the O(...) cost;
+    ``Conv2d`` computes exactly the same numbers with im2col and one GEMM. No gradient.
+    """
+    stride = _pair("conv2d_loops", "stride", stride, 1)
+    padding = _pair("conv2d_loops", "padding", padding, 0)
+    image, kernel = np.asarray(_data(x)), np.asarray(_data(weight))
+    h_out, w_out = _conv_geometry("conv2d_loops", image.shape, kernel.shape, stride, padding)
+    ### BEGIN SOLUTION
+    (s_h, s_w), (p_h, p_w) = stride, padding
+    batch, c_in_total = image.shape[:2]
+    c_out_total, _, k_h, k_w = kernel.shape
+    padded = np.pad(image, ((0, 0), (0, 0), (p_h, p_h), (p_w, p_w)))
+    output = np.zeros((batch, c_out_total, h_out, w_out), dtype=np.result_type(image, kernel))
+    for b in range(batch):
+        for c_out in range(c_out_total):
+            for h in range(h_out):
+                for w in range(w_out):
+                    for c_in in range(c_in_total):
+                        for kh in range(k_h):
+                            for kw in range(k_w):
+                                output[b, c_out, h, w] += (
+                                    padded[b, c_in, h * s_h + kh, w * s_w + kw]
+                                    * kernel[c_out, c_in, kh, kw]
+                                )
+    if bias is not None:
+        output += np.asarray(_data(bias))[None, :, None, None]
+    return Tensor._wrap(output)
+    ### END SOLUTION
+
+
+# ----------------------------------------------------------------------------- im2col / col2im
+
+
+def im2col(
+    x: np.ndarray, kernel_size: int | Pair, stride: int | Pair = 1, padding: int | Pair = 0
+) -> np.ndarray:
+    """Unfold every receptive field of ``x`` (B, C, H, W) into a column.
+
+    Returns ``cols`` of shape (C·K_h·K_w, B·H_out·W_out): column ``(b, h, w)`` (in that
+    order, flattened) holds the C·K_h·K_w input values that output pixel (b, :, h, w)
+    sees. The windows are first a strided *view* of the (padded) input — no copy — and
+    are copied once into this matrix, which is K_h·K_w·H_out·W_out / (H·W) times the
+    input's bytes (19× for 5×5 on 32×32). A convolution is then one matrix product:
+    ``weight.reshape(C_out, -1) @ cols``.
+    """
+    kh, kw = _pair("im2col", "kernel_size", kernel_size, 1)
+    sh, sw = _pair("im2col", "stride", stride, 1)
+    ph, pw = _pair("im2col", "padding", padding, 0)
+    ### BEGIN SOLUTION
+    if ph or pw:
+        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    windows = sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    batch, channels, h_out, w_out = windows.shape[:4]  # windows: (B, C, H_out, W_out, kh, kw)
+    cols = np.ascontiguousarray(windows.transpose(1, 4, 5, 0, 2, 3))
+    return cols.reshape(channels * kh * kw, batch * h_out * w_out)
+    ### END SOLUTION
+
+
+def col2im(
+    cols: np.ndarray,
+    input_shape: tuple[int, int, int, int],
+    kernel_size: int | Pair,
+    stride: int | Pair = 1,
+    padding: int | Pair = 0,
+) -> np.ndarray:
+    """The adjoint of :func:`im2col`: add every column back onto the pixels it came from.
+
+    ``cols`` (C·K_h·K_w, B·H_out·W_out) -> array of ``input_shape`` (B, C, H, W). A pixel
+    that sat in several windows receives the sum of their entries, which is exactly
+    what the input gradient of a convolution needs. One strided, vectorized addition
+    per kernel offset (K_h·K_w of them), never a loop over pixels.
+    """
+    kh, kw = _pair("col2im", "kernel_size", kernel_size, 1)
+    sh, sw = _pair("col2im", "stride", stride, 1)
+    ph, pw = _pair("col2im", "padding", padding, 0)
+    ### BEGIN SOLUTION
+    batch, channels, h, w = input_shape
+    h_out, w_out = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
+    patches = cols.reshape(channels, kh * kw, batch, h_out, w_out)
+    padded = np.zeros((channels, batch, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for k, index in enumerate(_offsets((kh, kw), (sh, sw), (h_out, w_out))):
+        padded[index] += patches[:, k]
+    return padded[:, :, ph : ph + h, pw : pw + w].transpose(1, 0, 2, 3)
+    ### END SOLUTION
+
+
+# ----------------------------------------------------------------------------- Functions
+
+
+class Conv2dFunction(Function):
+    """out = conv(x, weight) + bias, as im2col + one GEMM; the gradient uses col2im.
+
+    Forward: ``cols = im2col(x)`` (kept for backward), ``out = W2 @ cols`` with W2 the
+    weight as a (C_out, C_in·K_h·K_w) matrix. Backward, for dL/dout = G (as a
+    (C_out, B·H_out·W_out) matrix): dW = G @ colsᵀ, db = G summed per channel,
+    dx = col2im(W2ᵀ @ G). The input gradient is skipped when x needs none (a first
+    layer), which saves the col2im pass.
+
+    Layout: the GEMM yields (C_out, B, H_out, W_out); the output is that buffer seen
+    through a transpose as (B, C_out, H_out, W_out) — no copy. Element-wise layers keep
+    the layout, and the next im2col reads it channel by channel, the order it wants.
+    """
+
+    def forward(
+        self,
+        x: np.ndarray,
+        weight: np.ndarray,
+        bias: np.ndarray | None = None,
+        *,
+        stride: Pair,
+        padding: Pair,
+    ) -> np.ndarray:
+        ### BEGIN SOLUTION
+        c_out, _, kh, kw = weight.shape
+        batch, _, h, w = x.shape
+        h_out = conv_output_size(h, kh, stride[0], padding[0])
+        w_out = conv_output_size(w, kw, stride[1], padding[1])
+        self.cols = im2col(x, (kh, kw), stride, padding)
+        out = weight.reshape(c_out, -1) @ self.cols  # the one GEMM: (C_out, B·H_out·W_out)
+        if bias is not None:
+            out += bias[:, None]
+        return out.reshape(c_out, batch, h_out, w_out).transpose(1, 0, 2, 3)
+        ### END SOLUTION
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        ### BEGIN SOLUTION
+        x, weight = self.inputs[0], self.array(1)
+        c_out = weight.shape[0]
+        g = grad.transpose(1, 0, 2, 3).reshape(c_out, -1)  # (C_out, B·H_out·W_out)
+        grad_w = (g @ self.cols.T).reshape(weight.shape)
+        grad_x = None
+        if _needs_grad(x):
+            grad_cols = weight.reshape(c_out, -1).T @ g
+            grad_x = col2im(
+                grad_cols, x.shape, weight.shape[2:], self.kwargs["stride"], self.kwargs["padding"]
+            )
+        if len(self.inputs) == 3:
+            return grad_x, grad_w, grad.sum(axis=(0, 2, 3))
+        return grad_x, grad_w
+        ### END SOLUTION
+
+
+def _pool_size(x_shape: tuple[int, ...], kernel_size: Pair, stride: Pair) -> Pair:
+    return (
+        conv_output_size(x_shape[2], kernel_size[0], stride[0]),
+        conv_output_size(x_shape[3], kernel_size[1], stride[1]),
+    )
+
+
+class MaxPool2dFunction(Function):
+    """Largest value of each window; its gradient goes to that one input (the first on ties).
+
+    Both passes loop over the K_h·K_w kernel offsets, each step a vectorized operation
+    on one strided view the size of the output — never a loop over pixels. Nothing is
+    stored beyond the input and output: backward finds the winners by comparing them.
+    """
+
+    def forward(self, x: np.ndarray, *, kernel_size: Pair, stride: Pair) -> np.ndarray:
+        ### BEGIN SOLUTION
+        first, *rest = _offsets(kernel_size, stride, _pool_size(x.shape, kernel_size, stride))
+        out = x[first].copy(order="K")
+        for index in rest:
+            np.maximum(out, x[index], out=out)
+        return out
+        ### END SOLUTION
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
+        ### BEGIN SOLUTION
+        x = self.array(0)
+        grad_x = np.zeros_like(x, dtype=grad.dtype)
+        taken = np.zeros(grad.shape, dtype=bool)
+        for index in _offsets(self.kwargs["kernel_size"], self.kwargs["stride"], grad.shape[2:]):
+            winner = (x[index] == self.out) & ~taken
+            grad_x[index] += grad * winner
+            taken |= winner
+        return (grad_x,)
+        ### END SOLUTION
+
+
+class AvgPool2dFunction(Function):
+    """Mean of each window; every input of the window gets 1/(K_h·K_w) of the gradient."""
+
+    def forward(self, x: np.ndarray, *, kernel_size: Pair, stride: Pair) -> np.ndarray:
+        ### BEGIN SOLUTION
+        first, *rest = _offsets(kernel_size, stride, _pool_size(x.shape, kernel_size, stride))
+        total = x[first].astype(np.result_type(x.dtype, np.float32), order="K")
+        for index in rest:
+            total += x[index]
+        return total / (kernel_size[0] * kernel_size[1])
+        ### END SOLUTION
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
+        ### BEGIN SOLUTION
+        (kh, kw) = self.kwargs["kernel_size"]
+        share = grad / (kh * kw)
+        grad_x = np.zeros_like(self.array(0), dtype=grad.dtype)
+        for index in _offsets((kh, kw), self.kwargs["stride"], grad.shape[2:]):
+            grad_x[index] += share
+        return (grad_x,)
+        ### END SOLUTION
+
+
+# ----------------------------------------------------------------------------- functional
+
+
+def conv2d(
+    x: Tensor,
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int | Pair = 1,
+    padding: int | Pair = 0,
+) -> Tensor:
+    """2-D convolution (cross-correlation, as in every framework), differentiable.
+
+    ``x`` (B, C_in, H, W), ``weight`` (C_out, C_in, K_h, K_w), ``bias`` (C_out,) ->
+    (B, C_out, H_out, W_out) with H_out = (H + 2·pad − K_h) // stride + 1. Cost:
+    B·C_out·H_out·W_out·C_in·K_h·K_w multiply-adds.
+    """
+    stride = _pair("conv2d", "stride", stride, 1)
+    padding = _pair("conv2d", "padding", padding, 0)
+    w_shape = np.shape(_data(weight))
+    _conv_geometry("conv2d", np.shape(_data(x)), w_shape, stride, padding)
+    if bias is None:
+        return Conv2dFunction.apply(x, weight, stride=stride, padding=padding)
+    if np.shape(_data(bias)) != w_shape[:1]:
+        raise ValueError(
+            f"conv2d: bias must have shape ({w_shape[0]},) (one per output channel), "
+            f"got {np.shape(_data(bias))}"
+        )
+    return Conv2dFunction.apply(x, weight, bias, stride=stride, padding=padding)
+
+
+def _pool(
+    op: str, fn: type[Function], x: Tensor, kernel_size: int | Pair, stride: int | Pair | None
+) -> Tensor:
+    kernel = _pair(op, "kernel_size", kernel_size, 1)
+    step = kernel if stride is None else _pair(op, "stride", stride, 1)
+    shape = np.shape(_data(x))
+    _check_images(op, shape)
+    if kernel[0] > shape[2] or kernel[1] > shape[3]:
+        raise ValueError(
+            f"{op}: kernel {kernel[0]}x{kernel[1]} is larger than the input's "
+            f"{shape[2]}x{shape[3]} pixels (input shape {shape})"
+        )
+    return fn.apply(x, kernel_size=kernel, stride=step)
+
+
+def max_pool2d(x: Tensor, kernel_size: int | Pair, stride: int | Pair | None = None) -> Tensor:
+    """Max over each K_h×K_w window, stepping by ``stride`` (default: the kernel size).
+
+    (B, C, H, W) -> (B, C, (H − K_h) // s_h + 1, (W − K_w) // s_w + 1). No parameters;
+    keeps the index of each maximum (an int per output) for backward.
+    """
+    return _pool("max_pool2d", MaxPool2dFunction, x, kernel_size, stride)
+
+
+def avg_pool2d(x: Tensor, kernel_size: int | Pair, stride: int | Pair | None = None) -> Tensor:
+    """Mean over each K_h×K_w window, stepping by ``stride`` (default: the kernel size)."""
+    return _pool("avg_pool2d", AvgPool2dFunction, x, kernel_size, stride)
+
+
+# ----------------------------------------------------------------------------- layers
+
+
+def kaiming_uniform(fan_in: int, shape: tuple[int, ...]) -> np.ndarray:
+    """He (Kaiming) uniform init for layers followed by ReLU: U(−a, a), a = √(6 / fan_in).
+
+    Its variance a²/3 = 2 / fan_in makes up for ReLU zeroing half of each layer's inputs,
+    so activations keep their scale through a deep stack. For a convolution
+    fan_in = C_in·K_h·K_w (the inputs each output sums over).
+    """
+    ### BEGIN SOLUTION
+    limit = np.sqrt(6.0 / fan_in)
+    return get_rng().uniform(-limit, limit, size=shape).astype(np.float32)
+    ### END SOLUTION
+
+
+class Conv2d(Module):
+    """2-D convolution layer: ``C_out`` learned filters of shape (C_in, K_h, K_w).
+
+    ``weight`` (out_channels, in_channels, K_h, K_w) starts He-uniform (see
+    :func:`kaiming_uniform`); ``bias`` (out_channels,) starts at zero. Parameters:
+    C_out·(C_in·K_h·K_w + 1) — 896 for Conv2d(3, 32, 3) — whatever the image size.
+    Input (B, C_in, H, W) -> output (B, C_out, H_out, W_out).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | Pair,
+        stride: int | Pair = 1,
+        padding: int | Pair = 0,
+        bias: bool = True,
+    ) -> None:
+        if in_channels <= 0 or out_channels <= 0:
+            raise ValueError(
+                f"Conv2d: in_channels and out_channels must be positive, got "
+                f"({in_channels}, {out_channels})"
+            )
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.kernel_size = _pair("Conv2d", "kernel_size", kernel_size, 1)
+        self.stride = _pair("Conv2d", "stride", stride, 1)
+        self.padding = _pair("Conv2d", "padding", padding, 0)
+        shape = (out_channels, in_channels, *self.kernel_size)
+        fan_in = in_channels * self.kernel_size[0] * self.kernel_size[1]
+        self.weight = Parameter(kaiming_uniform(fan_in, shape))
+        self.bias = Parameter(np.zeros(out_channels, dtype=np.float32)) if bias else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        ### BEGIN SOLUTION
+        _check_images("Conv2d.forward", x.shape)
+        if x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"Conv2d.forward: input shape {x.shape} has {x.shape[1]} channels, but this "
+                f"layer expects in_channels={self.in_channels} (weight {self.weight.shape})"
+            )
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding)
+        ### END SOLUTION
+
+    def macs(self, input_shape: tuple[int, int, int, int]) -> int:
+        """Multiply-adds of one forward pass: B·C_out·H_out·W_out·C_in·K_h·K_w.
+
+        Conv2d(3, 32, 5) on (128, 3, 32, 32): 240,844,800 (FLOPs are twice that).
+        """
+        ### BEGIN SOLUTION
+        batch, _, h, w = input_shape
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        h_out, w_out = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
+        return batch * self.out_channels * h_out * w_out * self.in_channels * kh * kw
+        ### END SOLUTION
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}, bias={self.bias is not None}"
+        )
+
+
+class MaxPool2d(Module):
+    """Max pooling over K×K windows (stride defaults to the kernel size). No parameters."""
+
+    def __init__(self, kernel_size: int | Pair, stride: int | Pair | None = None) -> None:
+        self.kernel_size = _pair("MaxPool2d", "kernel_size", kernel_size, 1)
+        self.stride = (
+            self.kernel_size if stride is None else _pair("MaxPool2d", "stride", stride, 1)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return max_pool2d(x, self.kernel_size, self.stride)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}"
+
+
+class AvgPool2d(Module):
+    """Average pooling over K×K windows (stride defaults to the kernel size). No parameters."""
+
+    def __init__(self, kernel_size: int | Pair, stride: int | Pair | None = None) -> None:
+        self.kernel_size = _pair("AvgPool2d", "kernel_size", kernel_size, 1)
+        self.stride = (
+            self.kernel_size if stride is None else _pair("AvgPool2d", "stride", stride, 1)
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return avg_pool2d(x, self.kernel_size, self.stride)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}"
+
+
+class Flatten(Module):
+    """Merge every axis from ``start_dim`` on: (B, C, H, W) -> (B, C·H·W) for a Linear head.
+
+    A reshape (no copy when the layout allows it); the gradient is reshaped back.
+    """
+
+    def __init__(self, start_dim: int = 1) -> None:
+        self.start_dim = start_dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        ### BEGIN SOLUTION
+        if not 0 <= self.start_dim < x.ndim:
+            raise ValueError(
+                f"Flatten: start_dim={self.start_dim} is not an axis of the input shape {x.shape}"
+            )
+        return x.reshape(*x.shape[: self.start_dim], -1)
+        ### END SOLUTION
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}"
+
+
+# ----------------------------------------------------------------------------- weight sharing
+
+
+@dataclass(frozen=True)
+class ParameterComparison:
+    """Parameters of a convolution vs a dense layer over the same image (weights + biases)."""
+
+    image_shape: tuple[int, int, int]
+    out_features: int
+    kernel_size: int
+    conv: int
+    dense: int
+
+    @property
+    def ratio(self) -> float:
+        """How many times more parameters the dense layer needs."""
+        return self.dense / self.conv
+
+    def __str__(self) -> str:
+        c, h, w = self.image_shape
+        k = self.kernel_size
+        return (
+            f"Conv2d({c} -> {self.out_features}, kernel {k}x{k}): {self.conv:,} parameters\n"
+            f"Linear({c * h * w:,} -> {self.out_features}) on the same {c}x{h}x{w} image: "
+            f"{self.dense:,} parameters\n"
+            f"weight sharing saves {self.ratio:.2f}x"
+        )
+
+
+def parameter_comparison(
+    in_channels: int = 3,
+    out_channels: int = 32,
+    kernel_size: int = 3,
+    height: int = 32,
+    width: int = 32,
+) -> ParameterComparison:
+    """The paper's comparison: Conv2d(3 → 32, k=3) has 896 parameters, a dense layer 98,336.
+
+    The convolution shares one (C_in·K·K) filter plus a bias per output channel across
+    every position: C_out·(C_in·K² + 1). The dense layer connects every pixel of the
+    flattened C_in·H·W image to each of the C_out outputs: (C_in·H·W)·C_out + C_out.
+    ``print(parameter_comparison())`` shows both and the ratio (109.75×).
+    """
+    ### BEGIN SOLUTION
+    conv = out_channels * (in_channels * kernel_size * kernel_size + 1)
+    dense = in_channels * height * width * out_channels + out_channels
+    return ParameterComparison(
+        (in_channels, height, width), out_channels, kernel_size, conv=conv, dense=dense
+    )
+    ### END SOLUTION
+
+
+__all__ = [
+    "AvgPool2d",
+    "AvgPool2dFunction",
+    "Conv2d",
+    "Conv2dFunction",
+    "Flatten",
+    "MaxPool2d",
+    "MaxPool2dFunction",
+    "ParameterComparison",
+    "avg_pool2d",
+    "col2im",
+    "conv2d",
+    "conv2d_loops",
+    "conv_output_size",
+    "im2col",
+    "kaiming_uniform",
+    "max_pool2d",
+    "parameter_comparison",
+]
