@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 import time
@@ -17,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).parent
+# One BLAS thread unless you export another count: on 2 cores, OpenBLAS threads contend on
+# these small matrices and make training several times slower (see docs/architecture.md).
+ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", **os.environ}
 RESULTS = HERE / "results"
 
 
@@ -76,7 +80,7 @@ def run(milestone: Milestone, extra: list[str]) -> tuple[str, float, str]:
     result_file = RESULTS / f"{milestone.name}.json"
     result_file.unlink(missing_ok=True)
     start = time.perf_counter()
-    code = subprocess.call([sys.executable, str(milestone.script), *extra], cwd=HERE)
+    code = subprocess.call([sys.executable, str(milestone.script), *extra], cwd=HERE, env=ENV)
     seconds = time.perf_counter() - start
     if not result_file.exists():
         return "FAILED", seconds, f"crashed (exit code {code}) before reporting"
