@@ -117,7 +117,8 @@ def bench_mlp_step() -> None:
     except ImportError:
         print("  PyTorch not importable: skipped (it is never a dependency)")
         return
-    torch.set_num_threads(os.cpu_count() or 1)
+    # Same thread count as NumPy's BLAS, so the ratio compares frameworks, not threading.
+    torch.set_num_threads(int(os.environ.get("OPENBLAS_NUM_THREADS", os.cpu_count() or 1)))
     net = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
     opt = torch.optim.SGD(net.parameters(), lr=0.01)
     tx_t, ty_t = torch.from_numpy(x), torch.from_numpy(y)
