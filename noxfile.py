@@ -204,9 +204,9 @@ def lessons(session: nox.Session, tier: str) -> None:
 def integration(session: nox.Session) -> None:
     """Cross-tier tests (tests/integration) against wheels, never editable installs.
 
-    Builds the wheels of foundation and arch into a temporary folder, installs arch from
-    its wheel with ``--find-links`` to that folder (foundation arrives as its declared
-    dependency, as a user would get it), and runs the tests; tests that need a fresh
+    Builds the wheel of every tier into a temporary folder, installs the highest tier from
+    its wheel with ``--find-links`` to that folder (the tiers below arrive as its declared
+    dependencies, as a user would get them), and runs the tests; tests that need a fresh
     environment of their own find the wheels through ``TINYTORCH_WHEELS``.
     """
     import shutil
@@ -218,10 +218,10 @@ def integration(session: nox.Session) -> None:
     else:
         session.install("build")
         build = ["python", "-m", "build", "--wheel", "--outdir", str(wheels)]
-    for tier in ("foundation", "arch"):
+    for tier in TIERS:
         session.run(*build, tier_path(tier), external=True)
-    (arch_wheel,) = wheels.glob("tinytorch_arch-*.whl")
-    session.install("--find-links", str(wheels), str(arch_wheel))
+    (top_wheel,) = wheels.glob(f"tinytorch_{TIERS[-1]}-*.whl")
+    session.install("--find-links", str(wheels), str(top_wheel))
     session.install("pytest>=8")
     session.run(
         "pytest",

@@ -1,11 +1,10 @@
 """Cross-tier integration tests: the tiers as a user installs them, from built wheels.
 
-``nox -s integration`` builds the wheels of tinytorch-foundation and tinytorch-arch,
-installs arch from its wheel into the session (foundation arrives as its dependency)
-and runs these tests with ``TINYTORCH_WHEELS`` naming the wheel folder. Tests that
-need an environment of their own (only foundation; arch alone) create a fresh venv
-and install from that folder. Outside nox, the wheels are built on first use (with
-``uv build``), and the in-process tests are skipped unless tinytorch-arch is installed.
+``nox -s integration`` builds the wheel of every tier, installs the highest tier from its
+wheel into the session (the lower tiers arrive as its dependencies) and runs these tests
+with ``TINYTORCH_WHEELS`` naming the wheel folder. Tests that need an environment of
+their own (only foundation; arch alone; opt alone) create a fresh venv and install from
+that folder. Outside nox, the wheels are built on first use (with ``uv build``).
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ROOT / "packages"
-TIERS = ("foundation", "arch")
+TIERS = ("foundation", "arch", "opt")
 
 
 def run(*command: str | Path, **kwargs) -> str:

@@ -109,7 +109,9 @@ class Function(ABC):
         fn = cls(inputs, kwargs)
         out = Tensor._wrap(fn.forward(*(_data(x) for x in inputs), **kwargs))
         fn.out = out.data
-        _record(out, fn)
+        if _needs_graph(inputs):
+            out.requires_grad = True
+            out.grad_fn = fn
         return out
 
     def forward(self, *arrays: Any, **kwargs: Any) -> np.ndarray:
@@ -131,11 +133,16 @@ class Function(ABC):
         return f"<{type(self).__name__}>"
 
 
-def _record(out: Tensor, fn: Function) -> None:
-    """Attach ``fn`` to ``out`` when grad mode is on and any input requires a gradient."""
-    if _GradMode.enabled and any(isinstance(x, Tensor) and x.requires_grad for x in fn.inputs):
-        out.requires_grad = True
-        out.grad_fn = fn
+def _needs_graph(inputs: tuple) -> bool:
+    """Record a node only when grad mode is on and some input requires a gradient.
+
+    Checked before a node is built, so inference (``no_grad``) pays nothing for autograd.
+    """
+    if _GradMode.enabled:
+        for x in inputs:
+            if isinstance(x, Tensor) and x.requires_grad:
+                return True
+    return False
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -577,7 +584,9 @@ def _tracked(forward: Callable[..., Tensor], rule: type[Function]) -> Callable[.
     ### BEGIN SOLUTION
     def op(*args: Any, **kwargs: Any) -> Tensor:
         out = forward(*args, **kwargs)
-        _record(out, rule(args, kwargs, out.data))
+        if _needs_graph(args):
+            out.requires_grad = True
+            out.grad_fn = rule(args, kwargs, out.data)
         return out
 
     ### END SOLUTION

@@ -1,0 +1,31 @@
+"""tinytorch.capstone — Module 20: MLPerf-style submissions (optimization tier).
+
+Build one with ``make_submission`` from two ``ModelResult`` records (baseline and
+optimized), write it with ``write_submission`` (validated, atomic), and check any file
+with ``validate_submission``, which lists every problem it finds. The JSON Schema ships
+as ``tinytorch/capstone/schema.json`` (``load_schema()``).
+"""
+
+from tinytorch.capstone.submission import (
+    SCHEMA_VERSION,
+    ModelResult,
+    SubmissionError,
+    improvement,
+    load_schema,
+    load_submission,
+    make_submission,
+    validate_submission,
+    write_submission,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ModelResult",
+    "SubmissionError",
+    "improvement",
+    "load_schema",
+    "load_submission",
+    "make_submission",
+    "validate_submission",
+    "write_submission",
+]

@@ -1,0 +1,450 @@
+"""Module 17 · Memoization — compute each token's keys and values once, then keep them.
+
+Connection map
+    Prerequisites : 01 Tensor (bytes per element) · 05 Autograd (no_grad) · 12 Attention
+                    (MultiHeadAttention's cache hook, ``causal_mask`` with a past) ·
+                    13 Transformers (``GPT.forward(ids, caches, start_pos)``, ``generate``,
+                    ``kv_cache_bytes``) · 14 Profiling (``time_call``, Amdahl's law)
+    This module   : a KV cache per layer (keys and values preallocated for the whole
+                    generation, a write position, a clear error on overflow, reset); cached
+                    generation that reproduces ``GPT.generate`` token for token (greedy,
+                    temperature, top-k, end of sequence); the cache's bytes, checked against
+                    Module 13's formula; the work saved, counted by hand and timed at
+                    several lengths
+    Unlocks       : 18 Acceleration · 19 Benchmarking (cached vs uncached generation with
+                    statistics) · 20 Capstone and Milestone 6 (the generation row)
+
+Systems insight: ``GPT.generate`` runs the whole sequence through the model again for every
+new token. From a prompt of P tokens, n new tokens cost n·P + n(n−1)/2 token passes through
+every layer: from a one-token prompt, 100 new tokens cost 1 + 2 + … + 100 = 5,050 passes
+where 100 would do. In a causal model a token's key and value never change once computed
+(position t only ever looks back), so they can be computed once and remembered — memoization.
+Each step then feeds one token and attends over the remembered keys: O(n) token passes for n
+tokens instead of O(n²). The price is memory held for the whole generation: one key and one
+value vector of d_model numbers per token per layer, 2 × layers × T × d_model × 4 bytes
+(1 KiB per token for d_model 64 and 2 layers; GPT-2 small at 1,024 tokens: 72 MiB per
+sequence). What the cache cannot remove is each step's fixed cost — every layer's call
+overhead for one token — so, by Amdahl's law, the measured speedup is smaller than the
+ratio of token passes, and grows with the work per step (longer contexts, more sequences
+per batch). For 200 new tokens at d_model 64, ``benchmarks/bench_opt.py`` measured about 4×
+for one sequence (a one-token step is mostly fixed cost) and about 20× for 8 at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tinytorch.core.autograd import is_grad_enabled, no_grad
+from tinytorch.core.tensor import Tensor
+from tinytorch.perf.profiling import Timing, format_bytes, format_seconds, time_call
+from tinytorch.text.transformers import GPT, _pick_next
+
+# ============================================================================= the cache
+
+
+# competency: deployment/implements
+class KVCache:
+    """One attention layer's keys and values for every position processed so far.
+
+    ``KVCache(batch, num_heads, head_dim, max_len, dtype=np.float32)`` holds ``keys`` and
+    ``values``, each (batch, num_heads, max_len, head_dim), allocated once, and a write
+    ``position``: positions [0, position) are filled. ``update(k, v)`` — the hook
+    ``MultiHeadAttention`` calls — writes this step's (B, H, T_new, head_dim) keys and values
+    at the write position and returns everything filled so far, (B, H, position, head_dim),
+    as views into the buffers (no copy). Bytes: 2 × B × H × max_len × head_dim × itemsize,
+    from the first token on.
+
+    Why preallocate rather than grow: a cache grown with ``np.concatenate`` holds only the
+    positions used, but every step copies the whole cache into a new array — O(T) bytes per
+    step, O(T²) over a generation (the very growth the cache exists to remove), with old and
+    new arrays alive together during the copy (2× memory at the peak). Preallocated, a step
+    writes only its own rows, O(T_new), and nothing is ever reallocated; the cost is that
+    the full ``max_len`` is reserved up front, used or not. ``generate_cached`` therefore
+    sizes each cache to exactly the positions its generation needs. (Measured in
+    ``benchmarks/bench_opt.py``: at 2,048 positions the grown cache's bookkeeping is about
+    3× slower and peaks at twice the memory.)
+
+    The returned views alias the buffers: they stay valid while positions are only added,
+    and are overwritten once the cache is ``reset()`` and reused.
+    """
+
+    def __init__(
+        self, batch: int, num_heads: int, head_dim: int, max_len: int, dtype: Any = np.float32
+    ) -> None:
+        if min(batch, num_heads, head_dim, max_len) <= 0:
+            raise ValueError(
+                f"KVCache: batch, num_heads, head_dim and max_len must be positive, got "
+                f"{batch}, {num_heads}, {head_dim}, {max_len}"
+            )
+        ### BEGIN SOLUTION
+        shape = (batch, num_heads, max_len, head_dim)
+        self.keys = np.zeros(shape, dtype=dtype)
+        self.values = np.zeros(shape, dtype=dtype)
+        self.position = 0
+        ### END SOLUTION
+
+    @property
+    def max_len(self) -> int:
+        """Positions the cache can hold."""
+        return self.keys.shape[2]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes reserved by the key and value buffers (whatever the write position)."""
+        return int(self.keys.nbytes + self.values.nbytes)
+
+    def __len__(self) -> int:
+        """Positions filled so far."""
+        return self.position
+
+    def update(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """Store this step's keys and values; return every key and value so far.
+
+        ``k``, ``v``: (B, H, T_new, head_dim) from ``MultiHeadAttention.project_qkv``.
+        Returns two Tensors (B, H, position + T_new, head_dim). The cache keeps plain
+        arrays, so no gradient can flow through it: it refuses inputs that are recording a
+        graph (run generation under ``no_grad()``, as ``generate_cached`` does).
+        """
+        batch, heads, _, head_dim = self.keys.shape
+        for name, x in (("k", k), ("v", v)):
+            if x.ndim != 4 or (x.shape[0], x.shape[1], x.shape[3]) != (batch, heads, head_dim):
+                raise ValueError(
+                    f"KVCache.update: {name} has shape {x.shape}, expected "
+                    f"({batch}, {heads}, T_new, {head_dim}) for this cache"
+                )
+            if x.dtype != self.keys.dtype:
+                raise ValueError(
+                    f"KVCache.update: {name} is {x.dtype} but the cache holds "
+                    f"{self.keys.dtype}; build the cache in the model's dtype"
+                )
+        if k.shape[2] != v.shape[2]:
+            raise ValueError(f"KVCache.update: k {k.shape} and v {v.shape} differ in length")
+        if is_grad_enabled() and (k.requires_grad or v.requires_grad):
+            raise RuntimeError(
+                "KVCache.update: the cache stores plain arrays, so gradients cannot flow "
+                "through it; run cached generation under no_grad()"
+            )
+        ### BEGIN SOLUTION
+        start, end = self.position, self.position + k.shape[2]
+        if end > self.max_len:
+            raise ValueError(
+                f"KVCache.update: writing {k.shape[2]} position(s) at position {start} would "
+                f"overflow the cache of max_len {self.max_len}; build a longer cache or "
+                "reset() this one"
+            )
+        self.keys[:, :, start:end] = k.data
+        self.values[:, :, start:end] = v.data
+        self.position = end
+        keys, values = self.keys[:, :, :end], self.values[:, :, :end]
+        return Tensor(keys, dtype=keys.dtype), Tensor(values, dtype=values.dtype)
+        ### END SOLUTION
+
+    def reset(self) -> None:
+        """Forget every position (the buffers stay allocated, ready for the next sequence)."""
+        ### BEGIN SOLUTION
+        self.position = 0
+        ### END SOLUTION
+
+    def __repr__(self) -> str:
+        batch, heads, max_len, head_dim = self.keys.shape
+        return (
+            f"KVCache(batch={batch}, num_heads={heads}, head_dim={head_dim}, "
+            f"max_len={max_len}, position={self.position}, {format_bytes(self.nbytes)})"
+        )
+
+
+def make_caches(model: GPT, batch: int = 1, max_len: int | None = None) -> list[KVCache]:
+    """One empty :class:`KVCache` per transformer block of ``model``, in the model's dtype.
+
+    ``max_len`` (default: the model's ``max_len``) is the number of positions each cache
+    holds; it cannot exceed the model's, which has no positions beyond it. Together the
+    caches take ``kv_cache_memory(model, max_len, batch).total_bytes``.
+    """
+    max_len = model.max_len if max_len is None else max_len
+    if not 0 < max_len <= model.max_len:
+        raise ValueError(
+            f"make_caches: max_len must be in [1, {model.max_len}] (the model's max_len), "
+            f"got {max_len}"
+        )
+    ### BEGIN SOLUTION
+    dtype = model.head.weight.dtype
+    return [
+        KVCache(batch, block.attn.num_heads, block.attn.head_dim, max_len, dtype)
+        for block in model.blocks
+    ]
+    ### END SOLUTION
+
+
+# ============================================================================= memory
+
+
+@dataclass(frozen=True)
+class KVCacheMemory:
+    """What caching keys and values costs for ``batch`` sequences of ``context_len`` tokens."""
+
+    n_layers: int
+    batch: int
+    context_len: int
+    bytes_per_token: int  # one token of one sequence, keys and values of every layer
+    total_bytes: int
+    parameter_bytes: int  # the model's weights, for scale
+
+    @property
+    def per_layer_bytes(self) -> int:
+        return self.total_bytes // self.n_layers
+
+    @property
+    def break_even_tokens(self) -> float:
+        """Tokens cached (over the whole batch) at which the cache outweighs the weights."""
+        return self.parameter_bytes / self.bytes_per_token
+
+    def __str__(self) -> str:
+        return (
+            f"KV cache for {self.batch} × {self.context_len} tokens: "
+            f"{format_bytes(self.total_bytes)} ({self.bytes_per_token:,} B per token, "
+            f"{format_bytes(self.per_layer_bytes)} per layer); weights "
+            f"{format_bytes(self.parameter_bytes)}, outweighed from "
+            f"{self.break_even_tokens:,.0f} cached tokens on"
+        )
+
+
+# competency: deployment/knows
+def kv_cache_memory(model: GPT, context_len: int, batch: int = 1) -> KVCacheMemory:
+    """Bytes of the KV cache ``model`` needs for ``batch`` sequences of ``context_len`` tokens.
+
+    Counted from the layers themselves: every block's attention caches, per token, one key
+    and one value of num_heads × head_dim numbers, each ``itemsize`` bytes. It must agree
+    with ``GPT.kv_cache_bytes`` (Module 13's formula) and with the buffers
+    ``make_caches`` allocates.
+    """
+    if context_len < 0 or batch <= 0:
+        raise ValueError(
+            f"kv_cache_memory: need context_len >= 0 and batch > 0, got {context_len}, {batch}"
+        )
+    ### BEGIN SOLUTION
+    itemsize = model.head.weight.dtype.itemsize
+    per_token = sum(2 * b.attn.num_heads * b.attn.head_dim * itemsize for b in model.blocks)
+    return KVCacheMemory(
+        n_layers=len(model.blocks),
+        batch=batch,
+        context_len=context_len,
+        bytes_per_token=per_token,
+        total_bytes=per_token * batch * context_len,
+        parameter_bytes=model.parameter_bytes(),
+    )
+    ### END SOLUTION
+
+
+# ============================================================================= the work
+
+
+def token_passes(prompt_len: int, new_tokens: int) -> tuple[int, int]:
+    """Token positions pushed through the model to generate ``new_tokens``: (uncached, cached).
+
+    Uncached, step i runs all P + i tokens so far: n·P + n(n−1)/2 in total, O(n²). Cached,
+    the prompt runs once and every later step feeds only the newest token: P + n − 1, O(n).
+    (From a one-token prompt, 100 new tokens: 5,050 vs 100.)
+    """
+    if prompt_len <= 0 or new_tokens < 0:
+        raise ValueError(
+            f"token_passes: need prompt_len > 0 and new_tokens >= 0, got {prompt_len}, {new_tokens}"
+        )
+    ### BEGIN SOLUTION
+    if new_tokens == 0:
+        return 0, 0
+    uncached = new_tokens * prompt_len + new_tokens * (new_tokens - 1) // 2
+    return uncached, prompt_len + new_tokens - 1
+    ### END SOLUTION
+
+
+# ============================================================================= generation
+
+
+def _prompt_batch(prompt_ids: Any) -> tuple[np.ndarray, bool]:
+    """Prompt ids as int64 (B, T), and whether a single (T,) prompt was given."""
+    ids = np.asarray(prompt_ids.data if isinstance(prompt_ids, Tensor) else prompt_ids)
+    single = ids.ndim == 1
+    ids = ids[None, :] if single else ids
+    if ids.ndim != 2 or ids.shape[1] == 0 or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(
+            f"generate_cached: prompt_ids must be non-empty integer ids (T,) or (B, T), got "
+            f"dtype {ids.dtype} shape {np.shape(prompt_ids)}"
+        )
+    return ids.astype(np.int64), single
+
+
+# competency: deployment/optimizes
+def generate_cached(
+    model: GPT,
+    prompt_ids: Any,
+    max_new_tokens: int,
+    temperature: float = 0.0,
+    top_k: int | None = None,
+    eos_id: int | None = None,
+) -> np.ndarray:
+    """``model.generate`` with a KV cache: the same tokens, O(n) instead of O(n²) work.
+
+    ``prompt_ids`` (T,) or (B, T). The prompt runs through the model once, filling one
+    :class:`KVCache` per layer; every later step feeds only the token just chosen, at its
+    position, through ``GPT.forward(ids, caches, start_pos)``. The next token is picked
+    exactly as ``GPT.generate`` picks it (``temperature=0``: argmax; otherwise a sample
+    from softmax(logits / temperature) over the ``top_k`` most likely tokens, drawn from
+    the generator ``manual_seed`` resets), and ``eos_id`` ends a row the same way, so the
+    output is the uncached output, token for token. Returns prompt + new ids (int64).
+
+    A cache cannot slide: learned positions stop at ``max_len``, so the prompt plus the new
+    tokens must fit (P + n − 1 ≤ max_len positions are run), where ``GPT.generate`` would
+    crop its context. Runs in eval mode, without recording a graph.
+    """
+    ids, single = _prompt_batch(prompt_ids)
+    if temperature < 0 or max_new_tokens < 0:
+        raise ValueError(
+            f"generate_cached: temperature and max_new_tokens must be >= 0, got {temperature} "
+            f"and {max_new_tokens}"
+        )
+    if top_k is not None and not 1 <= top_k <= model.vocab_size:
+        raise ValueError(f"generate_cached: top_k must be in [1, {model.vocab_size}], got {top_k}")
+    needed = ids.shape[1] + max_new_tokens - 1
+    if needed > model.max_len:
+        raise ValueError(
+            f"generate_cached: a prompt of {ids.shape[1]} tokens and {max_new_tokens} new "
+            f"tokens run {needed} positions, more than the model's max_len {model.max_len}; "
+            "a KV cache cannot slide its window (GPT.generate crops the context instead)"
+        )
+    if max_new_tokens == 0:
+        return ids[0] if single else ids
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            ### BEGIN SOLUTION
+            caches = make_caches(model, len(ids), needed)
+            done = np.zeros(len(ids), dtype=bool)
+            logits = model(ids, caches=caches, start_pos=0).data[:, -1, :]
+            for step in range(max_new_tokens):
+                nxt = _pick_next(logits.astype(np.float64), temperature, top_k)
+                if eos_id is not None:
+                    nxt = np.where(done, eos_id, nxt)
+                    done |= nxt == eos_id
+                position = ids.shape[1]
+                ids = np.concatenate([ids, nxt[:, None]], axis=1)
+                if step == max_new_tokens - 1 or (eos_id is not None and done.all()):
+                    break
+                logits = model(nxt[:, None], caches=caches, start_pos=position).data[:, -1, :]
+            ### END SOLUTION
+    finally:
+        model.train(was_training)
+    return ids[0] if single else ids
+
+
+# ============================================================================= measuring
+
+
+@dataclass(frozen=True)
+class GenerationTiming:
+    """Uncached vs cached generation of ``new_tokens`` tokens: both timings, same output?"""
+
+    new_tokens: int
+    uncached: Timing
+    cached: Timing
+    identical: bool
+
+    @property
+    def speedup(self) -> float:
+        """Median uncached time / median cached time."""
+        return self.uncached.median / self.cached.median
+
+
+def time_generation(
+    model: GPT,
+    prompt_ids: Any,
+    lengths: Sequence[int] = (25, 50, 100, 200),
+    repeats: int = 3,
+    warmup: int = 0,
+) -> list[GenerationTiming]:
+    """Time greedy generation with and without the cache, for each number of new tokens.
+
+    Each length first generates both ways once and compares the outputs (``identical``) —
+    which also warms both up — then times each way with Module 14's ``time_call``
+    (``warmup`` more untimed calls, ``repeats`` samples, median). Uncached time grows
+    about as n², cached time as n: see :func:`growth_exponent`.
+    """
+    if not lengths or min(lengths) <= 0:
+        raise ValueError(f"time_generation: lengths must be positive, got {list(lengths)}")
+    rows = []
+    for n in lengths:
+        uncached_out = model.generate(prompt_ids, n, temperature=0.0)
+        cached_out = generate_cached(model, prompt_ids, n)
+        rows.append(
+            GenerationTiming(
+                n,
+                time_call(lambda n=n: model.generate(prompt_ids, n, 0.0), warmup, repeats),
+                time_call(lambda n=n: generate_cached(model, prompt_ids, n), warmup, repeats),
+                bool(np.array_equal(uncached_out, cached_out)),
+            )
+        )
+    return rows
+
+
+def growth_exponent(lengths: Sequence[float], seconds: Sequence[float]) -> float:
+    """The k in time ∝ nᵏ that fits the measurements best (slope of log t against log n).
+
+    About 2 for work that grows quadratically, 1 for linear work; fixed per-step costs pull
+    a quadratic curve's exponent below 2 at small n.
+    """
+    n, t = np.asarray(lengths, dtype=np.float64), np.asarray(seconds, dtype=np.float64)
+    if n.shape != t.shape or n.size < 2 or np.unique(n).size < 2:
+        raise ValueError(
+            f"growth_exponent: need at least two distinct lengths with one time each, got "
+            f"{n.size} lengths and {t.size} times"
+        )
+    if np.any(n <= 0) or np.any(t <= 0):
+        raise ValueError("growth_exponent: lengths and times must be positive")
+    ### BEGIN SOLUTION
+    slope, _ = np.polyfit(np.log(n), np.log(t), 1)
+    return float(slope)
+    ### END SOLUTION
+
+
+def scaling_table(rows: Sequence[GenerationTiming], prompt_len: int) -> str:
+    """The timings of :func:`time_generation` as a table, with token passes and exponents."""
+    lines = [
+        f"{'new tokens':>10}{'passes uncached':>17}{'passes cached':>15}{'uncached':>12}"
+        f"{'cached':>12}{'speedup':>9}  same output"
+    ]
+    for row in rows:
+        uncached_passes, cached_passes = token_passes(prompt_len, row.new_tokens)
+        lines.append(
+            f"{row.new_tokens:>10}{uncached_passes:>17,}{cached_passes:>15,}"
+            f"{format_seconds(row.uncached.median):>12}{format_seconds(row.cached.median):>12}"
+            f"{row.speedup:>8.1f}x  {'yes' if row.identical else 'NO'}"
+        )
+    if len({row.new_tokens for row in rows}) >= 2:
+        lengths = [row.new_tokens for row in rows]
+        exponents = [
+            growth_exponent(lengths, [getattr(row, way).median for row in rows])
+            for way in ("uncached", "cached")
+        ]
+        lines.append(
+            f"time ∝ n^k: uncached k = {exponents[0]:.2f}, cached k = {exponents[1]:.2f} "
+            f"(quadratic work: 2, linear: 1)"
+        )
+    return "\n".join(lines)
+
+
+__all__ = [
+    "GenerationTiming",
+    "KVCache",
+    "KVCacheMemory",
+    "generate_cached",
+    "growth_exponent",
+    "kv_cache_memory",
+    "make_caches",
+    "scaling_table",
+    "time_generation",
+    "token_passes",
+]
