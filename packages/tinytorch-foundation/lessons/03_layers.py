@@ -41,8 +41,8 @@ from tinytorch.core import Tensor, manual_seed
 from tinytorch.nn import Dropout, Linear, ReLU, Sequential
 
 
-def module_tests(number: str) -> Path | None:
-    """This module's test file: in a ``tests`` folder beside or above the lessons.
+def module_tests(number: str) -> list[Path] | None:
+    """This module's test files: in a ``tests`` folder beside or above the lessons.
 
     Set the environment variable TINYTORCH_TESTS to a folder to look there first.
     """
@@ -52,7 +52,7 @@ def module_tests(number: str) -> Path | None:
     for folder in folders:
         found = sorted(folder.glob(f"test_{number}_*.py"))
         if found:
-            return found[0]
+            return found
     return None
 
 
@@ -144,7 +144,7 @@ tests = module_tests("03")
 if tests is None:
     print("No tests for Module 03 found next to this lesson; skipping.")
 else:
-    exit_code = pytest.main([str(tests), "-q", "-rN", "--color=no", "-p", "no:cacheprovider"])
+    exit_code = pytest.main([*map(str, tests), "-q", "-rN", "--color=no", "-p", "no:cacheprovider"])
     assert exit_code == pytest.ExitCode.OK, f"Module 03 tests failed ({exit_code})"
 
 # %% [markdown]

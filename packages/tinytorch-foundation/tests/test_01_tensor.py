@@ -2,8 +2,10 @@
 
 Every test runs twice through the ``autograd_mode`` fixture: with gradients dormant, as a
 learner has them in Modules 01–04, and with Module 05 switched on. Passing both ways is
-the proof that autograd changes nothing Module 01 promised. The gradient checks at the
-end of the file (``TestGradients``) need autograd and are skipped in the dormant run.
+the proof that autograd changes nothing Module 01 promised. Only forward behaviour is
+specified here: the derivative of each op is Module 05's, checked in ``test_05_gradients.py``.
+Learner objects are built inside the tests, never at import: the file collects (and earns
+partial credit) while parts of Module 01 are still to be written.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import pytest
 
 from tinytorch.core import (
     Tensor,
-    gradcheck,
     manual_seed,
     matmul_loops,
     ones,
@@ -589,7 +590,7 @@ def test_backward_never_silently_does_nothing(autograd_mode: str) -> None:
     x = Tensor([1.0, 2.0], requires_grad=True)
     y = (x * x).sum()
     if autograd_mode == "dormant":
-        with pytest.raises(RuntimeError, match="Module 05"):
+        with pytest.raises(RuntimeError, match=r"backward\(\) is not active yet"):
             y.backward()
     else:
         y.backward()
@@ -603,173 +604,3 @@ def test_ops_record_a_graph_only_when_autograd_is_active(autograd_mode: str) -> 
     assert y.requires_grad is active
     assert (y.grad_fn is not None) is active
     assert (Tensor([1.0]) * 3).grad_fn is None  # no input needs a gradient
-
-
-# ============================================================================= gradients
-# Each differentiable op of Module 01 against central finite differences in float64.
-
-
-@pytest.fixture
-def active(autograd_mode: str) -> None:
-    """Gradient checks need Module 05 switched on; the dormant run skips them."""
-    if autograd_mode == "dormant":
-        pytest.skip("gradients exist only with autograd (Module 05) active")
-
-
-def check_gradients(fn: Callable[..., Tensor], *arrays: np.ndarray) -> None:
-    """gradcheck ``fn`` with respect to every array, as float64 tensors requiring grad."""
-    inputs = [Tensor(a, requires_grad=True, dtype=np.float64) for a in arrays]
-    assert gradcheck(fn, inputs)
-
-
-GRAD_SHAPES = [
-    ((3, 4), (3, 4)),
-    ((3, 1), (4,)),
-    ((4,), (3, 1)),
-    ((2, 3, 4), (4,)),
-    ((4,), (2, 3, 4)),
-    ((2, 1, 4), (3, 1)),
-    ((), (2, 3)),
-]
-
-
-@pytest.mark.usefixtures("active")
-class TestGradients:
-    @pytest.mark.parametrize("op", BINARY_OPS.values(), ids=BINARY_OPS.keys())
-    @pytest.mark.parametrize(("shape_a", "shape_b"), GRAD_SHAPES, ids=str)
-    def test_binary_op_with_broadcasting(self, op, shape_a, shape_b, rng) -> None:
-        # Positive operands keep pow's base valid and division away from zero.
-        check_gradients(
-            op, uniform(rng, shape_a, dtype=np.float64), uniform(rng, shape_b, dtype=np.float64)
-        )
-
-    @pytest.mark.parametrize(
-        "fn",
-        [
-            lambda x: x + 2,
-            lambda x: x - 2,
-            lambda x: x * 3,
-            lambda x: x / 4,
-            lambda x: 2 + x,
-            lambda x: 2 - x,
-            lambda x: 3 * x,
-            lambda x: 4 / x,
-            lambda x: 2**x,
-            lambda x: -x,
-        ],
-        ids=["x+2", "x-2", "x*3", "x/4", "2+x", "2-x", "3*x", "4/x", "2**x", "-x"],
-    )
-    def test_op_with_python_scalar(self, fn, rng) -> None:
-        check_gradients(fn, uniform(rng, (2, 3), dtype=np.float64))
-
-    @pytest.mark.parametrize("exponent", [2, 3, -1, 0.5, 1.5])
-    def test_pow_with_scalar_exponent(self, exponent, rng) -> None:
-        check_gradients(lambda x: x**exponent, uniform(rng, (2, 3), dtype=np.float64))
-
-    def test_pow_with_integer_exponent_of_negative_base(self, rng) -> None:
-        check_gradients(lambda x: x**3, rng.uniform(-2, -0.5, (2, 3)))
-
-    def test_pow_with_tensor_exponent(self, rng) -> None:
-        check_gradients(
-            operator.pow, uniform(rng, (2, 3), dtype=np.float64), rng.uniform(-1.0, 2.0, (2, 3))
-        )
-
-    @pytest.mark.parametrize("op", BINARY_OPS.values(), ids=BINARY_OPS.keys())
-    def test_reflected_op_with_numpy_array(self, op, rng) -> None:
-        a = rng.uniform(0.5, 2.0, (4,))
-        check_gradients(lambda x: op(a, x), uniform(rng, (3, 4), dtype=np.float64))
-
-    @pytest.mark.parametrize(("shape_a", "shape_b"), MATMUL_SHAPES, ids=str)
-    def test_matmul(self, shape_a, shape_b, rng) -> None:
-        check_gradients(operator.matmul, rng.standard_normal(shape_a), rng.standard_normal(shape_b))
-
-    @pytest.mark.parametrize("needs_grad", [0, 1], ids=["left only", "right only"])
-    @pytest.mark.parametrize(("shape_a", "shape_b"), MATMUL_SHAPES, ids=str)
-    def test_matmul_with_one_operand_needing_no_gradient(
-        self, shape_a, shape_b, needs_grad, rng
-    ) -> None:
-        inputs = [Tensor(rng.standard_normal(s), dtype=np.float64) for s in (shape_a, shape_b)]
-        inputs[needs_grad].requires_grad = True
-        assert gradcheck(operator.matmul, inputs)
-        assert inputs[1 - needs_grad].grad is None
-
-    def test_matmul_with_numpy_array_on_the_left(self, rng) -> None:
-        a = rng.standard_normal((2, 3))
-        check_gradients(lambda x: a @ x, rng.standard_normal((3, 4)))
-
-    @pytest.mark.parametrize("name", ["sum", "mean", "max"])
-    @pytest.mark.parametrize("axis", AXES, ids=repr)
-    @pytest.mark.parametrize("keepdims", [False, True], ids=["dropdims", "keepdims"])
-    def test_reduction(self, name, axis, keepdims, rng) -> None:
-        x = rng.permutation(24).reshape(2, 3, 4) / 4.0  # distinct values: max has no ties
-        check_gradients(lambda t: getattr(t, name)(axis=axis, keepdims=keepdims), x)
-
-    def test_reduction_with_positional_arguments(self, rng) -> None:
-        x = rng.permutation(12).reshape(3, 4) / 4.0
-        check_gradients(lambda t: t.sum(1, True) * t.max(0, True), x)
-
-    def test_max_shares_the_gradient_between_ties(self) -> None:
-        x = Tensor([[1.0, 3.0, 3.0]], requires_grad=True, dtype=np.float64)
-        x.max().backward()
-        np.testing.assert_allclose(x.grad.data, [[0.0, 0.5, 0.5]])
-
-    @pytest.mark.parametrize(
-        "fn",
-        [
-            lambda x: x.reshape(4, 6),
-            lambda x: x.reshape(-1),
-            lambda x: x.reshape((3, -1)),
-            lambda x: x.permute(2, 0, 1),
-            lambda x: x.permute((1, 2, 0)),
-            lambda x: x.permute(-1, 0, 1),
-            lambda x: x.transpose(),
-            lambda x: x.transpose(0, 2),
-            lambda x: x.T,
-        ],
-        ids=[
-            "reshape",
-            "reshape -1",
-            "reshape tuple",
-            "permute",
-            "permute tuple",
-            "permute negative",
-            "transpose",
-            "transpose 0 2",
-            "T",
-        ],
-    )
-    def test_shape_op(self, fn, rng) -> None:
-        check_gradients(fn, rng.standard_normal((2, 3, 4)))
-
-    @pytest.mark.parametrize(
-        "index",
-        [
-            *INDICES.values(),
-            Tensor([2, 0, 2], dtype=np.int64),
-            Tensor([True, False, True], dtype=bool),
-        ],
-        ids=[*INDICES.keys(), "int Tensor", "bool Tensor"],
-    )
-    def test_getitem(self, index, rng) -> None:
-        """Repeated indices add their gradients; masked-out elements get zero."""
-        check_gradients(lambda x: x[index], rng.standard_normal((3, 4)))
-
-    def test_getitem_accumulates_repeated_indices(self) -> None:
-        x = Tensor([1.0, 2.0, 3.0], requires_grad=True, dtype=np.float64)
-        x[np.array([0, 0, 2, 0])].sum().backward()
-        np.testing.assert_array_equal(x.grad.data, [3.0, 0.0, 1.0])
-
-    @pytest.mark.parametrize("name", ["exp", "log", "sqrt"])
-    def test_elementwise_math(self, name, rng) -> None:
-        check_gradients(lambda x: getattr(x, name)(), uniform(rng, (2, 3), dtype=np.float64))
-
-    def test_tensor_used_twice_accumulates(self, rng) -> None:
-        check_gradients(lambda x: x * x + x, rng.standard_normal((2, 3)))
-
-    def test_composition_of_ops(self, rng) -> None:
-        def fn(x, w, b):
-            return ((x @ w + b).exp().sum(axis=1) / 3).log().mean()
-
-        check_gradients(
-            fn, rng.standard_normal((2, 3)), rng.standard_normal((3, 4)) / 2, rng.standard_normal(4)
-        )

@@ -1,21 +1,21 @@
 """Specification of Module 03 · Layers (``tinytorch.nn.layers``).
 
 Module, Parameter, Linear (Xavier init), Sequential, Dropout, and the state that a
-checkpoint saves. Every test runs with autograd dormant and active (``autograd_mode``);
-the gradient checks at the end run with autograd on only.
+checkpoint saves. Every test runs with autograd dormant and active (``autograd_mode``)
+and checks forward behaviour only; the layers' derivatives are Module 05's
+(``test_05_gradients.py``).
 """
 
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
 
 import numpy as np
 import pytest
 
 import tinytorch.nn as nn
-from tinytorch.core import Tensor, gradcheck, manual_seed
-from tinytorch.nn import Dropout, Linear, Module, Parameter, ReLU, Sequential, Sigmoid, Tanh
+from tinytorch.core import Tensor, manual_seed
+from tinytorch.nn import Dropout, Linear, Module, Parameter, ReLU, Sequential
 
 pytestmark = pytest.mark.usefixtures("autograd_mode")
 
@@ -404,80 +404,3 @@ def test_an_unknown_name_is_an_attribute_error_that_lists_installed_tiers() -> N
 
 def test_foundation_layers_are_listed_by_dir() -> None:
     assert {"Linear", "Sequential", "Dropout", "ReLU", "CrossEntropyLoss"} <= set(dir(nn))
-
-
-# ============================================================================= gradients
-
-
-@pytest.fixture
-def active(autograd_mode: str) -> None:
-    """Gradient checks need Module 05 switched on; the dormant run skips them."""
-    if autograd_mode == "dormant":
-        pytest.skip("gradients exist only with autograd (Module 05) active")
-
-
-def as_float64(module: Module) -> Module:
-    """Switch every parameter to float64 in place, as gradcheck needs."""
-    for p in module.parameters():
-        p.data = p.data.astype(np.float64)
-    return module
-
-
-def check_module(module: Module, x: np.ndarray, fn: Callable | None = None) -> None:
-    """gradcheck ``module`` with respect to its input and every parameter."""
-    as_float64(module)
-    params = module.parameters()
-    forward = fn or (lambda inp, *_: module(inp))
-    assert gradcheck(forward, [Tensor(x, requires_grad=True, dtype=np.float64), *params])
-
-
-@pytest.mark.usefixtures("active")
-class TestGradients:
-    @pytest.mark.parametrize("batch_shape", [(), (3,), (2, 3)], ids=str)
-    def test_linear_wrt_input_weight_and_bias(self, batch_shape, rng) -> None:
-        check_module(Linear(4, 2), rng.standard_normal((*batch_shape, 4)))
-
-    def test_linear_without_bias(self, rng) -> None:
-        check_module(Linear(4, 2, bias=False), rng.standard_normal((3, 4)))
-
-    def test_sequential_mlp_wrt_input_and_every_weight(self, rng) -> None:
-        model = Sequential(Linear(3, 4), Tanh(), Linear(4, 4), ReLU(), Linear(4, 2), Sigmoid())
-        for p in model.parameters():  # nonzero biases keep ReLU inputs off its kink
-            p.data = p.data + 0.1 * rng.standard_normal(p.shape).astype(np.float32)
-        check_module(model, rng.standard_normal((2, 3)))
-
-    def test_nested_model(self, rng) -> None:
-        model = TwoHeads().eval()
-        model.encoder[0].bias.data = rng.uniform(0.5, 1.0, 3).astype(np.float32)
-        check_module(
-            model,
-            rng.standard_normal((2, 4)),
-            fn=lambda x, *_: model(x)[0].sum() + model(x)[1].sum() * 2,
-        )
-
-    def test_dropout_in_training_mode_with_a_fixed_mask(self, rng) -> None:
-        layer = Dropout(0.4)
-
-        def fn(x: Tensor) -> Tensor:
-            manual_seed(11)  # the same mask on every call
-            return layer(x)
-
-        x = Tensor(rng.standard_normal((4, 5)), requires_grad=True, dtype=np.float64)
-        assert gradcheck(fn, [x])
-        dropped = fn(x).data == 0
-        assert dropped.any() and not dropped.all()
-        np.testing.assert_array_equal(x.grad.data == 0, dropped)
-
-    def test_dropout_in_eval_mode_passes_the_gradient_through(self, rng) -> None:
-        layer = Dropout(0.4).eval()
-        x = Tensor(rng.standard_normal((4, 5)), requires_grad=True, dtype=np.float64)
-        assert gradcheck(lambda t: layer(t) * 1.0, [x])
-
-    def test_backward_fills_every_parameter_grad_with_its_shape(self, rng) -> None:
-        model = mlp()
-        model(Tensor(rng.standard_normal((5, 4)))).sum().backward()
-        for name, p in model.named_parameters():
-            assert isinstance(p.grad, Tensor), name
-            assert p.grad.shape == p.shape and p.grad.dtype == p.dtype, name
-        model.zero_grad()
-        assert all(p.grad is None for p in model.parameters())
