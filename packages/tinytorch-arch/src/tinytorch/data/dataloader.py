@@ -55,6 +55,7 @@ class Dataset(Protocol):
     def __getitem__(self, index: int) -> Any: ...
 
 
+# competency: pipelines/implements
 class TensorDataset(Dataset):
     """Samples are the i-th rows of arrays that share their first dimension.
 
@@ -146,6 +147,7 @@ def collate(samples: Sequence[Any]) -> Batch:
     ### END SOLUTION
 
 
+# competency: pipelines/implements, pipelines/knows
 class DataLoader:
     """Iterate over a Dataset in batches of Tensors, optionally shuffled and prefetched.
 
@@ -248,6 +250,8 @@ class DataLoader:
             yield self.load_batch(indices)
         ### END SOLUTION
 
+    # competency: pipelines/optimizes tests=test_samples_are_read_on_worker_threads
+    # competency: pipelines/optimizes tests=test_at_most_prefetch_batches_are_loaded_ahead
     def _prefetched(self, batches: list[np.ndarray]) -> Iterator[Batch]:
         """Load batches on ``num_workers`` threads, at most ``prefetch`` ahead; yield in order.
 

@@ -129,6 +129,7 @@ class ScaledDotProductAttention(Function):
         ### END SOLUTION
 
 
+# competency: operations/implements, operations/debugs
 def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask: Any = None) -> Tensor:
     """Attention of queries q over keys k and values v (see :class:`ScaledDotProductAttention`).
 
@@ -170,6 +171,7 @@ class AttentionMemory:
         )
 
 
+# competency: tensors/measures, operations/measures
 def attention_memory(
     seq_len: int, num_heads: int = 1, batch: int = 1, itemsize: int = 4
 ) -> AttentionMemory:
@@ -221,6 +223,7 @@ def _linear(layer: Linear, x: Tensor) -> Tensor:
     return layer(x.reshape(-1, x.shape[-1])).reshape(*lead, layer.out_features)
 
 
+# competency: models/implements
 class MultiHeadAttention(Module):
     """Self-attention with ``num_heads`` heads: (B, T, E) -> (B, T, E).
 

@@ -101,6 +101,7 @@ class EmbeddingGradReport:
         )
 
 
+# competency: models/implements
 class Embedding(Module):
     """A learnable lookup table: ``Embedding(num_embeddings, embedding_dim)``.
 
@@ -127,6 +128,7 @@ class Embedding(Module):
         return EmbeddingFunction.apply(self.weight, indices=ids)
         ### END SOLUTION
 
+    # competency: graphs/measures
     def gradient_report(self, indices: Any) -> EmbeddingGradReport:
         """How many rows a batch with these ids updates, dense vs sparse gradient bytes."""
         ### BEGIN SOLUTION

@@ -411,6 +411,7 @@ class TradeoffRow:
         return self.mean_tokens**2
 
 
+# competency: models/knows, models/measures
 def vocab_tradeoff(
     corpus: Sequence[str],
     vocab_sizes: Sequence[int] = (128, 256, 512),

@@ -38,6 +38,7 @@ from tinytorch.text.attention import KVCacheLayer, MultiHeadAttention, _linear, 
 from tinytorch.text.embeddings import Embedding, LearnedPositionalEmbedding, PositionalEncoding
 
 
+# competency: operations/optimizes tests=test_one_graph_node
 class LayerNormFunction(Function):
     """y = (x − mean) / sqrt(var + eps) · weight + bias over the last ``n_axes`` axes.
 
@@ -147,6 +148,7 @@ class MLP(Module):
         ### END SOLUTION
 
 
+# competency: models/implements
 class TransformerBlock(Module):
     """Pre-norm block (GPT-2): x + Attn(LN(x)), then x + MLP(LN(x)). (B, T, d) -> (B, T, d).
 
@@ -184,6 +186,7 @@ class LayerMemory:
     attention_score_bytes: int = 0
 
 
+# competency: models/implements
 class GPT(Module):
     """A decoder-only transformer language model (GPT-2 layout, pre-norm).
 
@@ -326,6 +329,7 @@ class GPT(Module):
         ### END SOLUTION
 
     # ------------------------------------------------------------------ memory
+    # competency: deployment/knows
     def kv_cache_bytes(self, context_len: int, batch: int = 1) -> int:
         """Bytes a cache of keys and values needs for ``batch`` sequences of ``context_len``
         tokens.

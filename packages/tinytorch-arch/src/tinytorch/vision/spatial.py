@@ -124,6 +124,7 @@ def _offsets(
 # ----------------------------------------------------------------------------- the reference
 
 
+# competency: operations/knows
 def conv2d_loops(
     x: Any, weight: Any, bias: Any = None, stride: int | Pair = 1, padding: int | Pair = 0
 ) -> Tensor:
@@ -164,6 +165,7 @@ def conv2d_loops(
 # ----------------------------------------------------------------------------- im2col / col2im
 
 
+# competency: operations/optimizes
 def im2col(
     x: np.ndarray, kernel_size: int | Pair, stride: int | Pair = 1, padding: int | Pair = 0
 ) -> np.ndarray:
@@ -408,6 +410,7 @@ def kaiming_uniform(fan_in: int, shape: tuple[int, ...]) -> np.ndarray:
     ### END SOLUTION
 
 
+# competency: operations/implements, models/implements
 class Conv2d(Module):
     """2-D convolution layer: ``C_out`` learned filters of shape (C_in, K_h, K_w).
 
@@ -441,6 +444,8 @@ class Conv2d(Module):
         self.weight = Parameter(kaiming_uniform(fan_in, shape))
         self.bias = Parameter(np.zeros(out_channels, dtype=np.float32)) if bias else None
 
+    # competency: operations/debugs tests=test_wrong_channel_count_names_the_layer_and_the_shapes
+    # competency: operations/debugs tests=test_input_must_be_4d
     def forward(self, x: Tensor) -> Tensor:
         ### BEGIN SOLUTION
         _check_images("Conv2d.forward", x.shape)
@@ -452,6 +457,7 @@ class Conv2d(Module):
         return conv2d(x, self.weight, self.bias, self.stride, self.padding)
         ### END SOLUTION
 
+    # competency: operations/measures
     def macs(self, input_shape: tuple[int, int, int, int]) -> int:
         """Multiply-adds of one forward pass: B·C_out·H_out·W_out·C_in·K_h·K_w.
 
@@ -554,6 +560,7 @@ class ParameterComparison:
         )
 
 
+# competency: models/measures, models/knows
 def parameter_comparison(
     in_channels: int = 3,
     out_channels: int = 32,

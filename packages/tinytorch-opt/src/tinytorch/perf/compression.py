@@ -79,6 +79,7 @@ def _check_amount(op: str, amount: float) -> None:
 # ============================================================================= measuring
 
 
+# competency: efficiency/measures
 def sparsity(x: Module | Tensor | np.ndarray) -> float:
     """Fraction of entries that are exactly zero.
 
@@ -97,6 +98,7 @@ def sparsity(x: Module | Tensor | np.ndarray) -> float:
     ### END SOLUTION
 
 
+# competency: efficiency/knows, efficiency/measures
 def sparse_size_bytes(model: Module) -> int:
     """Bytes of ``model`` with Linear/Conv2d weights stored as CSR, everything else dense.
 
@@ -119,6 +121,7 @@ def sparse_size_bytes(model: Module) -> int:
 # ============================================================================= masks
 
 
+# competency: efficiency/implements
 def magnitude_masks(
     model: Module, amount: float, scope: str = "global", layers: list[str] | None = None
 ) -> dict[str, np.ndarray]:
@@ -151,6 +154,7 @@ def magnitude_masks(
     ### END SOLUTION
 
 
+# competency: efficiency/optimizes
 def structured_masks(
     model: Module, amount: float, layers: list[str] | None = None
 ) -> dict[str, np.ndarray]:
@@ -227,6 +231,7 @@ class Pruner:
         return sparsity(self.model)
 
 
+# competency: efficiency/debugs tests=test_masks_survive_fine_tuning_steps_even_with_momentum
 class MaskedOptimizer:
     """Any optimizer, followed by ``pruner.apply()`` after every step.
 
@@ -248,6 +253,7 @@ class MaskedOptimizer:
         return getattr(self.optimizer, name)
 
 
+# competency: models/optimizes
 def prune_magnitude(
     model: Module, amount: float, scope: str = "global", layers: list[str] | None = None
 ) -> Pruner:
@@ -411,6 +417,7 @@ def teacher_logits(teacher: Module, x: np.ndarray, batch_size: int = 512) -> np.
         )
 
 
+# competency: models/optimizes
 def distill(
     teacher: Module,
     student: Module,

@@ -101,6 +101,7 @@ class KVCache:
         """Positions filled so far."""
         return self.position
 
+    # competency: deployment/debugs
     def update(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
         """Store this step's keys and values; return every key and value so far.
 

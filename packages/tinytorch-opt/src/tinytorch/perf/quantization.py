@@ -121,6 +121,7 @@ def _check_qparams(
 # ============================================================================= parameters
 
 
+# competency: efficiency/knows, efficiency/implements
 def compute_qparams(min_val: Any, max_val: Any, symmetric: bool = False) -> QParams:
     """Scale and zero-point that map the real range [min_val, max_val] onto int8.
 
@@ -156,6 +157,7 @@ def compute_qparams(min_val: Any, max_val: Any, symmetric: bool = False) -> QPar
     ### END SOLUTION
 
 
+# competency: efficiency/implements
 def quantize(x: Any, scale: Any, zero_point: Any, axis: int | None = None) -> np.ndarray:
     """Real values -> int8: clamp(round(x / scale) + zero_point, −128, 127).
 
@@ -310,6 +312,7 @@ class MinMaxObserver:
             )
 
 
+# competency: efficiency/optimizes, efficiency/debugs
 class PercentileObserver(MinMaxObserver):
     """Range from the (100 − p)-th to the p-th percentile of every value observed.
 
@@ -362,6 +365,7 @@ def _batches(data: Any, batch_size: int) -> Iterator[np.ndarray]:
         yield _array(batch[0] if isinstance(batch, (tuple, list)) else batch)
 
 
+# competency: efficiency/optimizes
 class Calibrator:
     """Observe the input range of every Linear and Conv2d of a model over sample batches.
 
@@ -469,6 +473,7 @@ def _float_bias(bias: Any, size: int, op: str) -> np.ndarray | None:
     return bias
 
 
+# competency: efficiency/implements
 class QuantizedLinear(Module):
     """Linear with int8 weights: y ≈ x @ W + b, with W stored in 1 byte per weight.
 
@@ -688,6 +693,7 @@ def _replace_layers(model: Module, replacements: dict[int, Module]) -> None:
                 setattr(module, name, tuple(replacements.get(id(item), item) for item in value))
 
 
+# competency: efficiency/implements
 def quantize_model(
     model: Module,
     calibration_data: Any,
@@ -786,6 +792,7 @@ class SizeReport:
         return "\n".join(lines)
 
 
+# competency: efficiency/measures
 def size_report(before: Module, after: Module) -> SizeReport:
     """Compare two models' storage, e.g. ``size_report(model, quantize_model(model, x))``."""
     return SizeReport(
