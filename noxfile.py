@@ -1,9 +1,11 @@
 """Every workflow of the TinyTorch tiers monorepo.
 
-    nox                       what CI runs: every tier's tests, tooling tests, lint, milestones
+    nox                       what CI runs: tests, tooling, integration, lint, docs, lessons,
+                              milestones
     nox -s tests              each tier in a fresh venv holding only it and its lower tiers
     nox -s lint               ruff + import-linter (curriculum order, tier boundaries)
     nox -s integration        cross-tier tests against built wheels
+    nox -s docs               the Sphinx site, warnings as errors (nox -s lessons runs lessons)
     nox -s milestone          the historical milestones (``-- 3`` for one, ``-- --list``)
     nox -s build              wheel + sdist of every tier into dist/
     nox -s bench -- foundation   benchmarks that print ratios (never timed assertions)
@@ -23,7 +25,15 @@ PACKAGES = ROOT / "packages"
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = False
-nox.options.sessions = ["tests", "tooling", "integration", "lint", "milestone"]
+nox.options.sessions = [
+    "tests",
+    "tooling",
+    "integration",
+    "lint",
+    "docs",
+    "lessons",
+    "milestone",
+]
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")  # never fetch an interpreter
 
 # Each tier with the tiers it stands on, lowest first.
