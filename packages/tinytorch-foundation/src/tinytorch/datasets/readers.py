@@ -11,6 +11,20 @@ missing file is a FileNotFoundError that says which files are expected and where
 get them, and a malformed file is a ValueError naming the file and the problem.
 Neither reader ever substitutes other data.
 
+No pickle module, even for CIFAR-10's pickled batches. A pickle is not data but a
+program for a small stack machine, and ``pickle.load`` runs it: its opcodes may import
+and call any function (a file can say "call ``os.system`` with this command"), and even
+a restricted ``Unpickler`` still runs the standard machine and trusts it to ask before
+each call. So the "python version" batches are read by an interpreter written here,
+over ``pickletools.genops`` — which only *decodes* the opcode stream into (opcode,
+argument) pairs and never executes anything. The interpreter knows the two dozen
+opcodes a CIFAR-10 batch uses (dicts, lists, tuples, strings, bytes, ints, booleans,
+None, the memo) and treats the few globals that NumPy writes to rebuild an array as
+*names*: it never looks up, imports or calls what a file names, but builds the array
+itself with ``np.frombuffer(...).reshape(...)`` from the shape, dtype and raw bytes the
+file stores. Any other opcode or global makes the file a ValueError ("refusing to load
+…: unsupported pickle opcode …"), before anything from it has been used.
+
 Memory: both readers return float32, four bytes per pixel. MNIST's training split is
 60,000 × 784 × 4 bytes = 188 MB; CIFAR-10's is 50,000 × 3,072 × 4 bytes = 614 MB.
 """
@@ -18,11 +32,14 @@ Memory: both readers return float32, four bytes per pixel. MNIST's training spli
 from __future__ import annotations
 
 import gzip
+import math
 import os
-import pickle
+import re
 import struct
 import zlib
 from pathlib import Path
+from pickletools import genops  # decodes a pickle's opcodes; never runs them
+from typing import BinaryIO
 
 import numpy as np
 
@@ -152,13 +169,13 @@ def load_cifar10(
     ``test_batch.bin``, each a run of 3,073-byte records: one label byte, then 3,072
     pixel bytes. All batches of the split must be present.
 
-    Why the pickles are read with a restricted unpickler: a pickle is a small program
-    that the unpickler runs, and it may call any importable function — a file that
-    says ``os.system("...")`` runs that command the moment ``pickle.load`` reads it.
-    A CIFAR-10 batch only needs dicts, lists, strings, ints and NumPy arrays, so the
-    unpickler here resolves exactly the three globals that rebuild a NumPy array and
-    refuses every other one, so a tampered file fails with a ValueError instead
-    of running code. The binary version needs no pickle at all.
+    Why the pickles are read without the pickle module: a pickle is a small program
+    that ``pickle.load`` runs, and it may call any importable function — a file that
+    says ``os.system("...")`` runs that command the moment it is loaded. A CIFAR-10
+    batch only needs dicts, lists, strings, ints and NumPy arrays, so it is read by
+    the small opcode interpreter below (see ``_unpickle_batch``), which builds those
+    values itself and refuses every other opcode or global, so a tampered file fails
+    with a ValueError instead of running code. The binary version needs no pickle at all.
 
     Returns:
         ``images`` float32 of shape (N, 3, 32, 32) — channels first, as ``Conv2d``
@@ -166,8 +183,8 @@ def load_cifar10(
         N is 50,000 for ``"train"`` and 10,000 for ``"test"`` with the real files.
 
     Raises:
-        ValueError: unknown ``split``, or a batch is malformed or asks for a global
-            other than the NumPy array rebuilders.
+        ValueError: unknown ``split``, or a batch is malformed or uses a pickle opcode
+            or global that a CIFAR-10 batch does not need.
         FileNotFoundError: the folder or a batch of the split is missing.
     """
     folder = _folder(path, "load_cifar10", _CIFAR10_HELP)
@@ -205,45 +222,262 @@ def _read_cifar_binary(file: Path) -> tuple[np.ndarray, np.ndarray]:
     return records[:, 1:], labels
 
 
-# The function NumPy's pickles call to rebuild an array. Asking an array how it
-# pickles itself finds it wherever this NumPy version keeps it.
-_RECONSTRUCT = np.empty(0).__reduce__()[0]
+# -------------------------------------- reading a pickled batch without pickle
+#
+# A pickle is a program for a stack machine. Most opcodes push plain values (a string,
+# an int, an empty dict) or combine what is on the stack (TUPLE2, APPENDS, SETITEMS);
+# MARK remembers a stack height so that TUPLE, APPENDS and SETITEMS know how many items
+# are theirs; PUT/MEMOIZE keep the top item in the "memo" and GET pushes it again.
+# What makes unpickling dangerous are the opcodes that reach out to code — GLOBAL
+# (import a name), REDUCE (call it), BUILD (call its __setstate__), and others such as
+# NEWOBJ and INST. NumPy needs the first three to rebuild an array:
+#
+#     _reconstruct(ndarray, (0,), b"b")           an empty array, then BUILD with
+#     (1, shape, dtype, is_fortran, raw_bytes)    its state (version 1)
+#     dtype("u1", False, True)                    a dtype, then BUILD with
+#     (3, "|", None, None, None, -1, -1, 0)       its state (byte order second)
+#
+# Here a GLOBAL pushes only a _Name, REDUCE and BUILD accept nothing but those
+# patterns, and the array is made by np.frombuffer from the bytes in the file.
 
-# The only globals a CIFAR-10 batch may name: (module, name) -> object.
-_ARRAY_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"): _RECONSTRUCT,  # NumPy 1.x, the real files
-    ("numpy._core.multiarray", "_reconstruct"): _RECONSTRUCT,  # NumPy 2.x
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
+# The only globals a CIFAR-10 batch may name: (module, name) -> what it stands for.
+_PICKLE_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"): "_reconstruct",  # NumPy 1.x, the real files
+    ("numpy._core.multiarray", "_reconstruct"): "_reconstruct",  # NumPy 2.x
+    ("numpy", "ndarray"): "ndarray",
+    ("numpy", "dtype"): "dtype",
+    ("numpy.core.numeric", "_frombuffer"): "_frombuffer",  # protocol 5, NumPy 1.x
+    ("numpy._core.numeric", "_frombuffer"): "_frombuffer",  # protocol 5, NumPy 2.x
+    ("_codecs", "encode"): "encode",  # how Python 3 writes bytes at protocol 2
 }
+# Plain numeric dtypes only (bool, int, uint, float, complex): never "O", Python objects.
+_DTYPE_CODE = re.compile(r"[biufc][0-9]{1,2}")
+_BYTE_ORDERS = ("|", "<", ">", "=")
+
+_PUSH_AS_IS = {
+    "SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8",  # str
+    "SHORT_BINBYTES", "BINBYTES", "BINBYTES8", "BYTEARRAY8",  # bytes (bytearray)
+    "BININT1", "BININT2", "BININT", "LONG1",  # int
+}  # fmt: skip
+_PY2_STRINGS = {"SHORT_BINSTRING", "BINSTRING"}  # Python 2 str: kept as bytes
+_CONSTANTS = {"NONE": None, "NEWTRUE": True, "NEWFALSE": False}
 
 
-class _ArrayOnlyUnpickler(pickle.Unpickler):
-    """An unpickler that can rebuild NumPy arrays and nothing else.
+class _Refused(Exception):
+    """The pickle uses an opcode or global that a CIFAR-10 batch never needs."""
 
-    Every other opcode of a pickle builds plain data (dicts, lists, strings, numbers);
-    only a *global* reaches out to importable code, and ``find_class`` is where the
-    unpickler looks globals up. Answering from a fixed table, without importing
-    anything, means a malicious global is never even imported, let alone called.
+
+class _Name:
+    """What GLOBAL pushes: the name of an allowed global, never the object it names."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class _Unbuilt:
+    """What REDUCE of ``_reconstruct`` (kind "array") or ``dtype`` (kind "dtype", with its
+    type code) pushes; BUILD turns it into the real thing, kept in ``built`` for GETs."""
+
+    def __init__(self, kind: str, code: str = "") -> None:
+        self.kind, self.code, self.built = kind, code, None
+
+
+def _unpickle_batch(stream: BinaryIO) -> object:
+    """The value the pickle in ``stream`` describes, computed without running it.
+
+    Raises _Refused for an opcode or global outside the CIFAR-10 subset, ValueError or
+    TypeError for a pickle that is truncated or does not add up.
     """
+    stack: list[object] = []
+    marks: list[int] = []  # the stack height at each MARK still open
+    memo: dict[int, object] = {}
 
-    def find_class(self, module: str, name: str) -> object:
-        try:
-            return _ARRAY_GLOBALS[(module, name)]
-        except KeyError:
-            allowed = ", ".join(f"{m}.{n}" for m, n in _ARRAY_GLOBALS)
-            raise pickle.UnpicklingError(
-                f"refused global {module}.{name}: a CIFAR-10 batch may only use {allowed}"
-            ) from None
+    def pop(n: int) -> list[object]:
+        if len(stack) - n < (marks[-1] if marks else 0):
+            raise ValueError(f"{name} at byte {pos} finds too few items on the stack")
+        items = stack[len(stack) - n :]
+        del stack[len(stack) - n :]
+        return items
+
+    def pop_mark() -> list[object]:
+        if not marks:
+            raise ValueError(f"{name} at byte {pos} has no MARK to go back to")
+        start = marks.pop()
+        items = stack[start:]
+        del stack[start:]
+        return items
+
+    def top(kind: type) -> object:
+        if len(stack) <= (marks[-1] if marks else 0) or type(stack[-1]) is not kind:
+            raise ValueError(f"{name} at byte {pos} needs a {kind.__name__} on the stack")
+        return stack[-1]
+
+    for opcode, arg, pos in genops(stream):  # decodes, never executes
+        name = opcode.name
+        if name in _PUSH_AS_IS:
+            stack.append(arg)
+        elif name in _PY2_STRINGS:  # pickletools decodes these as latin-1: undo that
+            stack.append(arg.encode("latin-1"))
+        elif name in _CONSTANTS:
+            stack.append(_CONSTANTS[name])
+        elif name == "PROTO":
+            if not 2 <= arg <= 5:
+                raise _Refused(f"unsupported pickle protocol {arg}")
+        elif name == "FRAME":
+            pass  # a length prefix that only helps readers buffer; nothing to do
+        elif name == "MARK":
+            marks.append(len(stack))
+        elif name == "EMPTY_DICT":
+            stack.append({})
+        elif name == "EMPTY_LIST":
+            stack.append([])
+        elif name == "EMPTY_TUPLE":
+            stack.append(())
+        elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
+            stack.append(tuple(pop(int(name[-1]))))
+        elif name == "TUPLE":
+            stack.append(tuple(pop_mark()))
+        elif name == "APPEND":
+            (value,) = pop(1)
+            top(list).append(value)
+        elif name == "APPENDS":
+            values = pop_mark()
+            top(list).extend(values)
+        elif name == "SETITEM":
+            key, value = pop(2)
+            top(dict)[key] = value
+        elif name == "SETITEMS":
+            items = pop_mark()
+            if len(items) % 2:
+                raise ValueError(f"SETITEMS at byte {pos} has a key without a value")
+            top(dict).update(zip(items[::2], items[1::2]))
+        elif name in ("BINPUT", "LONG_BINPUT", "MEMOIZE"):
+            (value,) = pop(1)
+            stack.append(value)
+            memo[len(memo) if name == "MEMOIZE" else arg] = value
+        elif name in ("BINGET", "LONG_BINGET"):
+            if arg not in memo:
+                raise ValueError(f"{name} at byte {pos} asks for memo entry {arg}, never stored")
+            value = memo[arg]
+            if isinstance(value, _Unbuilt) and value.built is not None:
+                value = value.built  # stored before its BUILD: hand out what BUILD made
+            stack.append(value)
+        elif name in ("GLOBAL", "STACK_GLOBAL"):
+            module, attribute = arg.split(" ", 1) if name == "GLOBAL" else pop(2)
+            if type(module) is not str or type(attribute) is not str:
+                raise ValueError(f"STACK_GLOBAL at byte {pos} needs two strings")
+            if (module, attribute) not in _PICKLE_GLOBALS:
+                raise _Refused(f"unsupported pickle global {module}.{attribute}")
+            stack.append(_Name(_PICKLE_GLOBALS[module, attribute]))
+        elif name == "REDUCE":
+            stack.append(_reduce(*pop(2)))
+        elif name == "BUILD":
+            unbuilt, state = pop(2)
+            stack.append(_build(unbuilt, state))
+        elif name == "STOP":
+            if marks or len(stack) != 1:
+                raise ValueError(f"STOP at byte {pos} leaves {len(stack)} items on the stack")
+            return stack[0]
+        else:
+            raise _Refused(f"unsupported pickle opcode {name} at byte {pos}")
+    raise ValueError("pickle ends without STOP")  # genops raises first; kept for clarity
+
+
+def _reduce(function: object, args: object) -> object:
+    """What REDUCE makes of ``function(*args)`` — only NumPy's rebuilders, emulated."""
+    if not isinstance(function, _Name) or type(args) is not tuple:
+        raise _Refused(f"REDUCE may only call the NumPy array rebuilders, not a {_kind(function)}")
+    call = function.name
+    if call == "_reconstruct" and len(args) == 3:  # (ndarray, (0,), b"b"): an empty array
+        subtype, shape, _typecode = args
+        if isinstance(subtype, _Name) and subtype.name == "ndarray" and shape == (0,):
+            return _Unbuilt("array")
+    elif call == "dtype" and len(args) == 3:  # ("u1", False, True): a dtype awaiting BUILD
+        code = _as_text(args[0])
+        if code is not None and _DTYPE_CODE.fullmatch(code):
+            return _Unbuilt("dtype", code)
+        raise _Refused(f"unsupported dtype {args[0]!r:.40} (only plain numbers)")
+    elif call == "_frombuffer" and len(args) == 4:  # protocol 5: (raw, dtype, shape, order)
+        raw, dtype, shape, order = args
+        if order in ("C", "F"):
+            return _array(raw, dtype, shape, fortran=order == "F")
+    elif call == "encode" and len(args) == 2 and args[1] in ("latin1", "latin-1"):
+        if type(args[0]) is str:  # Python 3 bytes at protocol 2: text.encode("latin1")
+            return args[0].encode("latin-1")
+    raise _Refused(f"unsupported call of {call} with arguments {_kinds(args)}")
+
+
+def _build(unbuilt: object, state: object) -> object:
+    """What BUILD makes of an object from ``_reconstruct`` or ``dtype`` and its state."""
+    if not isinstance(unbuilt, _Unbuilt) or unbuilt.built is not None:
+        raise _Refused(f"BUILD may only complete a NumPy array or dtype, not a {_kind(unbuilt)}")
+    if type(state) is not tuple:
+        raise ValueError(f"BUILD of a {unbuilt.kind} needs a tuple state, got {_kind(state)}")
+    if unbuilt.kind == "dtype":
+        # (version 3 or 4, byte order, subarray, names, fields, size, alignment, flags[, meta])
+        if not (
+            len(state) in (8, 9)
+            and state[0] in (3, 4)
+            and _as_text(state[1]) in _BYTE_ORDERS
+            and state[2:5] == (None, None, None)  # no sub-array, no fields: a plain number
+        ):
+            raise _Refused(f"unsupported dtype state {_kinds(state)}")
+        order = _as_text(state[1])
+        unbuilt.built = np.dtype(unbuilt.code if order in "|=" else order + unbuilt.code)
+    else:
+        # (version 1, shape, dtype, is_fortran, raw bytes); older NumPy left out the version
+        if len(state) == 5 and state[0] == 1:
+            state = state[1:]
+        if len(state) != 4:
+            raise ValueError(f"unsupported array state {_kinds(state)}")
+        shape, dtype, fortran, raw = state
+        if fortran not in (0, 1):
+            raise ValueError(f"array state has is_fortran {_kind(fortran)}, not a boolean")
+        unbuilt.built = _array(raw, dtype, shape, fortran=bool(fortran))
+    return unbuilt.built
+
+
+def _array(raw: object, dtype: object, shape: object, fortran: bool) -> np.ndarray:
+    """The array of ``shape`` and ``dtype`` whose elements are the bytes ``raw``."""
+    if not isinstance(dtype, np.dtype) or dtype.kind not in "biufc":
+        raise _Refused(f"unsupported array dtype {dtype!r:.40} (only plain numbers)")
+    if not (type(shape) is tuple and all(type(n) is int and n >= 0 for n in shape)):
+        raise ValueError(f"array shape should be a tuple of sizes, got {shape!r:.60}")
+    if type(raw) not in (bytes, bytearray):
+        raise ValueError(f"array data should be bytes, got {_kind(raw)}")
+    if len(raw) != math.prod(shape) * dtype.itemsize:
+        raise ValueError(
+            f"array of shape {shape} and dtype {dtype} needs "
+            f"{math.prod(shape) * dtype.itemsize} bytes, the file gives {len(raw)}"
+        )
+    return np.frombuffer(raw, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+
+
+def _as_text(value: object) -> str | None:
+    """``value`` as str if it is one, or ASCII bytes as Python 2 wrote strings; else None."""
+    if type(value) is bytes and value.isascii():
+        return value.decode("ascii")
+    return value if type(value) is str else None
+
+
+def _kind(value: object) -> str:
+    """The type of a pickled value, named for an error message."""
+    return value.name if isinstance(value, _Name) else type(value).__name__
+
+
+def _kinds(values: tuple) -> str:
+    """The types of a tuple's items, for an error message."""
+    return "(" + ", ".join(_kind(value) for value in values) + ")"
 
 
 def _read_cifar_pickle(file: Path) -> tuple[np.ndarray, np.ndarray]:
     """Pixels uint8 (n, 3072) and labels int64 (n,) of a python-version batch."""
     try:
         with file.open("rb") as stream:
-            # The real batches were pickled by Python 2; "bytes" keeps its strings as bytes.
-            batch = _ArrayOnlyUnpickler(stream, encoding="bytes").load()
-    except Exception as error:  # a corrupt pickle can fail with almost any exception type
+            batch = _unpickle_batch(stream)
+    except _Refused as error:
+        raise ValueError(f"load_cifar10: refusing to load {file}: {error}") from None
+    except (ValueError, TypeError) as error:  # truncated, inconsistent or unhashable
         raise ValueError(f"load_cifar10: cannot unpickle {file}: {error}") from error
     if not isinstance(batch, dict):
         raise ValueError(f"load_cifar10: {file} holds a {type(batch).__name__}, not a dict")
