@@ -242,3 +242,130 @@ def integration(session: nox.Session) -> None:
         *session.posargs,
         env={"TINYTORCH_WHEELS": str(wheels)},
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Courses: bundles, debug catalogs, releases, batch grading, tox (courses/coursetools).
+# These sessions install the tiers' third-party dependencies but never the tiers: the
+# tools read each tier from packages/ and put exactly the sources they mean on PYTHONPATH.
+
+COURSE_TOOLS = ["packaging>=23", "tomli; python_version < '3.11'"]
+
+
+def tier_requirements() -> list[str]:
+    """The third-party dependencies every tier declares (numpy, tqdm, ...), not the tiers."""
+    found = set()
+    for tier in TIERS:
+        pyproject = nox.project.load_toml(PACKAGES / f"tinytorch-{tier}" / "pyproject.toml")
+        found |= {d for d in pyproject["project"]["dependencies"] if not d.startswith("tinytorch")}
+    return sorted(found)
+
+
+@nox.session
+def courses(session: nox.Session) -> None:
+    """Check course files against the tree: ``nox -s courses [-- courses/NAME.toml ...]``.
+
+    Also against courses/schema.json, the format as editors see it, so the two agree.
+    """
+    session.install(*COURSE_TOOLS, "jsonschema>=4")
+    run_coursetool(session, "courses", "--schema", *session.posargs)
+
+
+@nox.session
+def bundle(session: nox.Session) -> None:
+    """Course bundles: ``nox -s bundle -- courses/NAME.toml [...] [--out DIR]`` -> dist/courses.
+
+    Default: every course file. Reproducible: set SOURCE_DATE_EPOCH to date the entries
+    and wheels (default 2025-01-01).
+    """
+    import shutil
+
+    session.install(*tier_requirements(), "pytest>=8", "hypothesis>=6", "jupytext>=1.16")
+    session.install(*COURSE_TOOLS, *([] if shutil.which("uv") else ["build"]))
+    run_coursetool(session, "bundle", *session.posargs)
+
+
+@nox.session
+def debug(session: nox.Session) -> None:
+    """The debug-mode bug catalogs: ``nox -s debug [-- TIER ...]`` (default: every catalog).
+
+    The shipped tests must pass on the clean solution and fail with each bug applied;
+    writes the instructor's catalog page to build/debug/catalog.md.
+    """
+    session.install(*tier_requirements(), "pytest>=8", "hypothesis>=6", *COURSE_TOOLS)
+    markdown = str(ROOT / "build" / "debug" / "catalog.md")
+    run_coursetool(session, "debug", "check", *session.posargs, "--markdown", markdown)
+
+
+@nox.session
+def release(session: nox.Session) -> None:
+    """Bump a tier: ``nox -s release -- TIER major|minor|patch [--apply] [--date YYYY-MM-DD]``.
+
+    A dry run unless --apply; never commits or tags, and prints the tag to create.
+    """
+    session.install(*COURSE_TOOLS)
+    run_coursetool(session, "release", *session.posargs)
+
+
+@nox.session(name="grade-batch")
+def grade_batch(session: nox.Session) -> None:
+    """Grade a folder of submissions: ``nox -s grade-batch -- DIR [--out DIR] [--jobs N]``.
+
+    Trees, bundles or zips of them; each graded in its own process with a time limit
+    (--time-limit, 1800 s), into build/grades/gradebook.csv and gradebook.json.
+    """
+    if not session.posargs:
+        session.error("usage: nox -s grade-batch -- DIR [--out DIR] [--jobs N] [--time-limit S]")
+    session.install(*tier_requirements(), "pytest>=8", "hypothesis>=6", *COURSE_TOOLS)
+    run_coursetool(session, "gradebook", *session.posargs)
+
+
+@nox.session
+def tox(session: nox.Session) -> None:
+    """One tier under tox, its lower tiers from pre-built wheels: ``nox -s tox -- arch``.
+
+    ``-- TIER [--wheels DIR] [pytest args]``. Without --wheels, the lower tiers' wheels are
+    built from this tree into a temporary folder with a constraints.txt pinning their
+    versions (a course bundle's wheels/ folder works the same way). tox runs the tier's
+    ``[tool.tox]`` environment ``wheels`` with its work folder under build/tox.
+    """
+    import shutil
+
+    args = list(session.posargs) or ["arch"]
+    tier, rest = args[0], args[1:]
+    if tier not in TIERS:
+        session.error(f"unknown tier {tier!r}; tiers: {', '.join(TIERS)}")
+    wheels = None
+    if "--wheels" in rest:
+        at = rest.index("--wheels")
+        wheels = Path(rest[at + 1]).resolve()
+        rest = rest[:at] + rest[at + 2 :]
+    session.install("tox>=4.21")
+    if wheels is None:
+        wheels = Path(session.create_tmp()).resolve() / "tox-wheels"
+        shutil.rmtree(wheels, ignore_errors=True)
+        wheels.mkdir(parents=True)
+        if shutil.which("uv"):
+            build = ["uv", "build", "--quiet", "--wheel", "--out-dir", str(wheels)]
+        else:
+            session.install("build")
+            build = ["python", "-m", "build", "--wheel", "--outdir", str(wheels)]
+        pins = []
+        for lower in TIER_DEPENDENCIES[tier]:
+            session.run(*build, tier_path(lower), external=True)
+            version = nox.project.load_toml(PACKAGES / f"tinytorch-{lower}" / "pyproject.toml")
+            pins.append(f"tinytorch-{lower}=={version['project']['version']}\n")
+        (wheels / "constraints.txt").write_text("".join(pins), encoding="utf-8")
+    work = ROOT / "build" / "tox" / tier
+    session.run(
+        "tox",
+        "-c",
+        str(PACKAGES / f"tinytorch-{tier}" / "pyproject.toml"),
+        "-e",
+        "wheels",
+        "--recreate",  # same versions, maybe new bytes: never trust an old environment
+        "--workdir",
+        str(work),
+        *(["--", *rest] if rest else []),
+        env={"TINYTORCH_WHEELS": str(wheels)},
+    )

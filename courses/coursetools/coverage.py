@@ -64,7 +64,7 @@ class BlockCoverage:
 class _Job:
     parsed: markers.ParsedFile
     block: markers.Block
-    test_file: Path | None
+    test_files: tuple[Path, ...]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,14 +166,14 @@ def check_coverage(
     for path in sorted(tier.src.rglob("*.py")):
         parsed = markers.parse(path)
         jobs += [
-            _Job(parsed, block, tests.get(parsed.module.number))
+            _Job(parsed, block, tuple(tests.get(parsed.module.number, ())))
             for block in parsed.solutions
             if not block.comment_only
         ]
     with tempfile.TemporaryDirectory(prefix="coursetools-coverage-") as scratch:
         workspace = _Workspace(tier, below, Path(scratch), workers, timeout)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            needed = sorted({job.test_file for job in jobs if job.test_file})
+            needed = sorted({f for job in jobs for f in job.test_files})
             for test_file, run in zip(needed, pool.map(lambda f: workspace.run([f]), needed)):
                 if run.code != 0:
                     raise CoverageError(
@@ -195,17 +195,16 @@ def _cover(workspace: _Workspace, tier: Tier, job: _Job) -> BlockCoverage:
         job.parsed.path,
         markers.strip(only_this, lesson.relative_to(tier.root).as_posix() if lesson else None),
     )
-    own = [job.test_file] if job.test_file else []
+    own = list(job.test_files)
+    names = ", ".join(f.name for f in own)
     if own:
         run = workspace.run(own, replace=stub)
         if run.noticed:
             return BlockCoverage(job.block, module, True, run.detail)
         if run.code not in (0, 5):
-            raise CoverageError(f"pytest exited {run.code} on {job.test_file.name}: {run.detail}")
-    verdict = (
-        f"{job.test_file.name} passes without it" if own else f"no tests/test_{module:02d}_*.py"
-    )
-    others = [f for f in tier.module_tests().values() if f not in own]
+            raise CoverageError(f"pytest exited {run.code} on {names}: {run.detail}")
+    verdict = f"{names} passes without it" if own else f"no tests/test_{module:02d}_*.py"
+    others = [f for files in tier.module_tests().values() for f in files if f not in own]
     elsewhere = workspace.run(others, replace=stub) if others else None
     if elsewhere is not None and elsewhere.noticed:
         verdict += f"; {elsewhere.failed_in or 'another module'} notices it"

@@ -125,7 +125,7 @@ class ModuleResult:
 
     @property
     def points(self) -> float:
-        if not self.graded:
+        if self.error or not self.graded:  # a test file that does not import earns 0
             return 0.0
         return round(self.max_points * self.passed / self.graded, 2)
 
@@ -232,14 +232,25 @@ def grade(
             raise GradingError(f"refusing to grade: {error}") from None
         modules = []
         names = tier.module_names()
-        for number, test_file in tier.module_tests(tests).items():
-            spec = CURRICULUM.get(number) or ModuleSpec(number, test_file.stem, 0)
-            run = _TestRun(test_file, tier, pythonpath, Path(scratch), timeout or spec.timeout)
-            results, error = run.all_tests()
+        for number, test_files in tier.module_tests(tests).items():
+            spec = CURRICULUM.get(number) or ModuleSpec(number, test_files[0].stem, 0)
+            results, errors = [], []
+            for test_file in test_files:  # a process each: every file reports its own results
+                run = _TestRun(test_file, tier, pythonpath, Path(scratch), timeout or spec.timeout)
+                file_results, error = run.all_tests()
+                results += file_results
+                if error:
+                    errors.append(f"{test_file.name}: {error}" if len(test_files) > 1 else error)
+            error = "; ".join(errors)
             name = names.get(number, spec.name)
             modules.append(
                 ModuleResult(
-                    number, name, _display(test_file, tier.root), spec.points, results, error
+                    number,
+                    name,
+                    ", ".join(_display(f, tier.root) for f in test_files),
+                    spec.points,
+                    results,
+                    error,
                 )
             )
     return GradeReport(str(tree_path), tier.project, tier.version, modules)

@@ -32,7 +32,7 @@ import re
 import sys
 import tarfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,10 +92,14 @@ def tier_sources(tier: Tier) -> list[Path]:
     return files
 
 
-def tier_secrets(tier: Tier) -> list[Secret]:
-    """The lines of the tier's solution blocks that must not appear in a student artefact."""
+def tier_secrets(tier: Tier, public_texts: Iterable[str] = ()) -> list[Secret]:
+    """The lines of the tier's solution blocks that must not appear in a student artefact.
+
+    ``public_texts`` are files shipped beside the tier's own (the course's grader,
+    milestones, runner): like the tier's public lines, what they show is no secret.
+    """
     solution_lines: list[tuple[str, Path, int, markers.Block]] = []
-    public: list[str] = []
+    public: list[str] = list(public_texts)
     for path in tier_sources(tier):
         if path.suffix != ".py":
             public.append(path.read_bytes().decode("utf-8", errors="replace"))

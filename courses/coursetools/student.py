@@ -34,7 +34,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from coursetools import leaks, markers
+from coursetools import leaks, markers, shipping
 from coursetools.grading import CURRICULUM
 from coursetools.tiers import (
     REPO_ROOT,
@@ -102,16 +102,23 @@ def _stripped(tier: Tier, path: Path) -> str:
 
 
 def generate_student_tree(
-    tier_dir: Path | str, out_dir: Path | str, lower: list[Path] | None = None
+    tier_dir: Path | str,
+    out_dir: Path | str,
+    lower: list[Path] | None = None,
+    extra_files: dict[str, bytes] | None = None,
 ) -> Path:
     """Write the student tree of the tier at ``tier_dir`` to ``out_dir/<tier>`` and return its path.
 
     ``lower`` are the directories of the solution tiers below this one, whose ``src``
     goes on ``PYTHONPATH`` for the import check (default: found in the monorepo).
+    ``extra_files`` (relative path -> content) are added as they are, e.g. the CI
+    workflow and grader of :func:`coursetools.shipping.tree_extras`; they are committed
+    like the rest, and count as public text for the leak check (tooling, not solutions).
     """
     tier = Tier.load(tier_dir)
     files = student_files(tier)
     files["README.md"] = learner_readme(tier).encode("utf-8")
+    files.update(extra_files or {})
     below = lower_tiers(tier) if lower is None else [Tier.load(p) for p in lower]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -122,7 +129,10 @@ def generate_student_tree(
             target = staging / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
-        _check(tier, Tier.load(staging), below)
+        public = [
+            content.decode("utf-8", errors="replace") for content in (extra_files or {}).values()
+        ]
+        _check(tier, Tier.load(staging), below, public)
         _commit(staging, f"{tier.project} {tier.version}: {COMMIT_MESSAGE}")
         _replace(destination, staging)
     except BaseException:
@@ -131,8 +141,11 @@ def generate_student_tree(
     return destination
 
 
-def _check(solution: Tier, student: Tier, below: list[Tier]) -> None:
-    """Every Python file compiles, the package imports its own code, nothing leaks."""
+def _check(solution: Tier, student: Tier, below: list[Tier], public: list[str] = ()) -> None:
+    """Every Python file compiles, the package imports its own code, nothing leaks.
+
+    ``public`` are the texts of the extra files: tooling whose lines are no secret.
+    """
     for path in sorted(student.root.rglob("*.py")):
         try:
             compile(path.read_bytes(), str(path), "exec", dont_inherit=True)
@@ -151,7 +164,7 @@ def _check(solution: Tier, student: Tier, below: list[Tier]) -> None:
             require_own_code(student.src, student.subpackages(), pythonpath, cwd=Path(scratch))
         except (ImportError, WrongCodeError) as error:
             raise GenerationError(f"the generated tree does not import: {error}") from None
-    found = leaks.find_leaks(student.root, leaks.tier_secrets(solution))
+    found = leaks.find_leaks(student.root, leaks.tier_secrets(solution, public))
     if found:
         raise GenerationError(
             "solution lines leak into the student tree:\n" + "\n".join(map(str, found))
@@ -198,16 +211,17 @@ def learner_readme(tier: Tier) -> str:
     """The README of the student tree: what is here and how to work with it."""
     rows = []
     names = tier.module_names()
-    for number, test_file in tier.module_tests().items():
+    for number, test_files in tier.module_tests().items():
         spec = CURRICULUM.get(number)
         lesson = tier.lesson_for(number)
         rows.append(
             f"| {number:02d} {names.get(number) or (spec.name if spec else '')} "
             f"| {'`' + lesson.relative_to(tier.root).as_posix() + '`' if lesson else '—'} "
-            f"| `tests/{test_file.name}` | {spec.points if spec else 0} |"
+            f"| {', '.join(f'`tests/{f.name}`' for f in test_files)} "
+            f"| {spec.points if spec else 0} |"
         )
-    first_test = next(iter(tier.module_tests().values()), None)
-    example = f"tests/{first_test.name}" if first_test else "tests"
+    first_tests = next(iter(tier.module_tests().values()), [])
+    example = f"tests/{first_tests[0].name}" if first_tests else "tests"
     return f"""# {tier.project} {tier.version} — student edition
 
 Your copy of the TinyTorch **{tier.name}** tier. Every class and function you will
@@ -273,7 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     tiers = all_tiers() if args.all else [resolve_tier(args.tier)]
     for tier in tiers:
         try:
-            tree = generate_student_tree(tier.root, args.out)
+            tree = generate_student_tree(
+                tier.root, args.out, extra_files=shipping.tree_extras(tier)
+            )
         except (markers.MarkerError, GenerationError) as error:
             print(f"{tier.project}: not generated\n{error}", file=sys.stderr)
             return 1

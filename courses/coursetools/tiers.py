@@ -33,7 +33,7 @@ COURSES_DIR = REPO_ROOT / "courses"
 
 #: ``Module 05 · Autograd — reverse-mode ...``: how every curriculum file names its module.
 MODULE_HEADER = re.compile(r"Module (\d{2}) · (.+?) — ")
-#: ``tests/test_05_autograd.py``: the tests that grade Module 05.
+#: ``tests/test_05_autograd.py``: tests that grade Module 05 (a module may have several).
 MODULE_TEST_FILE = re.compile(r"test_(\d{2})_\w+\.py")
 
 _REQUIREMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -108,14 +108,18 @@ class Tier:
             if (child / "__init__.py").is_file()
         ]
 
-    def module_tests(self, tests_dir: Path | None = None) -> dict[int, Path]:
-        """Module number -> its test file (``tests/test_NN_<name>.py``), in module order."""
-        found = {}
+    def module_tests(self, tests_dir: Path | None = None) -> dict[int, list[Path]]:
+        """Module number -> its test files (``tests/test_NN_<name>.py``), in module order.
+
+        A module may have several (``test_05_autograd.py``, ``test_05_gradients.py``):
+        together they grade it.
+        """
+        found: dict[int, list[Path]] = {}
         for path in sorted((tests_dir or self.tests).glob("test_*.py")):
             match = MODULE_TEST_FILE.fullmatch(path.name)
             if match:
-                found[int(match.group(1))] = path
-        return found
+                found.setdefault(int(match.group(1)), []).append(path)
+        return dict(sorted(found.items()))
 
     def module_names(self) -> dict[int, str]:
         """Module number -> name, as the tier's source files announce them."""

@@ -30,10 +30,10 @@ def test_a_tier_knows_its_name_parts_modules_and_lessons(demo_tier: Path):
     tier = Tier.load(demo_tier)
     assert (tier.name, tier.project, tier.version) == ("demo", "tinytorch-demo", "0.3.1")
     assert tier.subpackages() == ["tinytorch.demo"]
-    assert {n: p.name for n, p in tier.module_tests().items()} == {
-        1: "test_01_vector.py",
-        2: "test_02_stats.py",
-        3: "test_03_boost.py",
+    assert {n: [p.name for p in ps] for n, ps in tier.module_tests().items()} == {
+        1: ["test_01_vector.py"],
+        2: ["test_02_stats.py"],
+        3: ["test_03_boost.py"],
     }
     assert tier.module_names() == {1: "Vector", 2: "Stats", 3: "Boost"}
     assert tier.lesson_for(1) == demo_tier / "lessons/01_vector.py"
