@@ -43,21 +43,6 @@ from tinytorch.vision.spatial import Conv2d, Flatten, MaxPool2d, conv2d
 # ============================================================================= models
 
 
-@pytest.fixture(scope="module")
-def digits() -> dict[str, np.ndarray]:
-    """TinyDigits standardized by training statistics, as Milestone 3 does."""
-    (x_train, y_train), (x_test, y_test) = (
-        load_tinydigits(split, flatten=True) for split in ("train", "test")
-    )
-    mean, scale = x_train.mean(axis=0), x_train.std(axis=0) + 0.1
-    return {
-        "x_train": ((x_train - mean) / scale).astype(np.float32),
-        "y_train": y_train,
-        "x_test": ((x_test - mean) / scale).astype(np.float32),
-        "y_test": y_test,
-    }
-
-
 def train(model: Sequential, x: np.ndarray, y: np.ndarray, epochs: int, lr: float) -> Sequential:
     optimizer = AdamW(model.parameters(), lr=lr, weight_decay=0.05)
     trainer = Trainer(
@@ -75,14 +60,6 @@ def accuracy_on(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
     model.eval()
     with no_grad():
         return accuracy(model(Tensor(x)).data, y)
-
-
-@pytest.fixture(scope="module")
-def m3(digits: dict[str, np.ndarray]) -> Sequential:
-    """The M3 MLP (64 -> 256 -> 10, dropout 0.3), trained briefly: about 97.5% test accuracy."""
-    manual_seed(0)
-    model = Sequential(Linear(64, 256), ReLU(), Dropout(0.3), Linear(256, 10))
-    return train(model, digits["x_train"], digits["y_train"], epochs=10, lr=3e-3)
 
 
 @pytest.fixture(scope="module")

@@ -14,9 +14,8 @@ import numpy as np
 import pytest
 
 from tinytorch.core import Tensor, gradcheck, manual_seed, no_grad
-from tinytorch.datasets import load_tinydigits
-from tinytorch.nn import CrossEntropyLoss, Dropout, Linear, ReLU, Sequential
-from tinytorch.optim import SGD, AdamW, CosineAnnealingLR
+from tinytorch.nn import CrossEntropyLoss, Linear, ReLU, Sequential
+from tinytorch.optim import SGD, AdamW
 from tinytorch.perf.compression import (
     MaskedOptimizer,
     Pruner,
@@ -38,21 +37,6 @@ from tinytorch.vision.spatial import Conv2d, Flatten
 # ============================================================================= models
 
 
-@pytest.fixture(scope="module")
-def digits() -> dict[str, np.ndarray]:
-    """TinyDigits standardized by training statistics, as Milestone 3 does."""
-    (x_train, y_train), (x_test, y_test) = (
-        load_tinydigits(split, flatten=True) for split in ("train", "test")
-    )
-    mean, scale = x_train.mean(axis=0), x_train.std(axis=0) + 0.1
-    return {
-        "x_train": ((x_train - mean) / scale).astype(np.float32),
-        "y_train": y_train,
-        "x_test": ((x_test - mean) / scale).astype(np.float32),
-        "y_test": y_test,
-    }
-
-
 def accuracy_on(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
     model.eval()
     with no_grad():
@@ -60,20 +44,9 @@ def accuracy_on(model: Sequential, x: np.ndarray, y: np.ndarray) -> float:
 
 
 @pytest.fixture(scope="module")
-def teacher(digits: dict[str, np.ndarray]) -> Sequential:
+def teacher(m3: Sequential) -> Sequential:
     """The M3 MLP (64 -> 256 -> 10, dropout 0.3), 19,210 parameters, trained briefly."""
-    manual_seed(0)
-    model = Sequential(Linear(64, 256), ReLU(), Dropout(0.3), Linear(256, 10))
-    optimizer = AdamW(model.parameters(), lr=3e-3, weight_decay=0.05)
-    trainer = Trainer(
-        model,
-        optimizer,
-        CrossEntropyLoss(),
-        scheduler=CosineAnnealingLR(optimizer, 10),
-        progress=False,
-    )
-    trainer.fit(digits["x_train"], digits["y_train"], epochs=10, batch_size=64, seed=0)
-    return model.eval()
+    return m3
 
 
 def mlp() -> Sequential:

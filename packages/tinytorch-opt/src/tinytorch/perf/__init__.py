@@ -6,6 +6,7 @@ from here or from their module; each module's own ``__all__``-worthy helpers (FL
 the t distribution, the measured lessons) stay reachable through the module.
 """
 
+from tinytorch.perf import compression, memoization, quantization
 from tinytorch.perf.acceleration import (
     AccelerationReport,
     AccelerationWarning,
@@ -32,34 +33,8 @@ from tinytorch.perf.benchmarking import (
     t_interval,
     t_quantile,
 )
-from tinytorch.perf.compression import (
-    DistillationLossFunction,
-    MaskedOptimizer,
-    Pruner,
-    distill,
-    distillation_loss,
-    fine_tune,
-    magnitude_masks,
-    prunable_layers,
-    prune_magnitude,
-    prune_structured,
-    sparse_size_bytes,
-    sparsity,
-    structured_masks,
-    teacher_logits,
-)
-from tinytorch.perf.memoization import (
-    GenerationTiming,
-    KVCache,
-    KVCacheMemory,
-    generate_cached,
-    growth_exponent,
-    kv_cache_memory,
-    make_caches,
-    scaling_table,
-    time_generation,
-    token_passes,
-)
+from tinytorch.perf.compression import *  # noqa: F403 (its __all__, listed once)
+from tinytorch.perf.memoization import *  # noqa: F403 (its __all__, listed once)
 from tinytorch.perf.profiling import (
     LayerProfile,
     MachinePeak,
@@ -79,28 +54,7 @@ from tinytorch.perf.profiling import (
     roofline,
     time_call,
 )
-from tinytorch.perf.quantization import (
-    COMPUTE_MODES,
-    INT8_MAX,
-    INT8_MIN,
-    Calibrator,
-    MinMaxObserver,
-    PercentileObserver,
-    QuantizedConv2d,
-    QuantizedLinear,
-    QuantizedTensor,
-    SizeReport,
-    channel_range,
-    compute_qparams,
-    dequantize,
-    int_matmul,
-    model_size_bytes,
-    quantizable_layers,
-    quantize,
-    quantize_model,
-    quantize_tensor,
-    size_report,
-)
+from tinytorch.perf.quantization import *  # noqa: F403 (its __all__, listed once)
 
 # One block per module, in curriculum order.
 __all__ = [  # 14 Profiling
@@ -122,56 +76,9 @@ __all__ = [  # 14 Profiling
     "roofline",
     "time_call",
 ]
-__all__ += [  # 15 Quantization
-    "COMPUTE_MODES",
-    "INT8_MAX",
-    "INT8_MIN",
-    "Calibrator",
-    "MinMaxObserver",
-    "PercentileObserver",
-    "QuantizedConv2d",
-    "QuantizedLinear",
-    "QuantizedTensor",
-    "SizeReport",
-    "channel_range",
-    "compute_qparams",
-    "dequantize",
-    "int_matmul",
-    "model_size_bytes",
-    "quantizable_layers",
-    "quantize",
-    "quantize_model",
-    "quantize_tensor",
-    "size_report",
-]
-__all__ += [  # 16 Compression
-    "DistillationLossFunction",
-    "MaskedOptimizer",
-    "Pruner",
-    "distill",
-    "distillation_loss",
-    "fine_tune",
-    "magnitude_masks",
-    "prunable_layers",
-    "prune_magnitude",
-    "prune_structured",
-    "sparse_size_bytes",
-    "sparsity",
-    "structured_masks",
-    "teacher_logits",
-]
-__all__ += [  # 17 Memoization
-    "GenerationTiming",
-    "KVCache",
-    "KVCacheMemory",
-    "generate_cached",
-    "growth_exponent",
-    "kv_cache_memory",
-    "make_caches",
-    "scaling_table",
-    "time_generation",
-    "token_passes",
-]
+__all__ += quantization.__all__  # 15 Quantization
+__all__ += compression.__all__  # 16 Compression
+__all__ += memoization.__all__  # 17 Memoization
 __all__ += [  # 18 Acceleration
     "AccelerationReport",
     "AccelerationWarning",
