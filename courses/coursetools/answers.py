@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coursetools import grading, student
+from coursetools.points import module_spec
 from coursetools.tiers import COURSES_DIR, REPO_ROOT, Tier, lower_tiers
 
 FORMAT = 1
@@ -102,7 +103,7 @@ def record(tier: Tier, lower: list[Tier], checks_dir: Path | None = None) -> Tie
     checks = grading.find_checks(sources)
     if not checks:
         raise AnswerKeyError(f"no graded checks for {tier.project} in {checks_dir or checks_folder(tier)}")
-    limits = {c.id: grading.module_spec(c.module).timeout for c in checks}
+    limits = {c.id: module_spec(c.module).timeout for c in checks}
 
     def run(src: Path) -> list:
         return grading.run_checks(
@@ -137,7 +138,7 @@ def record(tier: Tier, lower: list[Tier], checks_dir: Path | None = None) -> Tie
         version=tier.version,
         fingerprint=fingerprint(tier, lower, sources),
         subpackages=tier.subpackages(),
-        modules={n: tier.module_names().get(n) or grading.module_spec(n).name for n in sorted({c.module for c in checks})},
+        modules={n: tier.module_names().get(n) or module_spec(n).name for n in sorted({c.module for c in checks})},
         metadata=[{"project": t.project, "version": t.version, "entry_points": t.entry_points} for t in [tier, *lower]],
         sources=sources,
         answers={c.id: o.value for c, o in zip(checks, solved)},

@@ -34,7 +34,8 @@ caught on its own (:func:`coursetools.debug.check_catalog`). A debug bundle's
 instructor notes are written next to the zip (``NAME-....instructor.md``), never into it.
 
 :func:`read_bundle` and :func:`safe_extract` open a bundle (or any learner zip) and
-refuse entries with absolute paths, ``..`` components or symlinks before extracting
+refuse entries with absolute paths, ``..`` components or symlinks, and zips with too
+many entries or too many uncompressed bytes (:class:`ZipLimits`), before extracting
 anything.
 
 Command line::
@@ -62,7 +63,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coursetools import courses, debug, leaks, shipping
-from coursetools.grading import CURRICULUM
+from coursetools.points import CURRICULUM
 from coursetools.student import generate_student_tree, student_files
 from coursetools.tiers import COURSES_DIR, REPO_ROOT, Tier
 
@@ -136,6 +137,15 @@ def write_zip(files: dict[str, bytes], path: Path, top: str, epoch: int) -> None
     os.replace(partial, path)
 
 
+@dataclass(frozen=True)
+class ZipLimits:
+    """What a zip may hold before anything of it is read: entries and uncompressed bytes."""
+
+    entries: int = 50_000
+    entry_bytes: int = 512 << 20
+    total_bytes: int = 2 << 30
+
+
 def _check_entry(archive_name: str, info: zipfile.ZipInfo) -> None:
     name = info.filename
     reason = None
@@ -154,27 +164,54 @@ def _check_entry(archive_name: str, info: zipfile.ZipInfo) -> None:
         )
 
 
-def read_bundle(path: Path | str) -> dict[str, bytes]:
+def _checked_entries(archive: zipfile.ZipFile, name: str, limits: ZipLimits) -> list[zipfile.ZipInfo]:
+    """The archive's file entries once every name and declared size is acceptable.
+
+    Only the central directory is read. A declared size that lies is caught while
+    reading: :mod:`zipfile` never returns more than the declared bytes of an entry
+    and fails its CRC check when the data does not match.
+    """
+    infos = archive.infolist()
+    if len(infos) > limits.entries:
+        raise UnsafeArchiveError(f"{name}: {len(infos)} entries, more than {limits.entries}")
+    for info in infos:
+        _check_entry(name, info)
+        if info.file_size > limits.entry_bytes:
+            raise UnsafeArchiveError(
+                f"{name}: entry {info.filename!r} unpacks to {info.file_size} bytes, "
+                f"more than {limits.entry_bytes}"
+            )
+    total = sum(info.file_size for info in infos)
+    if total > limits.total_bytes:
+        raise UnsafeArchiveError(
+            f"{name}: unpacks to {total} bytes, more than {limits.total_bytes}"
+        )
+    return [info for info in infos if not info.is_dir()]
+
+
+def read_bundle(path: Path | str, limits: ZipLimits = ZipLimits()) -> dict[str, bytes]:
     """Every file of a zip (name -> bytes), after checking every entry is safe."""
     path = Path(path)
     with zipfile.ZipFile(path) as archive:
-        infos = archive.infolist()
-        for info in infos:
-            _check_entry(str(path), info)
-        return {info.filename: archive.read(info) for info in infos if not info.is_dir()}
+        infos = _checked_entries(archive, str(path), limits)
+        return {info.filename: archive.read(info) for info in infos}
 
 
-def safe_extract(path: Path | str, dest: Path | str) -> Path:
-    """Extract a zip into ``dest`` once every entry has been checked; return ``dest``."""
+def safe_extract(path: Path | str, dest: Path | str, limits: ZipLimits = ZipLimits()) -> Path:
+    """Extract a zip into ``dest`` once every entry has been checked; return ``dest``.
+
+    Entries are streamed to disk in chunks: memory stays small whatever the zip holds.
+    """
     dest = Path(dest)
-    files = read_bundle(path)
     root = dest.resolve()
-    for name, data in sorted(files.items()):
-        target = (dest / name).resolve()
-        if not target.is_relative_to(root):  # belt and braces after _check_entry
-            raise UnsafeArchiveError(f"{path}: refusing entry {name!r}: it leaves {dest}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+    with zipfile.ZipFile(path) as archive:
+        for info in _checked_entries(archive, str(path), limits):
+            target = (dest / info.filename).resolve()
+            if not target.is_relative_to(root):  # belt and braces after _check_entry
+                raise UnsafeArchiveError(f"{path}: refusing entry {info.filename!r}: it leaves {dest}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(info) as source, open(target, "wb") as sink:
+                shutil.copyfileobj(source, sink, 1 << 20)
     return dest
 
 

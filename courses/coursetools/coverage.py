@@ -25,22 +25,21 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import queue
 import shutil
-import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from coursetools import markers
-from coursetools.grading import pytest_command
+from coursetools.classroom import run_pytest
 from coursetools.tiers import (
-    COURSES_DIR,
     Tier,
+    WrongCodeError,
     lower_tiers,
     python_env,
+    require_own_code,
     resolve_tier,
     write_metadata_shim,
 )
@@ -94,6 +93,10 @@ class _Workspace:
         for index in range(copies):
             copy = scratch / f"src{index}"
             shutil.copytree(tier.src, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            try:  # the tests must run the copy, not an installed tier
+                require_own_code(copy, tier.subpackages(), [copy, *(t.src for t in below), self.shim], scratch)
+            except (ImportError, WrongCodeError) as error:
+                raise CoverageError(f"the tests do not run the copied source: {error}") from None
             self.free.put(copy)
 
     def run(self, test_files: list[Path], replace: tuple[Path, str] | None = None) -> _Run:
@@ -114,45 +117,16 @@ class _Workspace:
             self.free.put(copy)
 
     def _pytest(self, copy: Path, test_files: list[Path]) -> _Run:
-        log = Path(tempfile.mkstemp(suffix=".jsonl", dir=self.scratch)[1])
-        command = [
-            *pytest_command(test_files, self.tier.root),
-            "-x",
-            "-p",
-            "coursetools.pytest_grading",
-            f"--grading-log={log}",
-            f"--grading-src={copy}",
-            f"--grading-own={','.join(self.tier.subpackages())}",
-        ]
-        pythonpath = [copy, *(t.src for t in self.below), self.shim, COURSES_DIR]
-        try:
-            result = subprocess.run(
-                command,
-                cwd=self.tier.root,
-                env=python_env(pythonpath),
-                capture_output=True,
-                text=True,
-                timeout=self.timeout,
-            )
-        except subprocess.TimeoutExpired:
+        pythonpath = [copy, *(t.src for t in self.below), self.shim]
+        code, cases = run_pytest(
+            test_files, self.tier.root, self.timeout, python_env(pythonpath), "-x", f"--confcutdir={self.tier.root}"
+        )
+        if code == -1:
             return _Run(-1, "", f"timed out after {self.timeout:g} s")
-        events = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-        if any(e["event"] == "wrong-code" for e in events):
-            raise CoverageError(f"the tests do not run the copied source: {result.stdout.strip()}")
-        first = next(
-            (
-                e
-                for e in events
-                if e["event"] == "collect-error" or e.get("outcome") in ("failed", "error")
-            ),
-            None,
-        )
+        first = next((case for case in cases if case.outcome == "failed"), None)
         if first is None:
-            return _Run(result.returncode, "", result.stdout.strip()[-300:])
-        nodeid = first.get("nodeid", "collection")
-        return _Run(
-            result.returncode, Path(nodeid.split("::")[0]).name, f"{nodeid}: {first['message']}"
-        )
+            return _Run(code, "", "")
+        return _Run(code, Path(first.file).name, f"{first.file}::{first.name}: {first.message}")
 
 
 def check_coverage(

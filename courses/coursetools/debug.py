@@ -44,7 +44,7 @@ from pathlib import Path
 
 from coursetools import markers
 from coursetools.coverage import CoverageError, _Workspace
-from coursetools.grading import CURRICULUM
+from coursetools.points import CURRICULUM
 from coursetools.shipping import support_files
 from coursetools.student import student_files
 from coursetools.tiers import COURSES_DIR, Tier, lower_tiers, resolve_tier

@@ -38,63 +38,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from coursetools import sandbox
+from coursetools.points import DEFAULT_TIMEOUT, module_spec
 from coursetools.tiers import Tier, write_metadata_shim
 
 if TYPE_CHECKING:
     from coursetools.answers import TierKey
 
-DEFAULT_TIMEOUT = 60.0
 RTOL, ATOL = 1e-4, 1e-6  # how close a float must be to its answer
 CHECK_FILE = re.compile(r"check_(\d{2})_\w+\.py")
-
-
-@dataclass(frozen=True)
-class ModuleSpec:
-    """A curriculum module: its points and the most any one of its checks may take."""
-
-    number: int
-    name: str
-    points: int
-    timeout: float = DEFAULT_TIMEOUT
-
-
-#: Points per module. The paper fixes Module 01 Tensor at 60 and Module 05 Autograd at
-#: 100; the rest follow the weight of the module (size of what is built, and how much
-#: of the later curriculum stands on it). Foundation 400, architectures 360,
-#: optimisation 390. Module 09's explicit-loop convolution gets the paper's 5 minutes.
-CURRICULUM: dict[int, ModuleSpec] = {
-    spec.number: spec
-    for spec in (
-        ModuleSpec(1, "Tensor", 60),
-        ModuleSpec(2, "Activations", 40),
-        ModuleSpec(3, "Layers", 50),
-        ModuleSpec(4, "Losses", 40),
-        ModuleSpec(5, "Autograd", 100),
-        ModuleSpec(6, "Optimizers", 60),
-        ModuleSpec(7, "Training", 50),
-        ModuleSpec(8, "DataLoader", 40),
-        ModuleSpec(9, "Spatial", 80, timeout=300.0),
-        ModuleSpec(10, "Tokenization", 40),
-        ModuleSpec(11, "Embeddings", 40),
-        ModuleSpec(12, "Attention", 80),
-        ModuleSpec(13, "Transformers", 80),
-        ModuleSpec(14, "Profiling", 40),
-        ModuleSpec(15, "Quantization", 60),
-        ModuleSpec(16, "Compression", 50),
-        ModuleSpec(17, "Memoization", 50),
-        ModuleSpec(18, "Acceleration", 50),
-        ModuleSpec(19, "Benchmarking", 40),
-        ModuleSpec(20, "Capstone", 100),
-    )
-}
-
-
-def module_spec(number: int, name: str = "") -> ModuleSpec:
-    """Points and time limit of curriculum module ``number`` (the one place grading reads them).
-
-    A module the curriculum does not list (a course's own extra module) carries no points.
-    """
-    return CURRICULUM.get(number) or ModuleSpec(number, name or f"Module {number:02d}", 0)
 
 
 class GradingError(RuntimeError):
@@ -155,6 +106,7 @@ def run_checks(
     seconds: dict[str, float],
     slot: int = 0,
     trusted: bool = False,
+    limits: sandbox.Limits = sandbox.Limits(),
 ) -> list[sandbox.Outcome]:
     """Run ``checks`` in a sandbox on the code in ``src``; one outcome per check.
 
@@ -182,6 +134,7 @@ def run_checks(
             preload=[*preload, *sorted({Path(c.file).stem for c in checks})],
             slot=slot,
             trusted=trusted,
+            limits=limits,
         )
 
 
@@ -336,7 +289,13 @@ def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
 # ----------------------------------------------------------------------------- grading
 
 
-def grade(tree: Path | str, key: TierKey, lower: list[Path], slot: int = 0) -> GradeReport:
+def grade(
+    tree: Path | str,
+    key: TierKey,
+    lower: list[Path],
+    slot: int = 0,
+    limits: sandbox.Limits = sandbox.Limits(),
+) -> GradeReport:
     """Grade the learner's code in ``tree/src`` against an answer key.
 
     ``lower`` are the ``src`` folders of the tiers below, lowest first. Nothing of the
@@ -344,7 +303,7 @@ def grade(tree: Path | str, key: TierKey, lower: list[Path], slot: int = 0) -> G
     """
     tree = Path(tree)
     checks = find_checks(key.sources)
-    limits = {
+    seconds = {
         c.id: min(module_spec(c.module).timeout, 2.0 + 10 * key.seconds[c.id]) for c in checks
     }
     outcomes = run_checks(
@@ -354,8 +313,9 @@ def grade(tree: Path | str, key: TierKey, lower: list[Path], slot: int = 0) -> G
         preload=key.subpackages,
         metadata=key.metadata_tiers(),
         lower=lower,
-        seconds=limits,
+        seconds=seconds,
         slot=slot,
+        limits=limits,
     )
     modules = {
         number: ModuleResult(number, name, module_spec(number, name).points)

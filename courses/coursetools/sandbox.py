@@ -81,7 +81,7 @@ class Limits:
     open_files: int = 256
     disk: int = 256 << 20  # bytes of its writable tmpfs (bwrap only)
     output: int = 16 << 20  # bytes of results read back from one worker
-    startup: float = 60.0  # seconds to start and import the preload modules
+    startup: float = 30.0  # seconds to start and import the preload modules
 
 
 @dataclass(frozen=True)
@@ -305,6 +305,7 @@ class _Worker:
         _kill_all(doomed)
         self.process.wait()
         self.process.stdout.close()
+        psutil.wait_procs(doomed, timeout=5)  # until the killed are reaped and gone
 
 
 def _descendants(process: psutil.Process) -> list[psutil.Process]:

@@ -35,7 +35,7 @@ import tempfile
 from pathlib import Path
 
 from coursetools import leaks, markers, shipping
-from coursetools.grading import CURRICULUM
+from coursetools.points import CURRICULUM
 from coursetools.tiers import (
     REPO_ROOT,
     Tier,
