@@ -98,6 +98,7 @@ def run_pytest(
 def run_module(tree: Path, number: int, files: list[Path], timeout: float) -> dict:
     """Run one module's test files; its tests passed, graded, points and first failure."""
     spec = module_spec(number)
+    name = files[0].stem.split("_", 2)[-1].replace("_", " ").title()  # test_01_tensor: Tensor
     code, cases = run_pytest(files, tree, timeout)
     graded = [case for case in cases if case.outcome != "skipped"]
     passed = sum(case.outcome == "passed" for case in graded)
@@ -111,7 +112,7 @@ def run_module(tree: Path, number: int, files: list[Path], timeout: float) -> di
     points = round(spec.points * passed / len(graded), 2) if graded and code != -1 else 0.0
     return {
         "module": number,
-        "name": spec.name,
+        "name": name,
         "passed": passed if code != -1 else 0,
         "graded": len(graded),
         "points": points,

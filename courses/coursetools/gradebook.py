@@ -45,14 +45,14 @@ import stat
 import sys
 import tempfile
 import time
-import tomllib
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from coursetools import answers, grading, sandbox
 from coursetools.bundle import BundleError, ZipLimits, safe_extract
-from coursetools.tiers import PACKAGES_DIR, REPO_ROOT, Tier, resolve_tier
+from coursetools.tiers import PACKAGES_DIR, REPO_ROOT, resolve_tier, tomllib
 
 LOCK_NAME = "bundle.lock.json"
 MAX_LOCK_BYTES = 1 << 20
@@ -113,8 +113,8 @@ def open_submission(entry: Path, scratch: Path, limits: SubmissionLimits) -> Pat
     zip_limits = ZipLimits(limits.files, limits.file_bytes, limits.total_bytes)
     try:
         return safe_extract(entry, scratch, zip_limits)
-    except (BundleError, OSError, ValueError, EOFError) as error:  # zipfile.BadZipFile too
-        raise SubmissionError(str(error)) from None
+    except (BundleError, zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        raise SubmissionError(f"{entry.name}: {error}") from None
 
 
 def _check_folder(folder: Path, limits: SubmissionLimits) -> None:
