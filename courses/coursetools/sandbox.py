@@ -244,6 +244,9 @@ class _Worker:
             if problem == "timeout":
                 return Outcome("timeout", message=f"took over {seconds:g} s", seconds=took)
             return Outcome("crashed", message=problem, seconds=took)
+        reported = record.get("seconds")  # the worker's clock: trusted only for the solution's
+        if isinstance(reported, (int, float)) and 0 <= reported < float("inf"):
+            took = round(float(reported), 6)
         if record.get("status") == "ok" and "value" in record:
             return Outcome("ok", record["value"], seconds=took)
         return Outcome("raised", message=str(record.get("message", ""))[:500], seconds=took)

@@ -18,7 +18,7 @@ from the submission. In order it:
    third-party ``site`` folders: no ``.pth`` file or ``sitecustomize`` is ever read);
 6. imports the ``preload`` modules and prints ``{"ready": true, "problems": {...}}``;
 7. makes each call in turn and prints ``{"call": i, "status": "ok", "value": ...}`` or
-   ``{"call": i, "status": "raised", "message": ...}``.
+   ``{"call": i, "status": "raised", "message": ...}``, with the ``seconds`` it took.
 
 Nothing printed here is trusted: the submission's code runs in this process and can
 write anything to any descriptor. The grader only compares values against answers this
@@ -32,6 +32,7 @@ import os
 import resource
 import shutil
 import sys
+import time
 
 MAX_JOB_BYTES = 1 << 20
 MAX_DEPTH = 32  # nesting of a returned value (lists of lists of ...)
@@ -78,12 +79,14 @@ def main() -> None:
             problems[name] = describe(error)
     emit(ready=True, problems=problems)
     for index, (module, function, args) in enumerate(job["calls"]):
+        started = time.perf_counter()
         try:
             value = plain(getattr(importlib.import_module(module), function)(*args))
         except BaseException as error:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too
-            emit(call=index, status="raised", message=describe(error))
+            record = {"status": "raised", "message": describe(error)}
         else:
-            emit(call=index, status="ok", value=value)
+            record = {"status": "ok", "value": value}
+        emit(call=index, seconds=round(time.perf_counter() - started, 6), **record)
 
 
 def _mount_work(setup: dict) -> None:
