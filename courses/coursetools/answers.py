@@ -59,7 +59,9 @@ class TierKey:
 
     def metadata_tiers(self) -> list[Tier]:
         """The tiers as :func:`coursetools.tiers.write_metadata_shim` wants them."""
-        return [Tier(Path(), m["project"], m["version"], (), m["entry_points"]) for m in self.metadata]
+        return [
+            Tier(Path(), m["project"], m["version"], (), m["entry_points"]) for m in self.metadata
+        ]
 
     def to_json(self) -> dict:
         data = dict(self.__dict__)
@@ -72,11 +74,15 @@ class TierKey:
             key = cls(**{**data, "modules": {int(n): name for n, name in data["modules"].items()}})
         except (TypeError, KeyError, ValueError, AttributeError) as error:
             raise AnswerKeyError(f"not an answer key of a tier: {error}") from None
-        checks = grading.find_checks(key.sources)
-        missing = [c.id for c in checks if c.id not in key.answers or c.id not in key.seconds]
-        if missing:
-            raise AnswerKeyError(f"the key of {key.project} has no answer for {', '.join(missing)}")
+        known = {c.id for c in grading.find_checks(key.sources)}
+        strays = [i for i in key.answers if i not in known or i not in key.seconds]
+        if strays or not key.answers:
+            raise AnswerKeyError(f"the key of {key.project} does not match its checks: {strays}")
         return key
+
+    def checks(self) -> list[grading.Check]:
+        """The graded checks of this key, in module then source order."""
+        return [c for c in grading.find_checks(self.sources) if c.id in self.answers]
 
 
 def checks_folder(tier: Tier) -> Path:
@@ -97,12 +103,25 @@ def fingerprint(tier: Tier, lower: list[Tier], sources: dict[str, str]) -> str:
     return digest.hexdigest()
 
 
-def record(tier: Tier, lower: list[Tier], checks_dir: Path | None = None) -> TierKey:
-    """Record the answer key of ``tier`` from its solution; ``lower`` are the tiers below it."""
+def record(
+    tier: Tier,
+    lower: list[Tier],
+    checks_dir: Path | None = None,
+    start: dict[str, bytes] | None = None,
+) -> TierKey:
+    """Record the answer key of ``tier`` from its solution; ``lower`` are the tiers below it.
+
+    ``start`` holds the files of the tree learners start from when it is not the student
+    tree (a debug tree: the solution with bugs planted). A check that passes on the
+    student tree is an error; on a debug tree it only means the bugs leave it alone, so
+    it is left out of the key and only what the bugs break is graded.
+    """
     sources = grading.check_sources(checks_dir or checks_folder(tier))
     checks = grading.find_checks(sources)
     if not checks:
-        raise AnswerKeyError(f"no graded checks for {tier.project} in {checks_dir or checks_folder(tier)}")
+        raise AnswerKeyError(
+            f"no graded checks for {tier.project} in {checks_dir or checks_folder(tier)}"
+        )
     limits = {c.id: module_spec(c.module).timeout for c in checks}
 
     def run(src: Path) -> list:
@@ -118,40 +137,54 @@ def record(tier: Tier, lower: list[Tier], checks_dir: Path | None = None) -> Tie
         )
 
     solved = run(tier.src)
-    broken = [f"{c.id}: {o.status}: {o.message}" for c, o in zip(checks, solved) if o.status != "ok"]
+    broken = [
+        f"{c.id}: {o.status}: {o.message}" for c, o in zip(checks, solved) if o.status != "ok"
+    ]
     if broken:
-        raise AnswerKeyError(f"checks of {tier.project} fail on the solution:\n" + "\n".join(broken))
-    with _untouched_src(tier) as stubs:
-        untouched = run(stubs)
-    free = [
+        raise AnswerKeyError(
+            f"checks of {tier.project} fail on the solution:\n" + "\n".join(broken)
+        )
+    with _start_src(tier, start) as src:
+        untouched = run(src)
+    free = {
         c.id
         for c, answer, o in zip(checks, solved, untouched)
         if o.status == "ok" and not grading.mismatch(answer.value, o.value)
-    ]
-    if free:
+    }
+    if free and start is None:
         raise AnswerKeyError(
             f"checks of {tier.project} pass on the untouched student tree, so they grade code "
-            "the learner was given (an untouched tree must score 0):\n" + "\n".join(free)
+            "the learner was given (an untouched tree must score 0):\n" + "\n".join(sorted(free))
         )
+    graded = [(c, o) for c, o in zip(checks, solved) if c.id not in free]
+    if not graded:
+        raise AnswerKeyError(f"no check of {tier.project} notices what the learners must change")
+    names = tier.module_names()
     return TierKey(
         project=tier.project,
         version=tier.version,
         fingerprint=fingerprint(tier, lower, sources),
         subpackages=tier.subpackages(),
-        modules={n: tier.module_names().get(n) or module_spec(n).name for n in sorted({c.module for c in checks})},
-        metadata=[{"project": t.project, "version": t.version, "entry_points": t.entry_points} for t in [tier, *lower]],
+        modules={
+            n: names.get(n) or module_spec(n).name for n in sorted({c.module for c, _ in graded})
+        },
+        metadata=[
+            {"project": t.project, "version": t.version, "entry_points": t.entry_points}
+            for t in [tier, *lower]
+        ],
         sources=sources,
-        answers={c.id: o.value for c, o in zip(checks, solved)},
-        seconds={c.id: o.seconds for c, o in zip(checks, solved)},
+        answers={c.id: o.value for c, o in graded},
+        seconds={c.id: o.seconds for c, o in graded},
     )
 
 
 @contextlib.contextmanager
-def _untouched_src(tier: Tier) -> Iterator[Path]:
-    """A temporary ``src`` folder as the tier's student tree has it: stubs in place."""
-    with tempfile.TemporaryDirectory(prefix="coursetools-stubs-") as scratch:
+def _start_src(tier: Tier, start: dict[str, bytes] | None) -> Iterator[Path]:
+    """A temporary ``src`` folder as learners get it (default: the student tree's stubs)."""
+    files = student.student_files(tier) if start is None else start
+    with tempfile.TemporaryDirectory(prefix="coursetools-start-") as scratch:
         root = Path(scratch)
-        for relative, content in student.student_files(tier).items():
+        for relative, content in files.items():
             if relative.startswith("src/"):
                 (root / relative).parent.mkdir(parents=True, exist_ok=True)
                 (root / relative).write_bytes(content)

@@ -31,7 +31,9 @@ into it (:mod:`coursetools.leaks`, over every file, inside wheels and notebooks 
 debug tier's bugs are all applied, the patched-away text is gone, the instructor's
 notes are not inside, and the shipped tests fail on the bugged tree while each bug is
 caught on its own (:func:`coursetools.debug.check_catalog`). A debug bundle's
-instructor notes are written next to the zip (``NAME-....instructor.md``), never into it.
+instructor notes are written next to the zip (``NAME-....instructor.md``), never into it;
+so are the answer keys of its learner trees (``NAME-....answers.json``, mode 0600, see
+:mod:`coursetools.answers`), with which ``nox -s grade-batch`` grades submissions.
 
 :func:`read_bundle` and :func:`safe_extract` open a bundle (or any learner zip) and
 refuse entries with absolute paths, ``..`` components or symlinks, and zips with too
@@ -62,10 +64,10 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from coursetools import courses, debug, leaks, shipping
+from coursetools import answers, courses, debug, leaks, shipping
 from coursetools.points import CURRICULUM
 from coursetools.student import generate_student_tree, student_files
-from coursetools.tiers import COURSES_DIR, REPO_ROOT, Tier
+from coursetools.tiers import COURSES_DIR, REPO_ROOT, Tier, lower_tiers
 
 DIST = REPO_ROOT / "dist" / "courses"
 TEMPLATES = COURSES_DIR / "templates"
@@ -164,7 +166,9 @@ def _check_entry(archive_name: str, info: zipfile.ZipInfo) -> None:
         )
 
 
-def _checked_entries(archive: zipfile.ZipFile, name: str, limits: ZipLimits) -> list[zipfile.ZipInfo]:
+def _checked_entries(
+    archive: zipfile.ZipFile, name: str, limits: ZipLimits
+) -> list[zipfile.ZipInfo]:
     """The archive's file entries once every name and declared size is acceptable.
 
     Only the central directory is read. A declared size that lies is caught while
@@ -208,7 +212,9 @@ def safe_extract(path: Path | str, dest: Path | str, limits: ZipLimits = ZipLimi
         for info in _checked_entries(archive, str(path), limits):
             target = (dest / info.filename).resolve()
             if not target.is_relative_to(root):  # belt and braces after _check_entry
-                raise UnsafeArchiveError(f"{path}: refusing entry {info.filename!r}: it leaves {dest}")
+                raise UnsafeArchiveError(
+                    f"{path}: refusing entry {info.filename!r}: it leaves {dest}"
+                )
             target.parent.mkdir(parents=True, exist_ok=True)
             with archive.open(info) as source, open(target, "wb") as sink:
                 shutil.copyfileobj(source, sink, 1 << 20)
@@ -718,7 +724,25 @@ def build(
     if notes_text:
         notes = out_dir / f"{course.bundle_name}.instructor.md"
         notes.write_text(notes_text, encoding="utf-8")
+    answer_keys(course, out_dir / f"{course.bundle_name}.answers.json")
     return Bundle(target, course, lock, target.stat().st_size, notes)
+
+
+def answer_keys(course: courses.Course, path: Path) -> Path | None:
+    """The answer keys of the course's learner trees, next to the bundle (never inside it).
+
+    ``nox -s grade-batch -- DIR --key PATH`` grades the learners' submissions with them.
+    """
+    keys = []
+    for course_tier in course.tiers:
+        if course_tier.mode == "solution":
+            continue
+        start = None
+        if course_tier.mode != "student":  # a debug tree: the solution with its bugs
+            bugs = debug.select(debug.load_catalog(course_tier.name), course_tier.bugs)
+            start = debug.debug_tree_files(course_tier.tier, bugs)
+        keys.append(answers.record(course_tier.tier, lower_tiers(course_tier.tier), start=start))
+    return answers.save(keys, path) if keys else None
 
 
 def summary(bundle: Bundle) -> str:

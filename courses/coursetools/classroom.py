@@ -74,20 +74,30 @@ class TestCase:
 def run_pytest(
     files: list[Path], cwd: Path, timeout: float, env: dict[str, str] | None = None, *options: str
 ) -> tuple[int, list[TestCase]]:
-    """Run ``pytest`` on ``files`` in a fresh process: its exit code (-1 on a time-out) and tests."""
+    """Run ``pytest`` on ``files`` in a fresh process: its exit code (-1: time-out) and tests."""
     with tempfile.TemporaryDirectory(prefix="coursetools-pytest-") as scratch:
         junit = Path(scratch) / "junit.xml"
         command = [sys.executable, "-m", "pytest", *map(str, files), "-q", "-p", "no:cacheprovider"]
-        command += [f"--junitxml={junit}", "-o", "junit_family=xunit1", f"--rootdir={cwd}", *options]
+        command += [
+            f"--junitxml={junit}",
+            "-o",
+            "junit_family=xunit1",
+            f"--rootdir={cwd}",
+            *options,
+        ]
         try:
-            code = subprocess.run(command, cwd=cwd, env=env, capture_output=True, timeout=timeout).returncode
+            code = subprocess.run(
+                command, cwd=cwd, env=env, capture_output=True, timeout=timeout
+            ).returncode
         except subprocess.TimeoutExpired:
             return -1, []
         if not junit.is_file():
             return code, []
         cases = []
         for case in ElementTree.parse(junit).iter("testcase"):
-            problem = next((case.find(tag) for tag in ("failure", "error") if case.find(tag) is not None), None)
+            problem = next(
+                (case.find(tag) for tag in ("failure", "error") if case.find(tag) is not None), None
+            )
             outcome = "skipped" if case.find("skipped") is not None else "passed"
             outcome = "failed" if problem is not None else outcome
             message = problem.get("message", "") if problem is not None else ""

@@ -19,7 +19,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from coursetools import answers, grading, gradebook, sandbox
+from coursetools import answers, gradebook, grading, sandbox
 from coursetools.tiers import PACKAGES_DIR, REPO_ROOT, resolve_tier
 
 
@@ -27,7 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m coursetools.grade", description="Grade a TinyTorch tree."
     )
-    parser.add_argument("tree", type=Path, help="a learner's tree or a tier (has pyproject.toml, src/)")
+    parser.add_argument(
+        "tree", type=Path, help="a learner's tree or a tier (has pyproject.toml, src/)"
+    )
     parser.add_argument("--key", type=Path, help="answer key file (default: record from packages/)")
     parser.add_argument("--json", type=Path, help="report file (default build/grades/<tree>.json)")
     args = parser.parse_args(argv)
@@ -43,7 +45,12 @@ def main(argv: list[str] | None = None) -> int:
             key = answers.for_tier(resolve_tier(found.project))
         lower = [PACKAGES_DIR / m["project"] / "src" for m in reversed(key.metadata[1:])]
         report = grading.grade(tree, key, lower)
-    except (gradebook.SubmissionError, grading.GradingError, sandbox.SandboxError, FileNotFoundError) as error:
+    except (
+        gradebook.SubmissionError,
+        grading.GradingError,
+        sandbox.SandboxError,
+        FileNotFoundError,
+    ) as error:
         print(error, file=sys.stderr)
         return 2
     report.write_json(report_path)

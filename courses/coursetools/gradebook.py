@@ -208,8 +208,7 @@ def grade_tree(tree: Tree, keys: dict[str, answers.TierKey], packages_dir: Path,
         if key is None:
             raise SubmissionError(f"no answer key for {tree.project!r}")
         lower = [
-            tree.siblings.get(m["project"]) or packages_dir / m["project"]
-            for m in key.metadata[1:]
+            tree.siblings.get(m["project"]) or packages_dir / m["project"] for m in key.metadata[1:]
         ]
         missing = [str(p) for p in lower if not (p / "src").is_dir()]
         if missing:
@@ -257,7 +256,11 @@ def grade_batch(
             for tree in found:
                 trees.append((len(rows), tree))
                 rows.append(Row(name))
-        keys = keys if keys is not None else _monorepo_keys({t.project for _, t in trees}, packages_dir)
+        keys = (
+            keys
+            if keys is not None
+            else _monorepo_keys({t.project for _, t in trees}, packages_dir)
+        )
         slots: queue.Queue[int] = queue.Queue()
         for slot in range(jobs):
             slots.put(slot)
@@ -311,7 +314,9 @@ def write_gradebook(rows: list[Row], out: Path) -> None:
             text = json.dumps(row.report, indent=2, ensure_ascii=False) + "\n"
             grading.write_atomic(out / "reports" / report_name(row.submission, row.tier), text)
     payload = [{k: v for k, v in row.__dict__.items()} for row in rows]
-    grading.write_atomic(out / "gradebook.json", json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+    grading.write_atomic(
+        out / "gradebook.json", json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -106,7 +106,7 @@ def run_checks(
     seconds: dict[str, float],
     slot: int = 0,
     trusted: bool = False,
-    limits: sandbox.Limits = sandbox.Limits(),
+    limits: sandbox.Limits | None = None,
 ) -> list[sandbox.Outcome]:
     """Run ``checks`` in a sandbox on the code in ``src``; one outcome per check.
 
@@ -120,7 +120,10 @@ def run_checks(
         checks_dir.mkdir()
         for name, text in sources.items():
             (checks_dir / name).write_text(text, encoding="utf-8")
-        readonly = {"checks": checks_dir, "meta": write_metadata_shim(metadata, Path(scratch) / "meta")}
+        readonly = {
+            "checks": checks_dir,
+            "meta": write_metadata_shim(metadata, Path(scratch) / "meta"),
+        }
         readonly.update({f"lower{n}": folder for n, folder in enumerate(lower)})
         calls = [
             sandbox.Call(Path(c.file).stem, c.function, seconds=seconds.get(c.id, DEFAULT_TIMEOUT))
@@ -134,7 +137,7 @@ def run_checks(
             preload=[*preload, *sorted({Path(c.file).stem for c in checks})],
             slot=slot,
             trusted=trusted,
-            limits=limits,
+            limits=limits or sandbox.Limits(),
         )
 
 
@@ -148,7 +151,9 @@ def mismatch(answer: object, value: object, where: str = "the value") -> str:
     if isinstance(answer, dict):
         if not isinstance(value, dict) or sorted(value) != sorted(answer):
             return f"{where} should be a dict with the keys {sorted(answer)}"
-        return next((m for k in answer if (m := mismatch(answer[k], value[k], f"{where}[{k!r}]"))), "")
+        return next(
+            (m for k in answer if (m := mismatch(answer[k], value[k], f"{where}[{k!r}]"))), ""
+        )
     expected = _numbers(answer)
     if expected is not None:
         got = _numbers(value)
@@ -164,7 +169,9 @@ def mismatch(answer: object, value: object, where: str = "the value") -> str:
         if not isinstance(value, list) or len(value) != len(answer):
             return f"{where} should be a list of {len(answer)}"
         pairs = zip(answer, value)
-        return next((m for n, (a, v) in enumerate(pairs) if (m := mismatch(a, v, f"{where}[{n}]"))), "")
+        return next(
+            (m for n, (a, v) in enumerate(pairs) if (m := mismatch(a, v, f"{where}[{n}]"))), ""
+        )
     return "" if type(value) is type(answer) and value == answer else f"{where} is wrong"
 
 
@@ -268,9 +275,8 @@ class GradeReport:
             points = f"{m.points:.2f} / {m.max_points}"
             failure = m.first_failure.replace("\n", " ")
             failure = failure if len(failure) <= width else failure[: width - 1] + "…"
-            rows.append(
-                f"{m.number:02d} {m.name:<15} {f'{m.passed}/{len(m.checks)}':>9} {points:>15}  {failure}"
-            )
+            passed = f"{m.passed}/{len(m.checks)}"
+            rows.append(f"{m.number:02d} {m.name:<15} {passed:>9} {points:>15}  {failure}")
         rows.append(f"{'total':<18} {'':>9} {f'{self.points:.2f} / {self.max_points}':>15}")
         return "\n".join(rows)
 
@@ -294,7 +300,7 @@ def grade(
     key: TierKey,
     lower: list[Path],
     slot: int = 0,
-    limits: sandbox.Limits = sandbox.Limits(),
+    limits: sandbox.Limits | None = None,
 ) -> GradeReport:
     """Grade the learner's code in ``tree/src`` against an answer key.
 
@@ -302,7 +308,7 @@ def grade(
     tree but ``src`` is used: its tests, configuration and tooling play no part.
     """
     tree = Path(tree)
-    checks = find_checks(key.sources)
+    checks = key.checks()
     seconds = {
         c.id: min(module_spec(c.module).timeout, 2.0 + 10 * key.seconds[c.id]) for c in checks
     }
@@ -329,4 +335,6 @@ def grade(
         modules[check.module].checks.append(
             CheckResult(check.id, check.doc, status, message, outcome.seconds)
         )
-    return GradeReport(str(tree), key.project, key.version, sandbox.isolation(), list(modules.values()))
+    return GradeReport(
+        str(tree), key.project, key.version, sandbox.isolation(), list(modules.values())
+    )

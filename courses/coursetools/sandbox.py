@@ -149,7 +149,9 @@ def run(
     outcomes: list[Outcome | None] = [None] * len(calls)
     pending = list(range(len(calls)))
     while pending:
-        with _Worker(how, work, readonly, path, preload, [calls[i] for i in pending], limits, slot) as w:
+        with _Worker(
+            how, work, readonly, path, preload, [calls[i] for i in pending], limits, slot
+        ) as w:
             problem = w.start()
             if problem:
                 for index in pending:
@@ -428,4 +430,3 @@ def _copy(source: Path, target: Path) -> None:
             n for n in names if n == "__pycache__" or os.path.islink(os.path.join(folder, n))
         ],
     )
-

@@ -22,7 +22,7 @@ TEMPLATES = COURSES_DIR / "templates"
 GRADER_MODULES = ("points.py", "classroom.py")
 _NOT_SHIPPED = ("__pycache__", "build", "dist")
 
-_PACKAGE_DOC = '''"""TinyTorch's formative test runner, as shipped with a course (copied from the course tools).
+_PACKAGE_DOC = '''"""TinyTorch's formative test runner, as shipped with a course.
 
 ``python -m coursetools.classroom TREE --out reports`` runs a tree's tests: see classroom.py.
 """

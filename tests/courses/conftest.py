@@ -290,7 +290,9 @@ class GradedDemo:
         """A learner's copy of the student tree at ``where`` with these files solved."""
         tree = Path(shutil.copytree(self.student, where, ignore=shutil.ignore_patterns(".git")))
         for name in solved:
-            shutil.copyfile(self.tier / "src/tinytorch/demo" / name, tree / "src/tinytorch/demo" / name)
+            shutil.copyfile(
+                self.tier / "src/tinytorch/demo" / name, tree / "src/tinytorch/demo" / name
+            )
         return tree
 
 
@@ -308,7 +310,9 @@ def isolation() -> str:
 def bwrap() -> None:
     """Skip unless learner code runs in bubblewrap here (root and bubblewrap: CI has both)."""
     if isolation() != "bwrap":
-        pytest.skip(f"needs the bubblewrap sandbox (root, bubblewrap installed); here: {isolation()}")
+        pytest.skip(
+            f"needs the bubblewrap sandbox (root, bubblewrap installed); here: {isolation()}"
+        )
 
 
 @pytest.fixture(scope="session")

@@ -67,7 +67,17 @@ def test_a_folder_of_mixed_submissions_becomes_one_gradebook(
     keys = {"tinytorch-demo": graded_demo.key}
     rows = gradebook.grade_batch(submissions, out, jobs=2, keys=keys)
     by_name = {row.submission: row for row in rows}
-    assert list(by_name) == ["alice", "bob", "dup x", "dup_x", "empty", "erin", "mallory", "oscar", "zed"]
+    assert list(by_name) == [
+        "alice",
+        "bob",
+        "dup x",
+        "dup_x",
+        "empty",
+        "erin",
+        "mallory",
+        "oscar",
+        "zed",
+    ]
 
     assert (by_name["alice"].status, by_name["alice"].points) == ("graded", 0.0)
     bob = by_name["bob"]
@@ -93,7 +103,11 @@ def test_a_folder_of_mixed_submissions_becomes_one_gradebook(
     assert book[1]["report"]["isolation"] in ("bwrap", "process")
     reports = sorted(p.name for p in (out / "reports").iterdir())
     assert len(reports) == 5 and len({r.split("-")[0] for r in reports}) == 4  # dup x, dup_x apart
-    dups = {json.loads((out / "reports" / r).read_text())["points"] for r in reports if r.startswith("dup")}
+    dups = {
+        json.loads((out / "reports" / r).read_text())["points"]
+        for r in reports
+        if r.startswith("dup")
+    }
     assert dups == {60.0, 40.0}
 
 

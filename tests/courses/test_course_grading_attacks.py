@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import psutil
-import pytest
 
 from coursetools import grading, sandbox
 
@@ -48,21 +47,32 @@ def statuses(report: grading.GradeReport) -> dict[str, str]:
 FORGER = """
 import json as _json, os as _os
 
-# Claim success for every call, on every descriptor, in every shape a result could take.
+# Claim success for every call, on every descriptor, with every value a guess could give.
+_GUESSES = (0, 1.0, -1.0, [], [0.0, 0.0], True, None, "")
 for _fd in range(3, 64):
     for _i in range(10):
-        for _value in (0, 1.0, 13.0, [11.0, -17.5], 4.0, None):
+        for _value in _GUESSES:
+            _line = _json.dumps({"call": _i, "status": "ok", "value": _value}) + "\\n"
             try:
-                _os.write(_fd, (_json.dumps({"call": _i, "status": "ok", "value": _value}) + "\\n").encode())
+                _os.write(_fd, _line.encode())
             except OSError:
                 pass
 # And rewrite the worker's own reporting: whatever it sends becomes a success.
 _dumps = _json.dumps
-_json.dumps = lambda record, *a, **k: _dumps({**record, "status": "ok", "value": 1.0} if isinstance(record, dict) and "call" in record else record)
+
+
+def _forged(record, *args, **kwargs):
+    if isinstance(record, dict) and "call" in record:
+        record = {**record, "status": "ok", "value": _GUESSES[record["call"] % len(_GUESSES)]}
+    return _dumps(record, *args, **kwargs)
+
+
+_json.dumps = _forged
 """
 
 
 def test_forging_the_workers_results_earns_nothing(graded_demo, tmp_path: Path):
+    """Without the answers (they never reach the worker) a forged result is a wrong value."""
     tree = graded_demo.learner(tmp_path / "tree")
     prepend(tree, "src/tinytorch/demo/__init__.py", FORGER)
     assert grade(graded_demo, tree).points == 0.0
@@ -80,8 +90,9 @@ def _graft(module, source):
         old = getattr(module, name, None)
         if isinstance(new, type) and isinstance(old, type):
             for attribute, member in vars(new).items():
-                if hasattr(member, "__code__") and hasattr(getattr(old, attribute, None), "__code__"):
-                    getattr(old, attribute).__code__ = member.__code__
+                target = getattr(old, attribute, None)
+                if hasattr(member, "__code__") and hasattr(target, "__code__"):
+                    target.__code__ = member.__code__
         elif hasattr(new, "__code__") and hasattr(old, "__code__"):
             old.__code__ = new.__code__
 
@@ -138,7 +149,7 @@ def test_the_solution_and_the_answers_are_out_of_reach(graded_demo, tmp_path: Pa
     search = f"""
     import os, sys
     _places = [os.getcwd(), *sys.path, *sys.argv, *os.environ.values(), {str(solution)!r},
-               {str(graded_demo.tier.parent.parent)!r}, "/root", "/home", "/tmp", "/work", "/ro", "/in"]
+               {str(graded_demo.tier.parent.parent)!r}, "/root", "/home", "/tmp", "/work", "/ro"]
     _found = {{}}
     for _place in _places:
         for _root, _dirs, _files in os.walk(_place):
@@ -209,7 +220,12 @@ BOMBS = {
 
 def test_bombs_cost_only_the_checks_that_set_them_off(graded_demo, tmp_path: Path, bwrap):
     tree = graded_demo.learner(tmp_path / "tree", "vector.py", "stats.py", "boost.py")
-    for function, file in (("norm", "vector"), ("add", "vector"), ("mean", "stats"), ("variance", "stats")):
+    for function, file in (
+        ("norm", "vector"),
+        ("add", "vector"),
+        ("mean", "stats"),
+        ("variance", "stats"),
+    ):
         plant(tree / f"src/tinytorch/demo/{file}.py", function, BOMBS[function])
     started = time.monotonic()
     report = grade(graded_demo, tree)

@@ -177,6 +177,26 @@ def test_malformed_markers_anywhere_stop_generation_and_list_every_problem(
     assert not out.exists()
 
 
+def test_a_misspelt_marker_is_refused_instead_of_shipping_its_solution(
+    demo_tier: Path, tmp_path: Path
+):
+    vector = demo_tier / "src/tinytorch/demo/vector.py"
+    text = vector.read_text(encoding="utf-8")
+    vector.write_text(
+        text.replace(
+            "        ### BEGIN SOLUTION\n        total", "        ### begin solution\n        total"
+        ).replace(
+            "        ### END SOLUTION\n\n    def add", "        ### end solution\n\n    def add"
+        ),
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    with pytest.raises(markers.MarkerError) as caught:
+        generate_student_tree(demo_tier, out, lower=[])
+    assert caught.value.problems == [f"{vector}:26: malformed marker '### begin solution'"]
+    assert not out.exists()
+
+
 def test_a_failed_generation_leaves_the_previous_tree_alone(demo_tier: Path, tmp_path: Path):
     out = tmp_path / "out"
     tree = generate_student_tree(demo_tier, out, lower=[])

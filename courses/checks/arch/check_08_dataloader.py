@@ -1,4 +1,4 @@
-"""Graded checks of Module 08 · DataLoader: datasets, collation, batching, seeded shuffles, prefetch."""
+"""Graded checks of Module 08 · DataLoader: datasets, collation, batches, shuffles, prefetch."""
 
 import numpy as np
 
@@ -33,7 +33,10 @@ def check_collate():
 def check_batches_in_order():
     """Unshuffled batches of four, with and without the last partial batch."""
     dataset = TensorDataset(FEATURES, LABELS)
-    keep, drop = DataLoader(dataset, batch_size=4), DataLoader(dataset, batch_size=4, drop_last=True)
+    keep, drop = (
+        DataLoader(dataset, batch_size=4),
+        DataLoader(dataset, batch_size=4, drop_last=True),
+    )
     return {
         "lengths": [len(keep), len(drop)],
         "keep": [_data(batch) for batch in keep],
@@ -50,7 +53,9 @@ def check_seeded_shuffle():
 
     first = epochs(DataLoader(dataset, batch_size=3, shuffle=True, seed=11))
     again = epochs(DataLoader(dataset, batch_size=3, shuffle=True, seed=11))
-    sizes = [len(b) for b in DataLoader(dataset, batch_size=3, shuffle=True, seed=11).batch_indices(0)]
+    sizes = [
+        len(b) for b in DataLoader(dataset, batch_size=3, shuffle=True, seed=11).batch_indices(0)
+    ]
     return {
         "permutations": all(sorted(order) == list(range(10)) for order in first),
         "reshuffled": first[0] != first[1] or first[1] != first[2],

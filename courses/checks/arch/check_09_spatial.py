@@ -27,7 +27,9 @@ def check_sizes_and_costs():
     """Output sizes, multiply-adds of a Conv2d, and the conv-vs-dense parameter count."""
     comparison = parameter_comparison()
     return {
-        "sizes": [conv_output_size(*args) for args in ((32, 3), (32, 5, 1, 2), (7, 3, 2), (6, 3, 2, 1))],
+        "sizes": [
+            conv_output_size(*args) for args in ((32, 3), (32, 5, 1, 2), (7, 3, 2), (6, 3, 2, 1))
+        ],
         "macs": Conv2d(3, 8, 3, padding=1).macs((2, 3, 16, 16)),
         "comparison": [comparison.conv, comparison.dense],
     }
@@ -57,7 +59,11 @@ def check_conv2d_forward_and_backward():
 def check_pooling_forward_and_backward():
     """Max and average pooling (2 x 2, and 3 x 3 with stride 2) and their gradients."""
     results = {}
-    for name, layer in (("max", MaxPool2d(2)), ("avg", AvgPool2d(2)), ("max3", MaxPool2d(3, stride=2))):
+    for name, layer in (
+        ("max", MaxPool2d(2)),
+        ("avg", AvgPool2d(2)),
+        ("max3", MaxPool2d(3, stride=2)),
+    ):
         x = Tensor(X, requires_grad=True)
         out = layer(x)
         (out * Tensor(RNG.standard_normal(out.shape))).sum().backward()

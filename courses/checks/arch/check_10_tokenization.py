@@ -62,7 +62,8 @@ def check_save_and_load():
         loaded = load_tokenizer(FILE)
         results[name] = {
             "kind": type(loaded).__name__,
-            "same": loaded.encode(TEXT) == tokenizer.encode(TEXT) and loaded.vocab_size == tokenizer.vocab_size,
+            "same": loaded.encode(TEXT) == tokenizer.encode(TEXT)
+            and loaded.vocab_size == tokenizer.vocab_size,
         }
     with open(FILE, "w") as handle:
         handle.write('{"format": "tinytorch-tokenizer", "version": 1}')

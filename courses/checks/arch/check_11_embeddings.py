@@ -3,7 +3,12 @@
 import numpy as np
 
 from tinytorch.core import Tensor
-from tinytorch.text import Embedding, LearnedPositionalEmbedding, PositionalEncoding, sinusoidal_table
+from tinytorch.text import (
+    Embedding,
+    LearnedPositionalEmbedding,
+    PositionalEncoding,
+    sinusoidal_table,
+)
 
 RNG = np.random.default_rng(1111)
 TABLE = RNG.standard_normal((10, 4))

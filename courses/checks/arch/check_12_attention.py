@@ -3,7 +3,12 @@
 import numpy as np
 
 from tinytorch.core import Tensor
-from tinytorch.text import MultiHeadAttention, attention_memory, causal_mask, scaled_dot_product_attention
+from tinytorch.text import (
+    MultiHeadAttention,
+    attention_memory,
+    causal_mask,
+    scaled_dot_product_attention,
+)
 
 RNG = np.random.default_rng(1212)
 Q, K, V = (RNG.standard_normal((2, 3, 4, 5)) for _ in range(3))
@@ -72,5 +77,8 @@ def check_multi_head_attention():
 
 def check_attention_memory():
     """Score memory grows with T²: elements and bytes for a few lengths and heads."""
-    sizes = [attention_memory(t, num_heads=h, batch=b) for t, h, b in ((128, 1, 1), (256, 12, 2), (1024, 8, 4))]
+    sizes = [
+        attention_memory(t, num_heads=h, batch=b)
+        for t, h, b in ((128, 1, 1), (256, 12, 2), (1024, 8, 4))
+    ]
     return [[m.score_elements, m.score_bytes] for m in sizes]

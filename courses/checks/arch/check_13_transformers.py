@@ -67,5 +67,8 @@ def check_gpt_memory():
     rows = model.memory_profile(context_len=12, batch=3)
     return {
         "kv_cache": [model.kv_cache_bytes(12), model.kv_cache_bytes(16, batch=4)],
-        "profile": [[r.name, r.parameters, r.parameter_bytes, r.kv_cache_bytes, r.attention_score_bytes] for r in rows],
+        "profile": [
+            [r.name, r.parameters, r.parameter_bytes, r.kv_cache_bytes, r.attention_score_bytes]
+            for r in rows
+        ],
     }

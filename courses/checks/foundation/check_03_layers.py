@@ -77,7 +77,7 @@ def check_load_state_dict():
 
 
 def check_dropout():
-    """Training mode zeroes about p of the values and scales the rest by 1/(1-p); eval is identity."""
+    """Training zeroes about p of the values, scales the rest by 1/(1-p); eval is the identity."""
     manual_seed(0)
     layer = Dropout(0.25)
     out = layer(Tensor(np.ones(4000))).data

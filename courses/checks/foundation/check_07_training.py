@@ -5,7 +5,13 @@ import numpy as np
 from tinytorch.core import Tensor
 from tinytorch.nn import CrossEntropyLoss, Linear, Parameter, Sequential, Tanh
 from tinytorch.optim import SGD, Adam
-from tinytorch.training import CosineAnnealingLR, Trainer, clip_grad_norm_, load_checkpoint, save_checkpoint
+from tinytorch.training import (
+    CosineAnnealingLR,
+    Trainer,
+    clip_grad_norm_,
+    load_checkpoint,
+    save_checkpoint,
+)
 
 RNG = np.random.default_rng(707)
 X = RNG.standard_normal((6, 3))
@@ -38,7 +44,11 @@ def check_cosine_schedule():
 def check_clip_grad_norm():
     """The norm before clipping, and gradients scaled together (2-norm and max-norm)."""
     results = {}
-    for name, max_norm, norm_type in (("clipped", 1.0, 2.0), ("kept", 100.0, 2.0), ("inf", 0.5, float("inf"))):
+    for name, max_norm, norm_type in (
+        ("clipped", 1.0, 2.0),
+        ("kept", 100.0, 2.0),
+        ("inf", 0.5, float("inf")),
+    ):
         a, b = Parameter(np.zeros((2, 2))), Parameter(np.zeros(3))
         a.grad, b.grad = Tensor(W1[:2, :2] * 3), Tensor(B1[:3])
         norm = clip_grad_norm_([a, b], max_norm, norm_type=norm_type)
@@ -58,7 +68,11 @@ def check_train_step_clips():
     """A Trainer with max_grad_norm clips before it steps."""
     model = _model()
     trainer = Trainer(
-        model, SGD(model.parameters(), lr=0.5), CrossEntropyLoss(), max_grad_norm=0.1, progress=False
+        model,
+        SGD(model.parameters(), lr=0.5),
+        CrossEntropyLoss(),
+        max_grad_norm=0.1,
+        progress=False,
     )
     trainer.train_step(X, Y)
     return _weights(model)
@@ -78,4 +92,9 @@ def check_checkpoint_round_trip():
     restored = _weights(fresh)
     Trainer(fresh, fresh_optimizer, CrossEntropyLoss(), progress=False).train_step(X, Y)
     trainer.train_step(X, Y)
-    return {"metadata": metadata, "restored": restored, "continued": _weights(fresh), "same": _weights(model)}
+    return {
+        "metadata": metadata,
+        "restored": restored,
+        "continued": _weights(fresh),
+        "same": _weights(model),
+    }

@@ -34,8 +34,13 @@ def check_flop_counts():
     return {
         "matmul": [matmul_flops(3, 4, 5), matmul_flops(8, 16, 2, batch=3)],
         "linear": [linear_flops(32, 10, 20), linear_flops(32, 10, 20, bias=False)],
-        "conv": [conv2d_flops((2, 3, 16, 16), 8, 3, padding=1), conv2d_flops((1, 4, 9, 9), 6, (3, 2), stride=2, bias=False)],
-        "activations": [activation_flops(name, 1000) for name in ("relu", "sigmoid", "tanh", "gelu")],
+        "conv": [
+            conv2d_flops((2, 3, 16, 16), 8, 3, padding=1),
+            conv2d_flops((1, 4, 9, 9), 6, (3, 2), stride=2, bias=False),
+        ],
+        "activations": [
+            activation_flops(name, 1000) for name in ("relu", "sigmoid", "tanh", "gelu")
+        ],
         "attention": [
             attention_flops(2, 16, 32, 4),
             attention_flops(1, 1, 32, 4, kv_len=20, projections=False),
@@ -49,7 +54,9 @@ def check_parameters_and_amdahl():
     return {
         "model": count_parameters(_model()),
         "shared": count_parameters(Sequential(shared, ReLU(), shared)),
-        "amdahl": [amdahl_speedup(f, s) for f, s in ((0.5, 2.0), (0.9, 10.0), (0.2, 1e9), (1.0, 4.0))],
+        "amdahl": [
+            amdahl_speedup(f, s) for f, s in ((0.5, 2.0), (0.9, 10.0), (0.2, 1e9), (1.0, 4.0))
+        ],
     }
 
 
@@ -74,10 +81,15 @@ def check_peak_memory():
 def check_roofline():
     """Intensity, ceiling and verdict on a machine of 100 GFLOP/s and 10 GB/s."""
     peak = MachinePeak(flops_per_s=100e9, bytes_per_s=10e9)
-    points = [roofline_point("mm", 2_000_000, 40_000, peak), roofline_point("add", 1000, 12_000, peak, seconds=1e-6)]
+    points = [
+        roofline_point("mm", 2_000_000, 40_000, peak),
+        roofline_point("add", 1000, 12_000, peak, seconds=1e-6),
+    ]
     measured = measure_peak(n=64, copy_bytes=1 << 20, repeats=2)
     return {
-        "points": [[p.intensity, p.attainable_flops_per_s, p.bound, p.achieved_flops_per_s] for p in points],
+        "points": [
+            [p.intensity, p.attainable_flops_per_s, p.bound, p.achieved_flops_per_s] for p in points
+        ],
         "measured": measured.flops_per_s > 0 and measured.bytes_per_s > 0,
     }
 

@@ -7,6 +7,7 @@ from tinytorch.nn import Linear, ReLU, Sequential
 from tinytorch.perf.quantization import (
     MinMaxObserver,
     PercentileObserver,
+    QuantizedConv2d,
     QuantizedLinear,
     channel_range,
     compute_qparams,
@@ -18,7 +19,6 @@ from tinytorch.perf.quantization import (
     quantize_tensor,
 )
 from tinytorch.vision import Conv2d
-from tinytorch.perf.quantization import QuantizedConv2d
 
 RNG = np.random.default_rng(1515)
 W = RNG.standard_normal((6, 4)).astype(np.float32)
@@ -36,7 +36,9 @@ def _model():
 def check_qparams_quantize_dequantize():
     """Affine and symmetric scales and zero-points; int8 values; values back."""
     scale, zero = compute_qparams(-1.0, 3.0)
-    sym_scale, sym_zero = compute_qparams(np.array([-1.0, -0.5]), np.array([2.0, 0.25]), symmetric=True)
+    sym_scale, sym_zero = compute_qparams(
+        np.array([-1.0, -0.5]), np.array([2.0, 0.25]), symmetric=True
+    )
     q = quantize(W, scale, zero)
     per_channel = quantize(W, sym_scale[:1].repeat(4), np.zeros(4, dtype=np.int32), axis=1)
     return {
@@ -81,12 +83,14 @@ def check_observers():
 
 
 def check_quantized_linear():
-    """A Linear quantized per output neuron, integer and dequantized arithmetic, with set input range."""
+    """A Linear quantized per output neuron: integer and float arithmetic, static and dynamic."""
     linear = _model()[0]
     x = Tensor(X)
     outputs = {}
     for compute in ("int8", "dequantize"):
-        layer = QuantizedLinear.from_float(linear, input_qparams=compute_qparams(X.min(), X.max()), compute=compute)
+        layer = QuantizedLinear.from_float(
+            linear, input_qparams=compute_qparams(X.min(), X.max()), compute=compute
+        )
         outputs[compute] = layer(x).data
     dynamic = QuantizedLinear.from_float(linear, per_channel=False)(x).data
     return {**outputs, "dynamic": dynamic}
@@ -101,7 +105,9 @@ def check_quantized_conv2d():
     x = RNG.standard_normal((1, 2, 5, 5)).astype(np.float32)
     qparams = compute_qparams(x.min(), x.max())
     return {
-        compute: QuantizedConv2d.from_float(conv, input_qparams=qparams, compute=compute)(Tensor(x)).data
+        compute: QuantizedConv2d.from_float(conv, input_qparams=qparams, compute=compute)(
+            Tensor(x)
+        ).data
         for compute in ("int8", "dequantize")
     }
 
@@ -115,5 +121,8 @@ def check_quantize_model_and_sizes():
         "out": quantized(Tensor(X)).data,
         "float_bytes": model_size_bytes(model),
         "int8_bytes": model_size_bytes(quantized),
-        "weights_only": [model_size_bytes(model, weights_only=True), model_size_bytes(quantized, weights_only=True)],
+        "weights_only": [
+            model_size_bytes(model, weights_only=True),
+            model_size_bytes(quantized, weights_only=True),
+        ],
     }

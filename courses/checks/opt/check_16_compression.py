@@ -1,4 +1,4 @@
-"""Graded checks of Module 16 · Compression: sparsity, pruning masks, pruned training, distillation."""
+"""Graded checks of Module 16 · Compression: sparsity, pruning, pruned training, distillation."""
 
 import numpy as np
 
@@ -83,7 +83,7 @@ def check_distillation_loss():
 
 
 def check_fine_tune_and_distill():
-    """Fine-tuning keeps the pruned weights at zero and lowers the loss; distillation trains the student."""
+    """Fine-tuning keeps pruned weights at zero and lowers the loss; distilling trains a student."""
     model = _model()
     pruner = Pruner(model, magnitude_masks(model, 0.6))
     pruner.apply()
@@ -95,5 +95,7 @@ def check_fine_tune_and_distill():
         "sparsity": sparsity(model),
         "fine_tune_improves": history["loss"][-1] < history["loss"][0],
         "distill_improves": distilled["loss"][-1] < distilled["loss"][0],
-        "teacher_untouched": all(np.array_equal(a, p.data) for a, p in zip(teacher_before, teacher.parameters())),
+        "teacher_untouched": all(
+            np.array_equal(a, p.data) for a, p in zip(teacher_before, teacher.parameters())
+        ),
     }

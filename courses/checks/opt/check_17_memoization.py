@@ -3,7 +3,6 @@
 import numpy as np
 
 from tinytorch.core import Tensor, manual_seed
-from tinytorch.text import GPT
 from tinytorch.perf.memoization import (
     KVCache,
     generate_cached,
@@ -12,6 +11,7 @@ from tinytorch.perf.memoization import (
     make_caches,
     token_passes,
 )
+from tinytorch.text import GPT
 
 RNG = np.random.default_rng(1717)
 
@@ -39,7 +39,14 @@ def check_kv_cache_updates():
         overflow = "accepted"
     except ValueError:
         overflow = "refused"
-    return {"k": k.data, "v": v.data, "filled": filled, "reset": len(cache), "overflow": overflow, "nbytes": cache.nbytes}
+    return {
+        "k": k.data,
+        "v": v.data,
+        "filled": filled,
+        "reset": len(cache),
+        "overflow": overflow,
+        "nbytes": cache.nbytes,
+    }
 
 
 def check_caches_and_their_memory():

@@ -45,7 +45,12 @@ def check_layer_norm_fused():
     w, b = Tensor(weight, requires_grad=True), Tensor(bias, requires_grad=True)
     y = layer_norm(x, w, b)
     (y * Tensor(RNG.standard_normal(y.shape))).sum().backward()
-    return {"out": out, "mean": mean, "rstd": rstd, "grads": [x.grad.data, w.grad.data, b.grad.data]}
+    return {
+        "out": out,
+        "mean": mean,
+        "rstd": rstd,
+        "grads": [x.grad.data, w.grad.data, b.grad.data],
+    }
 
 
 def check_measure_speedup():
@@ -75,7 +80,9 @@ def check_accelerate():
     report = accelerate(model, x, repeats=1)
     return {
         "layers": [type(layer).__name__ for layer in model.modules()],
-        "applied": [[swap.original, swap.replacement, list(swap.layers)] for swap in report.applied],
+        "applied": [
+            [swap.original, swap.replacement, list(swap.layers)] for swap in report.applied
+        ],
         "rejected": len(report.rejected),
         "same_output": bool(np.allclose(model(x).data, before, rtol=1e-4, atol=1e-5)),
     }

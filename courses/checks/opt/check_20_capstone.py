@@ -47,7 +47,9 @@ def check_result_and_improvement():
     """A result's normalised metrics, and how the optimized model compares."""
     base, fast = BASELINE.to_dict(), OPTIMIZED.to_dict()
     return {
-        "baseline": {k: base[k] for k in ("model", "accuracy", "size_bytes", "batch_size", "throughput")},
+        "baseline": {
+            k: base[k] for k in ("model", "accuracy", "size_bytes", "batch_size", "throughput")
+        },
         "improvement": improvement(base, fast),
     }
 
@@ -79,7 +81,10 @@ def check_problems_are_found_where_they_are():
     def flag(d):
         d["improvement"]["significance"].update(p_value=0.2, significant=True)
 
-    found = {name: _problems_at(damage) for name, damage in (("schema", schema), ("figures", figures), ("flag", flag))}
+    found = {
+        name: _problems_at(damage)
+        for name, damage in (("schema", schema), ("figures", figures), ("flag", flag))
+    }
     return found
 
 
