@@ -542,7 +542,7 @@ installed from this folder only.
 python -m pip install nox uv      # once; uv makes environments fast (optional)
 nox -s test                       # every tier's tests (yours fail until you write them)
 nox -s test -- {yours[0] if yours else "foundation"} -x --tb=short   # one tier, first failure
-nox -s grade                      # your grade: reports/grade.md
+nox -s grade                      # your estimate: reports/grade.md
 nox -s milestone                  # the historical milestones, on your code
 ```
 
@@ -567,11 +567,13 @@ Work through the lessons in order, either the notebooks in `lessons/` or the
 
 ## Grading
 
-`nox -s grade` runs each module's tests against the code in your tree (never a
-reference copy) and gives each test an equal share of the module's points
-(`grading/points.json`); a test that hangs costs that test only. Pushed to GitHub,
-`.github/workflows/classroom.yml` does the same on every push and shows the table in
-the run's summary. Your instructor may grade with more tests than you see here.
+`nox -s grade` runs each module's tests on the code in your tree and gives the module
+the share of its points (`grading/points.json`) that its passing tests make of its
+tests. Pushed to GitHub, `.github/workflows/classroom.yml` does the same on every push
+and shows the table in the run's summary. That is an estimate for you: your course
+grade comes from your instructor's graded checks, which run your code on inputs of
+their own and compare what it computes with answers you do not have. Code that only
+makes the tests pass (or that stubs earn nothing from) earns nothing there.
 
 ## What is in this folder
 

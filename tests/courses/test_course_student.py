@@ -61,7 +61,7 @@ def test_the_readme_tells_learners_how_to_install_test_and_find_lessons(student_
     assert "pip install -e ." in readme
     assert "python -m pytest tests/test_01_vector.py -q" in readme
     assert "| 01 Vector | `lessons/01_vector.py` | `tests/test_01_vector.py` | 60 |" in readme
-    assert "python -m coursetools.grade" in readme
+    assert "an untouched tree scores exactly 0" in readme
 
 
 def test_solutions_are_stubbed_and_signatures_docstrings_and_checks_stay(student_tree: Path):
