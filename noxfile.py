@@ -72,6 +72,7 @@ def tooling(session: nox.Session) -> None:
     """Tests of the repository's own tooling (layering contracts, course tools)."""
     install_tier(session, "foundation", editable=True)
     session.install("pytest>=8", "hypothesis>=6", "import-linter>=2.1", *GRADER_TOOLS)
+    session.install(*tier_requirements())  # what every tier's graded checks import
     session.run(
         "pytest",
         "tests",

@@ -35,7 +35,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from coursetools import answers, grading, markers
+from coursetools import markers
 from coursetools.classroom import run_pytest
 from coursetools.tiers import (
     Tier,
@@ -171,6 +171,8 @@ def checks_coverage(
     workers: int = 2,
 ) -> list[BlockCoverage]:
     """One :class:`BlockCoverage` per code block: does stubbing it change a graded check?"""
+    from coursetools import answers, grading  # the sandbox's tools: only this judge needs them
+
     tier = Tier.load(tier_dir)
     below = lower_tiers(tier) if lower is None else lower
     key = answers.record(tier, below, checks_dir)  # also: every check passes on the solution
@@ -317,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
             results = checks_coverage(tier.root, workers=args.workers)
         else:
             results = check_coverage(tier.root, workers=args.workers, timeout=args.timeout)
-    except (CoverageError, markers.MarkerError, grading.GradingError) as error:
+    except (markers.MarkerError, RuntimeError) as error:  # CoverageError, GradingError
         print(error, file=sys.stderr)
         return 2
     print(table(tier, results, judged_by="graded checks" if args.checks else "tests"))

@@ -19,7 +19,8 @@ for as a JSON string would spell it, and a comment line also without its ``#``
 Every file is also searched for anything that looks like a solution marker, exact or
 misspelt (:func:`coursetools.markers.looks_like_marker`): the comments of a Python file,
 any line holding a ``#`` elsewhere. A marker the generator did not recognise leaves its
-block in place, so its mere presence is a leak.
+block in place, so its mere presence is a leak. Files inside a wheel are exempt: a
+course ships wheels of its solution tiers only, and they keep their markers.
 
 Command line::
 
@@ -154,7 +155,8 @@ def find_leaks(artefact: Path, secrets: list[Secret]) -> list[Leak | MarkerLeak]
         leaks += [
             Leak(name, secret) for secret, forms in spelled if any(form in text for form in forms)
         ]
-        leaks += [MarkerLeak(name, n, line.strip()) for n, line in _marker_lines(name, text)]
+        if ".whl!" not in name:  # wheels are built from solution tiers, markers and all
+            leaks += [MarkerLeak(name, n, line.strip()) for n, line in _marker_lines(name, text)]
     return leaks
 
 
