@@ -193,7 +193,7 @@ def checks_coverage(
                 preload=key.subpackages,
                 metadata=key.metadata_tiers(),
                 lower=[t.src for t in below],
-                seconds={c.id: 2.0 + 10 * key.seconds[c.id] for c in own},
+                seconds={c.id: grading.limit(key.seconds[c.id]) for c in own},
                 slot=slot,
                 trusted=True,
             )

@@ -113,7 +113,9 @@ def open_submission(entry: Path, scratch: Path, limits: SubmissionLimits) -> Pat
     zip_limits = ZipLimits(limits.files, limits.file_bytes, limits.total_bytes)
     try:
         return safe_extract(entry, scratch, zip_limits)
-    except (BundleError, zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+    except BundleError as error:  # its message names the zip already
+        raise SubmissionError(str(error)) from None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
         raise SubmissionError(f"{entry.name}: {error}") from None
 
 

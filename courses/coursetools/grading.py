@@ -295,6 +295,11 @@ def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
 # ----------------------------------------------------------------------------- grading
 
 
+def limit(solution_seconds: float) -> float:
+    """A check's time limit from the solution's time: ten times it plus 2 s, in tenths."""
+    return round(2.0 + 10 * solution_seconds, 1)
+
+
 def grade(
     tree: Path | str,
     key: TierKey,
@@ -309,9 +314,7 @@ def grade(
     """
     tree = Path(tree)
     checks = key.checks()
-    seconds = {
-        c.id: min(module_spec(c.module).timeout, 2.0 + 10 * key.seconds[c.id]) for c in checks
-    }
+    seconds = {c.id: min(module_spec(c.module).timeout, limit(key.seconds[c.id])) for c in checks}
     outcomes = run_checks(
         checks,
         tree / "src",
