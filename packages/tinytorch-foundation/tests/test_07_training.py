@@ -152,11 +152,38 @@ class TestCosineAnnealingLR:
             (dict(T_max=10, eta_min=-0.1), "eta_min"),
             (dict(T_max=10, warmup_steps=-1), "warmup_steps"),
             (dict(T_max=10, warmup_steps=10), "warmup_steps"),
+            (dict(T_max=10, eta_min=math.nan), "eta_min must be a finite number >= 0, got nan"),
         ],
     )
     def test_invalid_arguments_raise(self, kwargs, what):
         with pytest.raises(ValueError, match=rf"CosineAnnealingLR: {what}"):
             CosineAnnealingLR(sgd_at(0.1), **kwargs)
+
+    @pytest.mark.parametrize(
+        ("make", "what"),
+        [
+            (lambda: CosineAnnealingLR(sgd_at(0.1), T_max=2.5), "T_max must be an int, got 2.5"),
+            (lambda: CosineAnnealingLR(sgd_at(0.1), T_max=True), "T_max must be an int"),
+            (lambda: CosineAnnealingLR(sgd_at(0.1), T_max=5, warmup_steps=None), "warmup_steps"),
+            (lambda: CosineAnnealingLR(sgd_at(0.1), T_max=5, eta_min="0"), "eta_min"),
+            (lambda: CosineAnnealingLR([0.1], T_max=5), "optimizer must be an Optimizer"),
+        ],
+    )
+    def test_mistyped_arguments_raise_type_errors(self, make, what):
+        with pytest.raises(TypeError, match=rf"^CosineAnnealingLR: {what}"):
+            make()
+
+    @pytest.mark.parametrize(
+        "state", [{"last_step": "soon"}, {"last_step": -1}, {"last_step": 1.5}, {}, [3]]
+    )
+    def test_a_bad_state_is_refused_and_changes_nothing(self, state):
+        optimizer = sgd_at(0.1)
+        scheduler = CosineAnnealingLR(optimizer, T_max=10)
+        scheduler.step()
+        lr = optimizer.lr
+        with pytest.raises(ValueError, match=r"^CosineAnnealingLR\.load_state_dict: "):
+            scheduler.load_state_dict(state)
+        assert scheduler.last_step == 1 and optimizer.lr == lr
 
     def test_state_dict_round_trip(self):
         optimizer = sgd_at(0.1)

@@ -12,8 +12,9 @@ decides whether a run converges: large steps early explore, small steps late set
 from __future__ import annotations
 
 import math
+import numbers
 
-from tinytorch.optim.optimizers import Optimizer
+from tinytorch.optim.optimizers import Optimizer, _check_count, _check_non_negative
 
 
 # competency: training/optimizes
@@ -28,14 +29,21 @@ class CosineAnnealingLR:
     def __init__(
         self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, warmup_steps: int = 0
     ) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(
+                f"CosineAnnealingLR: optimizer must be an Optimizer (SGD, Adam, ...), "
+                f"got {type(optimizer).__name__}"
+            )
+        for what, value in (("T_max", T_max), ("warmup_steps", warmup_steps)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"CosineAnnealingLR: {what} must be an int, got {value!r:.40}")
         if T_max <= 0:
             raise ValueError(f"CosineAnnealingLR: T_max must be positive, got {T_max}")
         if not 0 <= warmup_steps < T_max:
             raise ValueError(
                 f"CosineAnnealingLR: warmup_steps must be in [0, T_max), got {warmup_steps}"
             )
-        if eta_min < 0:
-            raise ValueError(f"CosineAnnealingLR: eta_min must be >= 0, got {eta_min}")
+        _check_non_negative("CosineAnnealingLR", "eta_min", eta_min)
         self.optimizer = optimizer
         self.T_max = T_max
         self.eta_min = eta_min
@@ -67,9 +75,17 @@ class CosineAnnealingLR:
     def get_last_lr(self) -> list[float]:
         return [group["lr"] for group in self.optimizer.param_groups]
 
-    def state_dict(self) -> dict[str, float]:
+    def state_dict(self) -> dict[str, int]:
         return {"last_step": self.last_step}
 
-    def load_state_dict(self, state: dict[str, float]) -> None:
-        self.last_step = int(state["last_step"])
+    def check_state_dict(self, state: dict[str, int]) -> None:
+        """Raise ValueError unless ``state`` is what ``state_dict`` saves; changes nothing."""
+        where = "CosineAnnealingLR.load_state_dict"
+        if not isinstance(state, dict) or set(state) != {"last_step"}:
+            raise ValueError(f"{where}: expected {{'last_step': int}}, got {state!r:.60}")
+        _check_count(where, "last_step", state["last_step"])
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.check_state_dict(state)
+        self.last_step = state["last_step"]
         self._apply()
