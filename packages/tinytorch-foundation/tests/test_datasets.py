@@ -26,9 +26,11 @@ from tinytorch.datasets import (
     load_mnist,
     load_tinydigits,
     logic_gate,
+    readers,
     tinydigits,
     xor_clouds,
 )
+from tinytorch.datasets.readers import MAX_BATCH_BYTES
 
 BUILD_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "build_tinydigits.py"
 
@@ -275,7 +277,7 @@ def test_tinydigits_unreadable_file_is_a_clear_error(monkeypatch, tmp_path, cont
     garbage = tmp_path / "tinydigits.npz"
     garbage.write_bytes(content)
     monkeypatch.setattr(tinydigits, "DATA_FILE", garbage)
-    with pytest.raises(ValueError, match=r"not a readable \.npz") as error:
+    with pytest.raises(ValueError, match=r"corrupted, or not an \.npz archive") as error:
         load_tinydigits()
     assert str(garbage) in str(error.value)
 
@@ -384,6 +386,55 @@ def test_mnist_rejects_a_corrupt_gzip(tmp_path: Path) -> None:
     write_mnist(tmp_path, gz=True)
     (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"\x1f\x8b\x08 not really gzip")
     with pytest.raises(ValueError, match=r"train-images-idx3-ubyte\.gz is not a valid gzip file"):
+        load_mnist(tmp_path)
+
+
+MiB = 1 << 20
+
+
+def gzip_of_zeros(header: bytes, size: int) -> bytes:
+    """A .gz that inflates to ``header`` and then ``size`` zero bytes.
+
+    One gzip member per MiB of zeros (about 1 KB each, and gzip reads members one after
+    another), so 1.5 GB of content costs 1.5 MB of file and no time to build.
+    """
+    member = gzip.compress(bytes(MiB), mtime=0)
+    whole, rest = divmod(size, MiB)
+    return gzip.compress(header, mtime=0) + member * whole + gzip.compress(bytes(rest), mtime=0)
+
+
+@pytest.mark.parametrize(
+    ("images", "inflates_to", "problem"),
+    [
+        (2_000_000, 2_000_000 * 784, "header promises 2,000,000 images of 28 x 28"),
+        (10_000, 1536 * MiB, r"header promises shape \(10000, 28, 28\).*has more than that"),
+    ],
+    ids=["header-claims-2M-images", "honest-header-then-1.5GB"],
+)
+def test_mnist_gzip_bombs_are_refused_in_bounded_memory(
+    tmp_path, refused_in_bounded_memory, images, inflates_to, problem
+) -> None:
+    header = struct.pack(">IIII", 0x803, images, 28, 28)
+    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(gzip_of_zeros(header, inflates_to))
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", idx_bytes(np.zeros(10_000, np.uint8)))
+    message = refused_in_bounded_memory(
+        "from tinytorch.datasets import load_mnist", "load_mnist('.', 'test')", tmp_path
+    )
+    assert re.search(problem, message), message
+
+
+def test_mnist_rejects_images_that_are_not_28_by_28(tmp_path: Path) -> None:
+    write_idx(tmp_path / "train-images-idx3-ubyte", idx_bytes(np.zeros((2, 32, 32), np.uint8)))
+    write_idx(tmp_path / "train-labels-idx1-ubyte", idx_bytes(np.zeros(2, np.uint8)))
+    with pytest.raises(ValueError, match="2 images of 32 x 32; MNIST images are 28 x 28"):
+        load_mnist(tmp_path)
+
+
+def test_mnist_rejects_data_beyond_what_the_header_promises(tmp_path: Path) -> None:
+    write_mnist(tmp_path, n=2)
+    path = tmp_path / "train-labels-idx1-ubyte"
+    path.write_bytes(path.read_bytes() + b"\x00")
+    with pytest.raises(ValueError, match=r"promises shape \(2,\).*has more than that"):
         load_mnist(tmp_path)
 
 
@@ -615,6 +666,45 @@ def pickled_call(module: str, name: str, *args: bytes) -> bytes:
 def test_cifar10_refuses_what_a_batch_never_needs(tmp_path, content, problem) -> None:
     (tmp_path / "test_batch").write_bytes(content)
     with pytest.raises(ValueError, match=f"refusing to load .*test_batch: {problem}"):
+        load_cifar10(tmp_path, "test")
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (  # 'data' as bytes claiming 2**50 bytes: a bare MemoryError for a trusting reader
+            b"\x80\x04}(\x8c\x04data\x8e" + struct.pack("<Q", 1 << 50) + b"abc",
+            "cannot unpickle .*expected 1125899906842624 bytes in a bytes8, but only 3 remain",
+        ),
+        (  # memo slot 2**28: nine bytes that make pickle.loads touch 4 GiB
+            b"\x80\x02}r\x00\x00\x00\x10.",
+            "refusing to load .*memo slot 268435456 out of order",
+        ),
+    ],
+    ids=["bytes-claiming-2**50", "memo-slot-2**28"],
+)
+def test_cifar10_size_claims_are_refused_in_bounded_memory(
+    tmp_path, refused_in_bounded_memory, content, problem
+) -> None:
+    (tmp_path / "test_batch").write_bytes(content)
+    message = refused_in_bounded_memory(
+        "from tinytorch.datasets import load_cifar10", "load_cifar10('.', 'test')", tmp_path
+    )
+    assert re.search(problem, message), message
+
+
+@pytest.mark.parametrize("name", ["test_batch", "test_batch.bin"])
+def test_cifar10_refuses_a_batch_larger_than_a_batch_can_be_unread(tmp_path, name) -> None:
+    with (tmp_path / name).open("wb") as file:
+        file.truncate(MAX_BATCH_BYTES + 1)  # sparse: no disk space, no time
+    with pytest.raises(ValueError, match=rf"{name} has 67,108,865 bytes; a CIFAR-10 batch"):
+        load_cifar10(tmp_path, "test")
+
+
+def test_cifar10_opcode_count_is_bounded(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(readers, "_MAX_OPCODES", 100)
+    write_python_batch(tmp_path / "test_batch", *random_batch(200, seed=0))
+    with pytest.raises(ValueError, match=r"refusing to load .*more than 100 pickle opcodes"):
         load_cifar10(tmp_path, "test")
 
 

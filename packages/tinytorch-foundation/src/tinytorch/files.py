@@ -139,7 +139,7 @@ def read_npz(
                 accepted = _checked_entries(archive, check, max_bytes, file)
                 return {name: _read_entry(archive, *entry) for name, entry in accepted.items()}
         except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
-            raise ValueError(f"{file}: not a readable .npz archive ({error})") from None
+            raise ValueError(f"{file}: corrupted, or not an .npz archive ({error})") from None
 
 
 def _checked_entries(
