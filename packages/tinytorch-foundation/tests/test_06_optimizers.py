@@ -440,13 +440,13 @@ class TestStateDict:
     @pytest.mark.parametrize(
         ("damage", "problem"),
         [
-            (lambda s: s.update(step_count="many"), "step_count should be an int >= 0, got 'many'"),
-            (lambda s: s.update(step_count=-1), "step_count should be an int >= 0"),
+            (lambda s: s.update(step_count="many"), "step_count must be an int, got str 'many'"),
+            (lambda s: s.update(step_count=-1), "step_count must be >= 0, got -1"),
             (lambda s: s["groups"][0].update(lr=math.nan), r"group 0: Adam: learning rate"),
             (lambda s: s["groups"][0].update(betas=[0.9]), "group 0: Adam: betas must be a pair"),
             (lambda s: s["groups"][0].pop("eps"), r"group 0 should hold \['betas', 'eps'"),
             (lambda s: s["groups"].append({}), "saved 2 parameter groups, optimizer has 1"),
-            (lambda s: s["state"][1].update(step="3"), "step of parameter 1 should be an int"),
+            (lambda s: s["state"][1].update(step="3"), "step of parameter 1 must be an int"),
             (lambda s: s["state"][1].pop("exp_avg_sq"), "parameter 1 should hold"),
             (
                 lambda s: s["state"][1].update(exp_avg=np.array(["a", "b"])),
@@ -465,7 +465,7 @@ class TestStateDict:
         target = Adam(fresh_params(), lr=0.2)
         run(target, target.params, fixed_gradients())
         before = copy.deepcopy(target.state_dict())
-        with pytest.raises(ValueError, match=rf"^Adam\.load_state_dict: {problem}"):
+        with pytest.raises((TypeError, ValueError), match=rf"^Adam\.load_state_dict: {problem}"):
             target.load_state_dict(state)
         after = target.state_dict()
         assert after["step_count"] == before["step_count"] and after["groups"] == before["groups"]

@@ -164,7 +164,10 @@ class TestCosineAnnealingLR:
     @pytest.mark.parametrize(
         ("make", "what"),
         [
-            (lambda: CosineAnnealingLR(sgd_at(0.1), T_max=2.5), "T_max must be an int, got 2.5"),
+            (
+                lambda: CosineAnnealingLR(sgd_at(0.1), T_max=2.5),
+                "T_max must be an int, got float 2.5",
+            ),
             (lambda: CosineAnnealingLR(sgd_at(0.1), T_max=True), "T_max must be an int"),
             (lambda: CosineAnnealingLR(sgd_at(0.1), T_max=5, warmup_steps=None), "warmup_steps"),
             (lambda: CosineAnnealingLR(sgd_at(0.1), T_max=5, eta_min="0"), "eta_min"),
@@ -183,7 +186,7 @@ class TestCosineAnnealingLR:
         scheduler = CosineAnnealingLR(optimizer, T_max=10)
         scheduler.step()
         lr = optimizer.lr
-        with pytest.raises(ValueError, match=r"^CosineAnnealingLR\.load_state_dict: "):
+        with pytest.raises((TypeError, ValueError), match=r"^CosineAnnealingLR\.load_state_dict: "):
             scheduler.load_state_dict(state)
         assert scheduler.last_step == 1 and optimizer.lr == lr
 
@@ -642,7 +645,7 @@ BAD_CHECKPOINTS = {
     ),
     "bad scheduler state": (
         lambda arrays, meta: meta.update(scheduler={"last_step": "soon"}),
-        "does not fit this scheduler: .*last_step should be an int >= 0, got 'soon'",
+        "does not fit this scheduler: .*last_step must be an int, got str 'soon'",
     ),
     "no scheduler state": (
         lambda arrays, meta: meta.pop("scheduler"),
@@ -654,7 +657,7 @@ BAD_CHECKPOINTS = {
     ),
     'step_count: "many"': (
         lambda arrays, meta: meta["optimizer"].update(step_count="many"),
-        "does not fit this optimizer: .*step_count should be an int >= 0, got 'many'",
+        "does not fit this optimizer: .*step_count must be an int, got str 'many'",
     ),
     "a NaN learning rate": (
         lambda arrays, meta: meta["optimizer"]["groups"][0].update(lr=math.nan),
@@ -662,7 +665,7 @@ BAD_CHECKPOINTS = {
     ),
     "a buffer's step not a count": (
         lambda arrays, meta: meta["optimizer"]["scalars"]["3"].update(step="x"),
-        "step of parameter 3 should be an int",
+        "step of parameter 3 must be an int, got str 'x'",
     ),
     "scalars that are not objects": (
         lambda arrays, meta: meta["optimizer"].update(scalars=[1, 2]),

@@ -142,6 +142,24 @@ def test_toy_problems_reject_bad_arguments(call) -> None:
         call()
 
 
+@pytest.mark.parametrize(
+    ("call", "error", "problem"),
+    [
+        (lambda: linearly_separable("5"), TypeError, "n_per_class must be an int, got str '5'"),
+        (lambda: linearly_separable(2.5), TypeError, "n_per_class must be an int, got float"),
+        (lambda: linearly_separable(seed=-1), ValueError, "seed must be >= 0, got -1"),
+        (lambda: xor_clouds(noise=float("nan")), ValueError, "noise must be a finite number >= 0"),
+        (lambda: xor_clouds(noise="0.1"), TypeError, "noise must be a number, got str"),
+        (lambda: xor_clouds(seed=None), TypeError, "seed must be an int, got NoneType"),
+        (lambda: logic_gate(["and"]), ValueError, r"unknown gate \['and'\]"),
+    ],
+)
+def test_toy_problems_name_the_function_and_the_bad_value(call, error, problem) -> None:
+    with pytest.raises(error, match=problem) as info:
+        call()
+    assert str(info.value).startswith(("linearly_separable: ", "xor_clouds: ", "logic_gate: "))
+
+
 # --------------------------------------------------------------------- TinyDigits
 
 
@@ -338,6 +356,18 @@ def test_mnist_missing_file_is_named(tmp_path: Path) -> None:
     expected = "train-labels-idx1-ubyte (or train-labels-idx1-ubyte.gz)"
     with pytest.raises(FileNotFoundError, match=re.escape(expected)):
         load_mnist(tmp_path)
+
+
+@pytest.mark.parametrize("reader", [load_mnist, load_cifar10])
+def test_readers_name_themselves_when_the_path_is_not_a_path(reader) -> None:
+    with pytest.raises(TypeError, match=rf"^{reader.__name__}: path must be a folder .*NoneType"):
+        reader(None)
+
+
+@pytest.mark.parametrize("reader", [load_mnist, load_cifar10])
+def test_readers_reject_a_split_that_is_not_a_name(tmp_path, reader) -> None:
+    with pytest.raises(ValueError, match=rf"^{reader.__name__}: split must be one of"):
+        reader(tmp_path, split=["train"])
 
 
 def test_mnist_unknown_split(tmp_path: Path) -> None:

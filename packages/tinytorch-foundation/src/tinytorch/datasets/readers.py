@@ -446,6 +446,10 @@ def _describe(value: object) -> str:
 
 def _folder(path: str | os.PathLike[str], function: str, help_text: str) -> Path:
     """``path`` as a Path, after checking that it is an existing folder."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"{function}: path must be a folder (str or Path), got {type(path).__name__}"
+        )
     folder = Path(path)
     if not folder.is_dir():
         raise FileNotFoundError(f"{function}: folder {folder} does not exist; {help_text}")
@@ -454,7 +458,7 @@ def _folder(path: str | os.PathLike[str], function: str, help_text: str) -> Path
 
 def _split_value(table: dict[str, tuple[str, ...]], split: str, function: str) -> tuple[str, ...]:
     """``table[split]``, or a ValueError that lists the valid splits."""
-    if split not in table:
+    if not isinstance(split, str) or split not in table:
         raise ValueError(f"{function}: split must be one of {list(table)}, got {split!r}")
     return table[split]
 

@@ -15,14 +15,13 @@ allocates no new parameter arrays.
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
+from tinytorch.checks import check_int, check_number
 from tinytorch.core.tensor import Tensor
 
 
@@ -80,8 +79,8 @@ class Optimizer:
         PyTorch. Unlike PyTorch, NaN and infinity are refused too: one step with them
         turns every weight into NaN.
         """
-        _check_non_negative(type(self).__name__, "learning rate (lr)", group["lr"])
-        _check_non_negative(type(self).__name__, "weight_decay", group["weight_decay"])
+        check_number(type(self).__name__, "learning rate (lr)", group["lr"], minimum=0)
+        check_number(type(self).__name__, "weight_decay", group["weight_decay"], minimum=0)
 
     @property
     def params(self) -> list[Tensor]:
@@ -129,7 +128,8 @@ class Optimizer:
         }
 
     def check_state_dict(self, state: dict[str, Any]) -> None:
-        """Raise ValueError unless ``state`` fits this optimizer exactly; changes nothing.
+        """Raise ValueError (TypeError for a mistyped value) unless ``state`` fits this
+        optimizer exactly; changes nothing.
 
         Checked: a step count that is an int >= 0; one group per parameter group, with
         this optimizer's hyper-parameter names and values it would accept; and per
@@ -139,7 +139,7 @@ class Optimizer:
         where = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state, dict) or set(state) != {"step_count", "groups", "state"}:
             raise ValueError(f"{where}: expected a dict of step_count, groups and state")
-        _check_count(where, "step_count", state["step_count"])
+        check_int(where, "step_count", state["step_count"], minimum=0)
         groups = state["groups"]
         if not isinstance(groups, list) or len(groups) != len(self.param_groups):
             raise ValueError(
@@ -168,7 +168,7 @@ class Optimizer:
                     f"{where}: parameter {i} should hold {sorted({*self.buffers, 'step'})}, "
                     f"got {_keys(buffers)}"
                 )
-            _check_count(where, f"step of parameter {i}", buffers["step"])
+            check_int(where, f"step of parameter {i}", buffers["step"], minimum=0)
             for key in self.buffers:
                 value = buffers[key]
                 if not (isinstance(value, np.ndarray) and value.dtype.kind in "biuf"):
@@ -196,20 +196,6 @@ class Optimizer:
         for group, saved in zip(self.param_groups, state["groups"]):
             group.update(saved)
         self.step_count = state["step_count"]
-
-
-def _check_non_negative(owner: str, what: str, value: object) -> None:
-    """Raise a TypeError / ValueError naming ``owner`` unless ``value`` is a finite real >= 0."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{owner}: {what} must be a number, got {type(value).__name__} {value!r}")
-    if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{owner}: {what} must be a finite number >= 0, got {value}")
-
-
-def _check_count(where: str, what: str, value: object) -> None:
-    """Raise a ValueError unless ``value`` is an int >= 0 (a step count)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{where}: {what} should be an int >= 0, got {value!r:.40}")
 
 
 def _count(value: object) -> object:
@@ -259,7 +245,7 @@ class SGD(Optimizer):
     def check_hyperparameters(self, group: dict[str, Any]) -> None:
         """lr, weight_decay and momentum >= 0; Nesterov needs momentum > 0 (as PyTorch)."""
         super().check_hyperparameters(group)
-        _check_non_negative("SGD", "momentum", group["momentum"])
+        check_number("SGD", "momentum", group["momentum"], minimum=0)
         if not isinstance(group["nesterov"], bool):
             raise TypeError(f"SGD: nesterov must be True or False, got {group['nesterov']!r}")
         if group["nesterov"] and group["momentum"] == 0:
@@ -315,11 +301,11 @@ class Adam(Optimizer):
         """lr, weight_decay and eps >= 0, and two betas in [0, 1) (as PyTorch)."""
         super().check_hyperparameters(group)
         name, betas = type(self).__name__, group["betas"]
-        _check_non_negative(name, "eps", group["eps"])
+        check_number(name, "eps", group["eps"], minimum=0)
         if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
             raise TypeError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r:.60}")
         for i, beta in enumerate(betas):
-            _check_non_negative(name, f"betas[{i}]", beta)
+            check_number(name, f"betas[{i}]", beta, minimum=0)
             if beta >= 1:
                 raise ValueError(f"{name}: betas must lie in [0, 1), got betas[{i}] = {beta}")
 

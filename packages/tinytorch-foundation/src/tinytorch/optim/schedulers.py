@@ -12,9 +12,9 @@ decides whether a run converges: large steps early explore, small steps late set
 from __future__ import annotations
 
 import math
-import numbers
 
-from tinytorch.optim.optimizers import Optimizer, _check_count, _check_non_negative
+from tinytorch.checks import check_int, check_number
+from tinytorch.optim.optimizers import Optimizer
 
 
 # competency: training/optimizes
@@ -34,16 +34,13 @@ class CosineAnnealingLR:
                 f"CosineAnnealingLR: optimizer must be an Optimizer (SGD, Adam, ...), "
                 f"got {type(optimizer).__name__}"
             )
-        for what, value in (("T_max", T_max), ("warmup_steps", warmup_steps)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                raise TypeError(f"CosineAnnealingLR: {what} must be an int, got {value!r:.40}")
-        if T_max <= 0:
-            raise ValueError(f"CosineAnnealingLR: T_max must be positive, got {T_max}")
-        if not 0 <= warmup_steps < T_max:
+        check_int("CosineAnnealingLR", "T_max", T_max, minimum=1)
+        check_int("CosineAnnealingLR", "warmup_steps", warmup_steps, minimum=0)
+        if warmup_steps >= T_max:
             raise ValueError(
                 f"CosineAnnealingLR: warmup_steps must be in [0, T_max), got {warmup_steps}"
             )
-        _check_non_negative("CosineAnnealingLR", "eta_min", eta_min)
+        check_number("CosineAnnealingLR", "eta_min", eta_min, minimum=0)
         self.optimizer = optimizer
         self.T_max = T_max
         self.eta_min = eta_min
@@ -79,11 +76,12 @@ class CosineAnnealingLR:
         return {"last_step": self.last_step}
 
     def check_state_dict(self, state: dict[str, int]) -> None:
-        """Raise ValueError unless ``state`` is what ``state_dict`` saves; changes nothing."""
+        """Raise ValueError (TypeError for a mistyped value) unless ``state`` is what
+        ``state_dict`` saves; changes nothing."""
         where = "CosineAnnealingLR.load_state_dict"
         if not isinstance(state, dict) or set(state) != {"last_step"}:
             raise ValueError(f"{where}: expected {{'last_step': int}}, got {state!r:.60}")
-        _check_count(where, "last_step", state["last_step"])
+        check_int(where, "last_step", state["last_step"], minimum=0)
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         self.check_state_dict(state)

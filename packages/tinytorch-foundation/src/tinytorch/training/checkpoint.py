@@ -230,7 +230,7 @@ def load_checkpoint(
         try:
             optimizer_state = _optimizer_state(arrays, saved)
             optimizer.check_state_dict(optimizer_state)
-        except ValueError as error:
+        except (TypeError, ValueError) as error:
             raise CheckpointError(
                 f"load_checkpoint: {path} does not fit this optimizer: {error}"
             ) from None
@@ -242,7 +242,7 @@ def load_checkpoint(
             )
         try:
             scheduler.check_state_dict(meta["scheduler"])
-        except ValueError as error:
+        except (TypeError, ValueError) as error:
             raise CheckpointError(
                 f"load_checkpoint: {path} does not fit this scheduler: {error}"
             ) from None
