@@ -7,9 +7,7 @@ milestone comes from ``tinytorch``. This file only prints, plots and records res
 from __future__ import annotations
 
 import json
-import os
 import platform
-import tempfile
 import textwrap
 import time
 from dataclasses import dataclass, field
@@ -18,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from tinytorch.files import atomic_write
 
 RESULTS_DIR = Path(__file__).parent / "results"
 TIER_DISTRIBUTIONS = ("tinytorch-foundation", "tinytorch-arch", "tinytorch-opt")
@@ -114,13 +114,10 @@ class Result:
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write JSON atomically: a temp file beside ``path``, then rename over it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
+    """Write JSON atomically (``atomic_write``: a temp file beside ``path``, then a rename)."""
+    with atomic_write(path, "w", encoding="utf-8") as handle:
         json.dump(payload, handle, indent=2, sort_keys=True, default=float)
         handle.write("\n")
-    os.replace(tmp, path)
 
 
 def pyplot():

@@ -103,6 +103,19 @@ def test_a_running_writers_temporary_is_left_alone(tmp_path: Path) -> None:
         writer.wait()
 
 
+@pytest.mark.skipif(os.name == "nt", reason="abandoned temporaries are found by process id")
+def test_only_the_targets_own_abandoned_temporaries_are_removed(tmp_path: Path) -> None:
+    gone = 99_999_999  # above any pid_max: no such process
+    abandoned = tmp_path / f".run.npz.{gone}.0123abcd.tmp"
+    neighbours = [f".run.npz.1.{gone}.0123abcd.tmp", f".run.npz.{gone}.tmp", "notes.tmp"]
+    for name in [abandoned.name, *neighbours]:
+        (tmp_path / name).write_bytes(b"")
+    with atomic_write(tmp_path / "run.npz") as file:
+        file.write(b"new")
+    assert not abandoned.exists()
+    assert leftovers(tmp_path) == sorted(neighbours)
+
+
 # ------------------------------------------------------------------------- reading
 
 

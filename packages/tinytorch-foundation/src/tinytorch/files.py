@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
+import re
+import secrets
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -40,12 +41,12 @@ def atomic_write(
 ) -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path``; when the block ends it replaces ``path``.
 
-    ``with atomic_write(path, "w", encoding="utf-8") as file: file.write(text)``. The data
-    goes to ``.<name>.<pid>.<random>.tmp`` in the same folder (a rename never crosses
-    file systems), is flushed and fsync'ed, then renamed over ``path`` with
-    ``os.replace``, which is atomic on POSIX and Windows: a reader sees the old file or
-    the new one, never half of one. Any exception in the block, KeyboardInterrupt
-    included, removes the temporary file and leaves ``path`` untouched.
+    ``with atomic_write(path, "w", encoding="utf-8") as file: file.write(text)`` (``mode``
+    is ``"w"`` or ``"wb"``). The data goes to ``.<name>.<pid>.<random>.tmp`` in the same
+    folder (a rename never crosses file systems), is flushed and fsync'ed, then renamed
+    over ``path`` with ``os.replace``, which is atomic on POSIX and Windows: a reader
+    sees the old file or the new one, never half of one. Any exception in the block,
+    KeyboardInterrupt included, removes the temporary file and leaves ``path`` untouched.
 
     A process killed outright (SIGKILL, SIGTERM, power loss) runs no clean-up code, so
     each write first removes the temporary files of the same target whose writing
@@ -54,29 +55,25 @@ def atomic_write(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_abandoned_temporaries(path)
-    fd, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"
-    )
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        with os.fdopen(fd, mode, encoding=encoding) as file:
+        # "x": create, never reuse; permissions follow the umask as for any new file.
+        with open(temporary, mode.replace("w", "x"), encoding=encoding) as file:
             yield file
             file.flush()
             os.fsync(file.fileno())
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
 
 
 def _remove_abandoned_temporaries(path: Path) -> None:
-    """Delete ``.<name>.<pid>.*.tmp`` files beside ``path`` whose process has ended."""
-    prefix = f".{path.name}."
+    """Delete ``.<name>.<pid>.<8 hex>.tmp`` files beside ``path`` whose process has ended."""
+    ours = re.compile(re.escape(f".{path.name}.") + r"([0-9]+)\.[0-9a-f]{8}\.tmp")
     for candidate in path.parent.iterdir():
-        name = candidate.name
-        if not (name.startswith(prefix) and name.endswith(".tmp")):
-            continue
-        pid = name[len(prefix) :].split(".", 1)[0]
-        if pid.isdigit() and not _running(int(pid)):
+        match = ours.fullmatch(candidate.name)
+        if match and not _running(int(match[1])):
             candidate.unlink(missing_ok=True)
 
 
