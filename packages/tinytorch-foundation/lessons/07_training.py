@@ -81,9 +81,10 @@ def module_tests(number: str) -> list[Path] | None:
 #   the norm before clipping) and `Trainer.train_step` (zero the gradients, forward,
 #   loss, backward, optional clipping, step; return the loss as a float).
 # - **`tinytorch/training/checkpoint.py`**: `save_checkpoint` (model, optimizer and
-#   scheduler state as arrays plus one JSON metadata entry, written to a temporary file
-#   and renamed into place) and `load_checkpoint` (check format, version, names, shapes
-#   and optimizer class before changing anything; never unpickle).
+#   scheduler state as arrays plus one JSON metadata entry, written through
+#   `atomic_write`: a temporary file renamed into place) and `load_checkpoint` (all or
+#   nothing: check every entry, the format, names, shapes, the optimizer's and the
+#   scheduler's state before changing anything; never unpickle).
 #
 # `Trainer.fit`, `evaluate`, `memory_report` and `checkpoint` are given: they show how
 # the pieces compose.
