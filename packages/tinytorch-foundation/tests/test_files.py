@@ -1,7 +1,7 @@
 """Files — atomic writes that survive crashes, and .npz reading that checks sizes first.
 
-Every tier saves through ``atomic_write`` (checkpoints, tokenizers, capstone submissions)
-and reads ``.npz`` files through ``read_npz`` (checkpoints, TinyDigits).
+Every tier saves its files through ``atomic_write`` and reads ``.npz`` files through
+``read_npz`` (checkpoints, TinyDigits).
 """
 
 from __future__ import annotations
