@@ -574,6 +574,21 @@ class TestCheckpoint:
         load_checkpoint(path, model)
         assert params_equal_state(model, saved)
 
+    @pytest.mark.parametrize(
+        ("metadata", "error", "problem"),
+        [
+            (dict(weights=np.ones(3)), TypeError, "metadata must be JSON data"),
+            (dict(history="x" * (1 << 20)), ValueError, "more than the 1,048,576"),
+        ],
+    )
+    def test_metadata_a_checkpoint_cannot_hold_is_refused_before_writing(
+        self, tmp_path, metadata, error, problem
+    ):
+        model, _, _ = fresh_objects()
+        with pytest.raises(error, match=f"^save_checkpoint: .*{problem}"):
+            save_checkpoint(tmp_path / "run.npz", model, **metadata)
+        assert os.listdir(tmp_path) == []
+
     def test_missing_file_raises_file_not_found(self, tmp_path):
         model, _, _ = fresh_objects()
         with pytest.raises(FileNotFoundError, match=r"nothing-here\.npz"):
