@@ -181,6 +181,7 @@ class _LongInteger:
 
 
 def _parse_int(text: str) -> int | _LongInteger:
+    """``json.loads``'s hook for integer literals: at most 17 characters become ints."""
     return int(text) if len(text) <= 17 else _LongInteger(len(text.lstrip("-")))
 
 
@@ -192,7 +193,8 @@ def _too_deep(text: str) -> list[Any] | None:
     found from its brackets alone, before ``json.loads`` would recurse into it."""
     path: list[Any] = []  # the key or index of each open container's current member
     key = None
-    for token in _JSON_TOKEN.findall(text):
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
         if token in ("[", "{"):
             if len(path) == MAX_DEPTH:
                 return path
