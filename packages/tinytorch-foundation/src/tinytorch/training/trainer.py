@@ -93,6 +93,11 @@ class Trainer:
 
     ``metrics`` maps names to ``fn(outputs, targets) -> float`` (e.g. ``accuracy``).
     ``max_grad_norm`` clips gradients each step; ``scheduler.step()`` runs once per epoch.
+    ``progress``: True shows a tqdm bar over the steps on a terminal (and nothing in a
+    log), False shows nothing, and a callable is used instead of tqdm: it is called as
+    ``progress(total=steps, desc="training", unit="step")`` and must return a tqdm-like
+    bar (``update``, ``set_postfix_str``, ``close``) — e.g. one that prints plain lines in
+    a CI log.
     """
 
     def __init__(
@@ -103,7 +108,7 @@ class Trainer:
         scheduler: Any = None,
         max_grad_norm: float | None = None,
         metrics: dict[str, Metric] | None = None,
-        progress: bool = True,
+        progress: bool | Callable[..., Any] = True,
     ) -> None:
         self.model = model
         self.optimizer = optimizer
@@ -144,31 +149,37 @@ class Trainer:
                 f"Trainer.fit: epochs and batch_size must be >= 1, got {epochs} and {batch_size}"
             )
         order_rng = np.random.default_rng(seed)
-        # disable=None: a bar on a terminal, silence in logs and CI.
-        bar = tqdm(
-            range(epochs),
-            desc="training",
-            unit="epoch",
-            leave=False,
-            mininterval=0.5,
-            disable=None if self.progress else True,
-        )
-        for _ in bar:
+        steps = -(-len(x) // batch_size)
+        bar = self._progress_bar(total=epochs * steps, desc="training", unit="step")
+        for epoch in range(1, epochs + 1):
             self.model.train()
             order = order_rng.permutation(len(x)) if shuffle else np.arange(len(x))
-            losses, counts = [], []
+            loss_sum, seen = 0.0, 0  # the epoch's loss so far, weighted by batch size
             for start in range(0, len(x), batch_size):
                 batch = order[start : start + batch_size]
-                losses.append(self.train_step(x[batch], y[batch]))
-                counts.append(len(batch))
-            record = {"loss": float(np.average(losses, weights=counts)), "lr": self.optimizer.lr}
+                loss_sum += self.train_step(x[batch], y[batch]) * len(batch)
+                seen += len(batch)
+                bar.update()
+                bar.set_postfix_str(
+                    f"epoch {epoch}/{epochs}, loss {loss_sum / seen:.4f}", refresh=False
+                )
+            record = {"loss": loss_sum / seen, "lr": self.optimizer.lr}
             if validation is not None:
                 record.update({f"val_{k}": v for k, v in self.evaluate(*validation).items()})
             self.history.log(**record)
             if self.scheduler is not None:
                 self.scheduler.step()
-            bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "lr"}, refresh=False)
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "lr")
+            bar.set_postfix_str(f"epoch {epoch}/{epochs}, {shown}", refresh=False)
+        bar.close()
         return self.history
+
+    def _progress_bar(self, **kwargs: Any) -> Any:
+        """The bar ``fit`` advances once per step (see ``progress`` in the class docstring)."""
+        if callable(self.progress):
+            return self.progress(**kwargs)
+        # disable=None: a bar on a terminal, silence in logs and CI.
+        return tqdm(**kwargs, leave=False, mininterval=0.5, disable=None if self.progress else True)
 
     def predict(self, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
         """Model outputs for ``x`` in eval mode, without recording a graph."""
