@@ -88,15 +88,15 @@ def progress(
     iterable: Iterable[Any] | None = None,
     *,
     total: int | None = None,
-    desc: str,
+    desc: str = "training",
     unit: str = "step",
 ) -> tqdm:
     """A progress bar over a long phase; update it with ``.update()`` and ``.set_postfix_str``.
 
     On a terminal: tqdm's live bar, cleared when the phase ends. Elsewhere (CI, ``| tee``,
-    a file): a plain line when the phase starts, at least every ``LOG_EVERY_S`` seconds,
-    and when it ends. Both go to stdout, so they stay in order with the ``print``s around
-    them. Pass it as ``Trainer(..., progress=progress)``: the Trainer calls it like tqdm.
+    a file): a plain line every ``LOG_EVERY_S`` seconds and one when the phase ends. Both
+    go to stdout, so they stay in order with the ``print``s around them.
+    ``Trainer(..., progress=partial(progress, desc="seed 0"))`` uses it for ``fit``.
     """
     if sys.stdout.isatty():
         return tqdm(
@@ -106,7 +106,7 @@ def progress(
     sys.stdout.flush()  # lines printed before the phase come first
     return LogLines(
         iterable, total=total, desc=f"  {desc}", unit=unit, file=sys.stdout, leave=False,
-        mininterval=LOG_EVERY_S, miniters=1,
+        mininterval=LOG_EVERY_S, miniters=1, delay=LOG_EVERY_S,
         bar_format="{desc}: {n_fmt}/{total_fmt} {unit}s ({percentage:.0f}%), "
         "{elapsed} elapsed, {remaining} left{postfix}",
     )  # fmt: skip
@@ -301,7 +301,7 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
 
 
 def legend_hides_nothing(ax: Any) -> bool:
-    """True when ``ax``'s legend covers none of its plotted points (the tests check every figure)."""
+    """True when ``ax``'s legend covers none of its plotted points (checked on every figure)."""
     legend = ax.get_legend()
     if legend is None:
         return True

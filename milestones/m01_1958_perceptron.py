@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         trainer, curve = train_perceptron(x, y, args.seed, epochs)
         final = trainer.evaluate(x, y)["accuracy"]
         print(
-            f"  {label:<20} {len(x):>4} points: training accuracy {final:6.1%} after {epochs} epochs"
+            f"  {label:<17}{len(x):>4} points: training accuracy {final:6.1%} after {epochs} epochs"
         )
         result.check(f"{label}: training accuracy", final, 1.0)
         w, b = decision_line(trainer)

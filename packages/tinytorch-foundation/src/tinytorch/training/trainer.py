@@ -95,7 +95,7 @@ class Trainer:
     ``max_grad_norm`` clips gradients each step; ``scheduler.step()`` runs once per epoch.
     ``progress``: True shows a tqdm bar over the steps on a terminal (and nothing in a
     log), False shows nothing, and a callable is used instead of tqdm: it is called as
-    ``progress(total=steps, desc="training", unit="step")`` and must return a tqdm-like
+    ``progress(total=steps, unit="step")`` and must return a tqdm-like
     bar (``update``, ``set_postfix_str``, ``close``) — e.g. one that prints plain lines in
     a CI log.
     """
@@ -150,7 +150,7 @@ class Trainer:
             )
         order_rng = np.random.default_rng(seed)
         steps = -(-len(x) // batch_size)
-        bar = self._progress_bar(total=epochs * steps, desc="training", unit="step")
+        bar = self._progress_bar(total=epochs * steps, unit="step")
         for epoch in range(1, epochs + 1):
             self.model.train()
             order = order_rng.permutation(len(x)) if shuffle else np.arange(len(x))
