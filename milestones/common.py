@@ -78,6 +78,11 @@ class LogLines(tqdm):
         self.fp.flush()
         return True
 
+    @classmethod
+    def write(cls, s: str, file: Any = None, end: str = "\n", nolock: bool = False) -> None:
+        """A message between progress lines: just print it (tqdm's would redraw the bars)."""
+        print(s, end=end, file=file or sys.stdout, flush=True)
+
     def close(self) -> None:
         if not self.disable:
             self.refresh()  # the final count and postfix, whatever the interval
