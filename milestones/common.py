@@ -300,8 +300,8 @@ def write_atomically(path: Path, write: Callable[[BinaryIO], Any]) -> None:
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """``payload`` as indented, key-sorted JSON, written atomically."""
-    text = json.dumps(payload, indent=2, sort_keys=True, default=float) + "\n"
+    """``payload`` as indented JSON, written atomically."""
+    text = json.dumps(payload, indent=2, default=float) + "\n"  # checks keep their order
     write_atomically(path, lambda stream: stream.write(text.encode("utf-8")))
 
 

@@ -119,7 +119,7 @@ def load(data_dir: str | None, bar: float | None = None) -> tuple[Setup, dict, A
     return setup, about, (x_train, y_train, x_test, y_test)
 
 
-def train(setup: Setup, data: Arrays, seed: int) -> tuple[Trainer, float]:
+def train(setup: Setup, data: Arrays, seed: int, desc: str = "") -> tuple[Trainer, float]:
     """One seed of the recipe: AdamW, cosine schedule, test accuracy after every epoch."""
     x_train, y_train, x_test, y_test = data
     manual_seed(seed)
@@ -131,7 +131,7 @@ def train(setup: Setup, data: Arrays, seed: int) -> tuple[Trainer, float]:
         CrossEntropyLoss(),
         scheduler=CosineAnnealingLR(optimizer, setup.epochs),
         metrics={"accuracy": accuracy},
-        progress=partial(progress, desc=f"seed {seed}"),
+        progress=partial(progress, desc=desc or f"seed {seed}"),
     )
     trainer.fit(
         x_train,
