@@ -7,6 +7,7 @@
     nox -s integration        cross-tier tests against built wheels
     nox -s docs               the Sphinx site, warnings as errors (nox -s lessons runs lessons)
     nox -s milestone          the historical milestones (``-- 3`` for one, ``-- --list``)
+    nox -s milestone-tests    tests of the milestones' reporting: figures, progress, data
     nox -s build              wheel + sdist of every tier into dist/
     nox -s bench -- foundation   benchmarks that print ratios (never timed assertions)
 
@@ -32,6 +33,7 @@ nox.options.sessions = [
     "lint",
     "docs",
     "lessons",
+    "milestone-tests",
     "milestone",
 ]
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")  # never fetch an interpreter
@@ -79,6 +81,7 @@ def tooling(session: nox.Session) -> None:
         "-p",
         "no:cacheprovider",
         "--ignore=tests/integration",
+        "--ignore=tests/milestones",
         *session.posargs,
     )
 
@@ -121,6 +124,17 @@ def milestone(session: nox.Session) -> None:
     install_tier(session, TIERS[-1])  # the highest tier brings every tier below it
     session.install("matplotlib", "tqdm")
     session.run("python", str(ROOT / "milestones" / "run.py"), *session.posargs)
+
+
+@nox.session(name="milestone-tests")
+def milestone_tests(session: nox.Session) -> None:
+    """Tests of the milestone scripts' reporting (tests/milestones): no milestone trains here."""
+    install_tier(session, TIERS[-1])
+    session.install("matplotlib", "tqdm", "pytest>=8")
+    session.run(
+        "pytest", str(ROOT / "tests" / "milestones"), "-q", "-p", "no:cacheprovider",
+        *session.posargs,
+    )  # fmt: skip
 
 
 COURSES = ROOT / "courses"
