@@ -110,7 +110,17 @@ def build(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks: ``nox -s bench -- foundation`` (default: every tier that exists)."""
+    """Benchmarks: ``nox -s bench -- foundation`` (default: every tier that exists).
+
+    ``nox -s bench -- m3 [--data-dir DIR]``: Milestone 3 beside its PyTorch twin
+    (benchmarks/bench_m3_twin.py; PyTorch's side runs when torch is installed in the venv).
+    """
+    if session.posargs[:1] == ["m3"]:
+        install_tier(session, "foundation")
+        session.install("tqdm")
+        twin = ROOT / "benchmarks" / "bench_m3_twin.py"
+        session.run("python", str(twin), *session.posargs[1:])
+        return
     tiers = session.posargs or TIERS
     install_tier(session, max(tiers, key=TIERS.index))
     session.install("tqdm")
