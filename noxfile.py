@@ -64,7 +64,8 @@ def install_tier(session: nox.Session, tier: str, editable: bool = False) -> Non
 def tests(session: nox.Session, tier: str) -> None:
     """One tier's tests, against an installed (not editable) copy of the tier."""
     install_tier(session, tier)
-    session.install("pytest>=8", "hypothesis>=6")
+    # matplotlib: the tests of the optional pictures (never a dependency of a tier)
+    session.install("pytest>=8", "hypothesis>=6", "matplotlib")
     session.chdir(tier_path(tier))
     session.run("pytest", "tests", "-q", "-p", "no:cacheprovider", *session.posargs)
 

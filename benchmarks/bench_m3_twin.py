@@ -96,16 +96,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.data_dir:
         print(f"  data identified as {about['identified']}")
-    runs = {"tinytorch": [tinytorch_run(setup, data, seed) for seed in args.seeds]}
     try:
         import torch
     except ImportError:
+        torch = None
         print("  PyTorch is not installed: `pip install torch` to put its numbers beside these")
     else:
         torch.set_num_threads(1)
-        runs[f"PyTorch {torch.__version__}"] = [
-            torch_run(torch, setup, data, seed) for seed in args.seeds
-        ]
+    runs: dict[str, list[tuple[float, float]]] = {"tinytorch": []}
+    for seed in args.seeds:  # the two frameworks take turns, so both see the same machine load
+        runs["tinytorch"].append(tinytorch_run(setup, data, seed))
+        if torch is not None:
+            runs.setdefault(f"PyTorch {torch.__version__}", []).append(
+                torch_run(torch, setup, data, seed)
+            )
     print(f"\n  {'framework':<22}{'mean test accuracy':>20}{'per seed':>26}{'s per seed':>12}")
     for name, results in runs.items():
         scores = [score for score, _ in results]

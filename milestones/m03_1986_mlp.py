@@ -24,7 +24,7 @@ from tinytorch.core import manual_seed
 from tinytorch.datasets import load_mnist, load_tinydigits
 from tinytorch.nn import CrossEntropyLoss, Dropout, Linear, ReLU, Sequential
 from tinytorch.optim import AdamW, CosineAnnealingLR
-from tinytorch.training import History, Trainer, accuracy, memory_report
+from tinytorch.training import GradientFlow, History, Trainer, accuracy, memory_report
 
 NAME = "m03_1986_mlp"
 TITLE = "Milestone 3 · 1986 · The MLP revival"
@@ -119,8 +119,13 @@ def load(data_dir: str | None, bar: float | None = None) -> tuple[Setup, dict, A
     return setup, about, (x_train, y_train, x_test, y_test)
 
 
-def train(setup: Setup, data: Arrays, seed: int, desc: str = "") -> tuple[Trainer, float]:
-    """One seed of the recipe: AdamW, cosine schedule, test accuracy after every epoch."""
+def train(
+    setup: Setup, data: Arrays, seed: int, desc: str = "", flow: GradientFlow | None = None
+) -> tuple[Trainer, float]:
+    """One seed of the recipe: AdamW, cosine schedule, test accuracy after every epoch.
+
+    ``flow``, if given, records the gradients' flow after every step.
+    """
     x_train, y_train, x_test, y_test = data
     manual_seed(seed)
     model = build_mlp(x_train.shape[1], setup)
@@ -132,6 +137,7 @@ def train(setup: Setup, data: Arrays, seed: int, desc: str = "") -> tuple[Traine
         scheduler=CosineAnnealingLR(optimizer, setup.epochs),
         metrics={"accuracy": accuracy},
         progress=partial(progress, desc=desc or f"seed {seed}"),
+        on_step=flow.record if flow is not None else None,
     )
     trainer.fit(
         x_train,
@@ -144,9 +150,10 @@ def train(setup: Setup, data: Arrays, seed: int, desc: str = "") -> tuple[Traine
     return trainer, trainer.evaluate(x_test, y_test)["accuracy"]
 
 
-def plot(setup: Setup, seeds: list[int], curves: list[History]) -> object:
-    """Training loss and test accuracy per epoch, one line per seed, the bar dashed."""
-    fig, (loss_ax, acc_ax) = figure(f"{TITLE} · {setup.label}", 2, width=5.0)
+def plot(setup: Setup, seeds: list[int], curves: list[History], flow: GradientFlow) -> object:
+    """Loss and test accuracy per epoch (a line per seed, the bar dashed), then the
+    gradient flow of the first seed: each layer's gradient norm, step by step."""
+    fig, (loss_ax, acc_ax, flow_ax) = figure(f"{TITLE} · {setup.label}", 3, width=4.6)
     for colour, seed, history in zip(PALETTE, seeds, curves):
         epochs = np.arange(1, len(history["loss"]) + 1)
         loss_ax.plot(epochs, history["loss"], color=colour, label=f"seed {seed}")
@@ -161,6 +168,8 @@ def plot(setup: Setup, seeds: list[int], curves: list[History]) -> object:
                ylim=(100 * min(low, setup.bar or 1.0) - 2, 100.5))  # fmt: skip
     loss_ax.legend(loc="upper right")
     acc_ax.legend(loc="lower right")
+    flow.plot(flow_ax)
+    flow_ax.set_title(f"seed {seeds[0]}: {flow_ax.get_title()}")
     return fig
 
 
@@ -187,8 +196,9 @@ def main(argv: list[str] | None = None) -> int:
 
     result = Result(NAME, TITLE, seeds=args.seeds)
     scores, curves = [], []
+    flow = GradientFlow(every=10)  # the first seed's, every 10th step
     for seed in args.seeds:
-        trainer, score = train(setup, data, seed)
+        trainer, score = train(setup, data, seed, flow=flow if seed == args.seeds[0] else None)
         scores.append(score)
         curves.append(trainer.history)
         print(f"  seed {seed}: test accuracy {score:.2%}")
@@ -201,10 +211,16 @@ def main(argv: list[str] | None = None) -> int:
         float(np.mean(scores)),
         setup.bar,
     )
+    dead = {name: values[-1] for name, values in flow.dead.items()}
+    print(f"  gradient flow (seed {args.seeds[0]}): flagged {flow.flags() or 'nothing'}; "
+          f"dead ReLU units at the end {dead}")  # fmt: skip
     result.details.update(
-        dataset=about, per_seed_accuracy=scores, parameters=model.num_parameters()
+        dataset=about,
+        per_seed_accuracy=scores,
+        parameters=model.num_parameters(),
+        gradient_flow={"flags": flow.flags(), "dead_relu": dead},
     )
-    save_figure(plot(setup, args.seeds, curves), NAME)
+    save_figure(plot(setup, args.seeds, curves, flow), NAME)
     return result.finish()
 
 

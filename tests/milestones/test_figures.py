@@ -44,9 +44,12 @@ def m02_figure():
 
 def m03_figure():
     import m03_1986_mlp as m03
+    from tinytorch.training import GradientFlow
 
     curves = [history(loss=[2.0, 0.5, 0.1], val_accuracy=[0.80, 0.95, 0.98]) for _ in range(3)]
-    return m03.plot(m03.TINYDIGITS, [0, 1, 2], curves)
+    flow = GradientFlow(steps=[1, 2, 3], norms={"0.weight": [1.0, 0.5, 0.2], "0.bias": [0.1] * 3},
+                        dead={"1 (ReLU)": [0.0, 0.1, 0.2]})  # fmt: skip
+    return m03.plot(m03.TINYDIGITS, [0, 1, 2], curves, flow)
 
 
 def m04_figure():
