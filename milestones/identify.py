@@ -21,6 +21,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common import shown
 from tinytorch.datasets.readers import CIFAR10_BATCHES, MNIST_FILES
 
 IDX, CIFAR10_PYTHON = "IDX files (MNIST format)", "CIFAR-10 python batches"
@@ -99,9 +100,10 @@ KNOWN = (
 
 @dataclass(frozen=True)
 class Identity:
-    """What ``identify`` found: the dataset's name, or None, and each file's MD5."""
+    """What ``identify`` found in ``folder``: the dataset's name, or None, and each file's MD5."""
 
     format: str
+    folder: str  # as the user sees it (relative to the working folder)
     name: str | None
     md5: dict[str, str] = field(default_factory=dict)  # file as found -> MD5 of its content
 
@@ -109,6 +111,11 @@ class Identity:
         if self.name is None:
             return f"an unrecognised dataset ({self.format})"
         return f"{self.name} (every file matches the official checksums)"
+
+    def as_dict(self) -> dict[str, object]:
+        """For a milestone's result file: which data it trained on, and how that is known."""
+        return {"name": self.name, "identified": self.describe(), "folder": self.folder,
+                "md5": self.md5}  # fmt: skip
 
 
 def _digests(file: Path) -> list[str]:
@@ -152,4 +159,6 @@ def identify(folder: str | os.PathLike[str], format: str) -> Identity:
             ),
             None,
         )
-    return Identity(format, match, {name: digests[0] for name, digests in found.items()})
+    return Identity(
+        format, shown(folder), match, {name: digests[0] for name, digests in found.items()}
+    )

@@ -18,7 +18,7 @@ from functools import partial
 
 import numpy as np
 
-from common import PALETTE, Result, figure, progress, save_figure, shown, tell
+from common import PALETTE, Result, figure, progress, save_figure, tell
 from identify import IDX, identify
 from tinytorch.core import manual_seed
 from tinytorch.datasets import load_mnist, load_tinydigits
@@ -111,8 +111,7 @@ def load(data_dir: str | None, bar: float | None = None) -> tuple[Setup, dict, A
         side = round(x_train.shape[1] ** 0.5)
         name = identity.name or "unrecognised IDX data"
         setup = replace(IDX_RECIPE, label=f"{name} ({side}x{side})", bar=BARS.get(identity.name))
-        about = {"name": identity.name, "identified": identity.describe(),
-                 "folder": shown(data_dir), "md5": identity.md5}  # fmt: skip
+        about = identity.as_dict()
     if bar is not None:
         setup = replace(setup, bar=bar)
     x_train, x_test = standardize(x_train, x_test)

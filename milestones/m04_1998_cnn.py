@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from common import PALETTE, Result, figure, progress, save_figure, shown, tell  # noqa: E402
+from common import PALETTE, Result, figure, progress, save_figure, tell  # noqa: E402
 from identify import CIFAR10_PYTHON, identify  # noqa: E402
 from tinytorch.core import manual_seed  # noqa: E402
 from tinytorch.data import DataLoader, TensorDataset  # noqa: E402
@@ -217,8 +217,7 @@ def load(
         arrays = (x_train, y_train, x_test, y_test)
         name = identity.name or "unrecognised CIFAR-format data"
         setup = replace(CIFAR_RECIPE, label=f"{name} (32x32 RGB)", bar=BARS.get(identity.name))
-        about = {"name": identity.name, "identified": identity.describe(),
-                 "folder": shown(data_dir), "md5": identity.md5}  # fmt: skip
+        about = identity.as_dict()
     if bar is not None:
         setup = replace(setup, bar=bar)
     return setup, about, arrays
