@@ -4,7 +4,8 @@ Connection map
     Prerequisites : 01 Tensor · 02 Activations · 03 Layers · 04 Losses
     This module   : computational graphs, the chain rule, backpropagation — one Function
                     abstraction, gradients un-broadcast in one place, an iterative
-                    topological sort, gradcheck, and graph statistics
+                    topological sort, gradcheck, graph statistics, and a picture of
+                    the graph (Graphviz DOT text; SVG/PNG when Graphviz is installed)
     Unlocks       : 06 Optimizers · 07 Training · every later module that learns
 
 How it switches on (progressive disclosure): Modules 01–04 compute forward values only.
@@ -20,13 +21,16 @@ for recomputation.
 
 from __future__ import annotations
 
+import importlib
 import math
+import os
 import sys
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -753,3 +757,112 @@ def graph_stats(root: Tensor, exclude: Sequence[np.ndarray] = ()) -> GraphStats:
     return GraphStats(
         nodes=len(nodes), leaves=len(leaves), saved_bytes=sum(arrays.values()), ops=ops
     )
+
+
+# ----------------------------------------------------------------------------- graph view
+
+
+def optional_import(module: str, feature: str, install: str) -> Any:
+    """Import ``module`` for ``feature``, or raise an ImportError that says how to get it.
+
+    Pictures are optional: the tiers depend on NumPy and tqdm only, so a package that
+    draws (Graphviz, matplotlib) is imported when a picture is asked for, never before.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise ImportError(
+            f"{feature} needs the {module} package, which tinytorch does not install: {install}"
+        ) from error
+
+
+def _node_label(x: Tensor | np.ndarray, title: str) -> str:
+    """``title``, then ``shape dtype``: the first two lines of every node of the picture."""
+    shape = "scalar" if x.shape == () else str(tuple(x.shape))
+    return f"{title}\\n{shape} {np.dtype(x.dtype).name}"
+
+
+def _bytes(n: int) -> str:
+    return f"{n} B" if n < 1024 else f"{n / 1024:.1f} KiB" if n < 2**20 else f"{n / 2**20:.1f} MiB"
+
+
+# competency: graphs/debugs
+def graph_dot(root: Tensor, names: Mapping[str, Tensor] | None = None) -> str:
+    """The graph below ``root`` as Graphviz DOT text: the forward pass you recorded, drawn.
+
+    One box per op (its name, the output's shape and dtype, and the bytes it holds for
+    backward: the arrays ``graph_stats`` counts, so an array two ops share appears under
+    both), one oval per leaf: parameters, named from ``names`` (e.g.
+    ``dict(model.named_parameters())``), and the data the graph holds. Edges run from
+    each input to the op that used it; ``root`` has a double border. Pure Python: paste
+    the text into any Graphviz viewer, or call ``draw_graph`` to get an SVG or PNG.
+    """
+    label_of = {id(t): name for name, t in (names or {}).items()}
+    ids: dict[int, str] = {}  # n0, n1, ...: stable names, in the order nodes are drawn
+
+    def key(x: object) -> str:
+        return ids.setdefault(id(x), f"n{len(ids)}")
+
+    lines = [
+        "digraph graph_of_loss {",
+        '  rankdir=LR; node [fontname="Helvetica", fontsize=10]; edge [color="#555555"];',
+    ]
+    if root.grad_fn is None:  # nothing was recorded: the picture is one leaf
+        lines += [f'  {key(root)} [shape=ellipse, label="{_node_label(root, "leaf")}"];', "}"]
+        return "\n".join(lines)
+    drawn: set[int] = set()
+    for node in _topological_order(root):
+        fn = node.grad_fn
+        held = sum({id(a): a.nbytes for a in fn.saved_arrays()}.values())
+        title = type(fn).__name__
+        label = f"{_node_label(node, title)}\\nholds {_bytes(held)}"
+        border = ", peripheries=2" if node is root else ""
+        lines.append(
+            f'  {key(node)} [shape=box, style="rounded,filled", fillcolor="#DCEBF7"{border}, '
+            f'label="{label}"];'
+        )
+        for x in fn.inputs:
+            if not isinstance(x, (Tensor, np.ndarray)):
+                continue  # a Python number: part of the op, not a node
+            if id(x) not in drawn and not (isinstance(x, Tensor) and x.grad_fn is not None):
+                drawn.add(id(x))
+                if isinstance(x, Tensor) and x.requires_grad:
+                    leaf = label_of.get(id(x), "parameter")
+                    colour = "#FDE9C7"
+                else:
+                    leaf, colour = "data", "#EEEEEE"
+                label = f"{_node_label(x, leaf)}\\n{_bytes(np.asarray(_data(x)).nbytes)}"
+                lines.append(
+                    f'  {key(x)} [shape=ellipse, style=filled, fillcolor="{colour}", '
+                    f'label="{label}"];'
+                )
+            lines.append(f"  {key(x)} -> {key(node)};")
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def draw_graph(
+    root: Tensor, path: str | os.PathLike[str], names: Mapping[str, Tensor] | None = None
+) -> Path:
+    """Render ``graph_dot(root, names)`` to ``path`` (.svg, .png or .pdf); returns the path.
+
+    Needs the ``graphviz`` Python package and Graphviz's ``dot`` program (the system's
+    package manager: ``apt install graphviz``, ``brew install graphviz``); without them
+    the error says so, and ``graph_dot`` still gives the same picture as text.
+    """
+    path = Path(path)
+    graphviz = optional_import(
+        "graphviz", "draw_graph", "pip install graphviz, and install Graphviz's dot program"
+    )
+    try:
+        image = graphviz.Source(graph_dot(root, names)).pipe(format=path.suffix.lstrip("."))
+    except graphviz.ExecutableNotFound as error:
+        raise FileNotFoundError(
+            "draw_graph needs Graphviz's dot program, which is not on PATH: install Graphviz "
+            "(apt install graphviz, brew install graphviz, or conda install graphviz); "
+            "graph_dot(root) gives the same graph as DOT text without it"
+        ) from error
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(image)
+    os.replace(temporary, path)  # whole or not at all
+    return path
