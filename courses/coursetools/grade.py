@@ -36,7 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     tree = args.tree.resolve()
     report_path = (args.json or REPO_ROOT / "build" / "grades" / f"{tree.name}.json").resolve()
     try:
-        (found,) = gradebook.find_trees(tree, tree.name)[-1:]
+        trees = gradebook.find_trees(tree, tree.name)
+        if len(trees) != 1:
+            raise gradebook.SubmissionError(f"{tree} holds {len(trees)} trees: use grade-batch")
+        (found,) = trees
         if args.key:
             key = answers.load(args.key).get(found.project)
             if key is None:

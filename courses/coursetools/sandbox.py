@@ -172,14 +172,25 @@ def run(
 class _Worker:
     """One sandbox and the worker in it, from start to the last process killed."""
 
-    def __init__(self, how, work, readonly, path, preload, calls, limits, slot):
-        self.how, self.limits, self.calls = how, limits, calls
-        self.scratch = Path(tempfile.mkdtemp(prefix="coursetools-sandbox-"))
+    def __init__(
+        self,
+        how: str,
+        work: Path,
+        readonly: dict[str, Path],
+        path: Sequence[str],
+        preload: Sequence[str],
+        calls: list[Call],
+        limits: Limits,
+        slot: int,
+    ):
+        uid = UID_BASE + slot
+        if how == "bwrap":
+            _require_unused(uid)
         site = _site_folders()
-        root = "/" if how == "bwrap" else str(self.scratch)
-        sandboxed_site = [f"/site/{n}" for n in range(len(site))] if how == "bwrap" else site
+        self.how, self.limits = how, limits
+        self.scratch = Path(tempfile.mkdtemp(prefix="coursetools-sandbox-"))
         self.job = {
-            "root": root,
+            "root": "/" if how == "bwrap" else str(self.scratch),
             "limits": {
                 "memory": limits.memory,
                 "cpu_seconds": int(limits.startup + sum(c.seconds for c in calls)) + 1,
@@ -188,17 +199,16 @@ class _Worker:
                 "processes": limits.processes if how == "bwrap" else None,
             },
             "path": list(path),
-            "site": sandboxed_site,
+            "site": [f"/site/{n}" for n in range(len(site))] if how == "bwrap" else site,
             "preload": list(preload),
             "calls": [[c.module, c.function, list(c.args)] for c in calls],
         }
-        _copy(work, self.scratch / ("in" if how == "bwrap" else "") / "work")
-        if how == "bwrap":
-            uid = UID_BASE + slot
-            _require_unused(uid)
+        if how == "bwrap":  # the worker copies /in/work onto its tmpfs, as root, then drops
+            _copy(work, self.scratch / "in" / "work")
             self.job["setup"] = {"uid": uid, "gid": uid, "disk": limits.disk}
             self.command = _bwrap_command(self.scratch / "in" / "work", readonly, site)
         else:
+            _copy(work, self.scratch / "work")
             for name, folder in readonly.items():
                 _copy(folder, self.scratch / "ro" / name)
             shutil.copyfile(WORKER, self.scratch / "worker.py")

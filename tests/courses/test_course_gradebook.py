@@ -14,9 +14,10 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import psutil
 import pytest
 
-from coursetools import gradebook
+from coursetools import gradebook, sandbox
 from coursetools.bundle import UnsafeArchiveError
 
 
@@ -208,3 +209,29 @@ def test_too_many_entries_are_refused(tmp_path: Path):
         from coursetools.bundle import ZipLimits, safe_extract
 
         safe_extract(many, tmp_path / "out", ZipLimits(entries=20))
+
+
+def test_nothing_from_a_batch_is_running_after_it(graded_demo, tmp_path: Path, bwrap):
+    folder = tmp_path / "submissions"
+    daemon = (
+        "import os, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        "        time.sleep(3600)\n"
+        "    os._exit(0)\n"
+    )
+    for name in ("ann", "ben", "cat"):
+        tree = graded_demo.learner(folder / name, "vector.py")
+        init = tree / "src/tinytorch/demo/__init__.py"
+        init.write_text(daemon + init.read_text())
+    rows = gradebook.grade_batch(
+        folder, tmp_path / "grades", jobs=2, keys={"tinytorch-demo": graded_demo.key}
+    )
+    assert [(r.status, r.points) for r in rows] == [("graded", 60.0)] * 3
+    survivors = [
+        p
+        for p in psutil.process_iter(["uids"])
+        if p.info["uids"] and sandbox.UID_BASE <= p.info["uids"].real < sandbox.UID_BASE + 1000
+    ]
+    assert survivors == []
