@@ -44,6 +44,7 @@ import numpy as np
 import pytest
 
 from tinytorch.core import Tensor, manual_seed
+from tinytorch.perf.measure import peak_memory
 from tinytorch.perf.memoization import (
     KVCache,
     generate_cached,
@@ -54,7 +55,6 @@ from tinytorch.perf.memoization import (
     time_generation,
     token_passes,
 )
-from tinytorch.perf.profiling import peak_memory
 from tinytorch.text import GPT
 
 

@@ -17,6 +17,7 @@ import pytest
 from tinytorch.core import Tensor, manual_seed, no_grad
 from tinytorch.nn import CrossEntropyLoss
 from tinytorch.optim import AdamW
+from tinytorch.perf.measure import Timing
 from tinytorch.perf.memoization import (
     GenerationTiming,
     KVCache,
@@ -29,7 +30,6 @@ from tinytorch.perf.memoization import (
     time_generation,
     token_passes,
 )
-from tinytorch.perf.profiling import Timing
 from tinytorch.text.transformers import GPT
 
 

@@ -61,8 +61,7 @@ class EmbeddingFunction(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
         ### BEGIN SOLUTION
-        indices = self.kwargs["indices"]
-        weight = self.array(0)
+        indices, weight = self.indices, self.array(0)
         grad_weight = np.zeros_like(weight)
         np.add.at(grad_weight, indices.reshape(-1), grad.reshape(-1, weight.shape[-1]))
         self.rows_touched = np.unique(indices)

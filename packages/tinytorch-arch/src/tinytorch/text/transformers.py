@@ -32,8 +32,7 @@ import numpy as np
 
 from tinytorch.core.autograd import Function, no_grad
 from tinytorch.core.tensor import Tensor, _data, get_rng
-from tinytorch.nn.activations import gelu
-from tinytorch.nn.layers import Dropout, Linear, Module, Parameter
+from tinytorch.nn.layers import GELU, Dropout, Linear, Module, Parameter
 from tinytorch.text.attention import KVCacheLayer, MultiHeadAttention, _linear, causal_mask
 from tinytorch.text.embeddings import Embedding, LearnedPositionalEmbedding, PositionalEncoding
 
@@ -42,8 +41,9 @@ from tinytorch.text.embeddings import Embedding, LearnedPositionalEmbedding, Pos
 class LayerNormFunction(Function):
     """y = (x − mean) / sqrt(var + eps) · weight + bias over the last ``n_axes`` axes.
 
-    Forward keeps x̂ = (x − mean)·rstd and rstd = 1/sqrt(var + eps). With g = dy·weight
-    and means taken over the normalised axes (N numbers per row):
+    Forward keeps, per row, the mean and rstd = 1/sqrt(var + eps) — two numbers, not a
+    full-size array; backward recomputes x̂ = (x − mean)·rstd from the input it holds
+    anyway. With g = dy·weight and means taken over the normalised axes (N numbers per row):
         dx = rstd · (g − mean(g) − x̂ · mean(g · x̂)),
         dweight = Σ_rows dy · x̂,  dbias = Σ_rows dy.
     One node instead of ~10 primitive ops: fewer saved arrays and one pass each way.
@@ -60,12 +60,11 @@ class LayerNormFunction(Function):
     ) -> np.ndarray:
         ### BEGIN SOLUTION
         axes = tuple(range(x.ndim - n_axes, x.ndim))
-        mean = x.mean(axis=axes, keepdims=True)
-        centred = x - mean
+        self.mean = x.mean(axis=axes, keepdims=True)
+        centred = x - self.mean
         var = (centred * centred).mean(axis=axes, keepdims=True)
         self.rstd = 1.0 / np.sqrt(var + eps)
-        self.normalized = centred * self.rstd
-        out = self.normalized
+        out = centred * self.rstd
         if weight is not None:
             out = out * weight + bias
         return out
@@ -73,16 +72,16 @@ class LayerNormFunction(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
         ### BEGIN SOLUTION
-        n_axes = self.kwargs["n_axes"]
-        x_hat, weight = self.normalized, self.inputs[1]
-        axes = tuple(range(grad.ndim - n_axes, grad.ndim))
-        g = grad * self.array(1) if weight is not None else grad
+        axes = tuple(range(grad.ndim - self.n_axes, grad.ndim))
+        x_hat = (self.array(0) - self.mean) * self.rstd
+        affine = self.inputs[1] is not None
+        g = grad * self.array(1) if affine else grad
         grad_x = g - g.mean(axis=axes, keepdims=True)
         grad_x -= x_hat * (g * x_hat).mean(axis=axes, keepdims=True)
         grad_x *= self.rstd
-        if weight is None:
+        if not affine:
             return (grad_x, None, None)
-        rows = grad.reshape(-1, *grad.shape[grad.ndim - n_axes :])
+        rows = grad.reshape(-1, *grad.shape[grad.ndim - self.n_axes :])
         grad_weight = (rows * x_hat.reshape(rows.shape)).sum(axis=0)
         return grad_x, grad_weight, rows.sum(axis=0)
         ### END SOLUTION
@@ -116,15 +115,19 @@ class LayerNorm(Module):
         self.bias = Parameter(np.zeros(shape, dtype=np.float32)) if elementwise_affine else None
 
     def forward(self, x: Tensor) -> Tensor:
+        self._check_input(x)
         ### BEGIN SOLUTION
+        n = len(self.normalized_shape)
+        return LayerNormFunction.apply(x, self.weight, self.bias, n_axes=n, eps=self.eps)
+        ### END SOLUTION
+
+    def _check_input(self, x: Tensor) -> None:
         n = len(self.normalized_shape)
         if x.shape[x.ndim - n :] != self.normalized_shape or x.ndim < n:
             raise ValueError(
-                f"LayerNorm.forward: input shape {x.shape} does not end with "
+                f"{type(self).__name__}.forward: input shape {x.shape} does not end with "
                 f"normalized_shape {self.normalized_shape}"
             )
-        return LayerNormFunction.apply(x, self.weight, self.bias, n_axes=n, eps=self.eps)
-        ### END SOLUTION
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}"
@@ -140,11 +143,12 @@ class MLP(Module):
     def __init__(self, embed_dim: int, hidden_dim: int | None = None) -> None:
         hidden_dim = 4 * embed_dim if hidden_dim is None else hidden_dim
         self.fc = Linear(embed_dim, hidden_dim)
+        self.act = GELU()
         self.proj = Linear(hidden_dim, embed_dim)
 
     def forward(self, x: Tensor) -> Tensor:
         ### BEGIN SOLUTION
-        return _linear(self.proj, gelu(_linear(self.fc, x)))
+        return _linear(self.proj, self.act(_linear(self.fc, x)))
         ### END SOLUTION
 
 

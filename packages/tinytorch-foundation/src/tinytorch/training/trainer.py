@@ -263,16 +263,15 @@ class CheckpointFunction(Function):
             return segment(*(Tensor._wrap(a) for a in arrays[:n_inputs])).data
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
-        segment, n_inputs = self.kwargs["segment"], self.kwargs["n_inputs"]
         replay = []
-        for x in self.inputs[:n_inputs]:
+        for x in self.inputs[: self.n_inputs]:
             r = Tensor._wrap(x.data)
             r.requires_grad = x.requires_grad
             replay.append(r)
         rng = get_rng().bit_generator
         current, rng.state = rng.state, self.rng_state
         with enable_grad():
-            out = segment(*replay)
+            out = self.segment(*replay)
         rng.state = current
         if out.requires_grad:
             run_backward(out, grad)  # parameters inside the segment receive their .grad here

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.perf.profiling import format_seconds, time_call
+from tinytorch.perf.measure import format_seconds, time_call
 
 TIERS = ("tinytorch-foundation", "tinytorch-arch", "tinytorch-opt")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")

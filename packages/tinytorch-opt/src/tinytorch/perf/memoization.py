@@ -40,7 +40,7 @@ import numpy as np
 
 from tinytorch.core.autograd import is_grad_enabled, no_grad
 from tinytorch.core.tensor import Tensor
-from tinytorch.perf.profiling import Timing, format_bytes, format_seconds, time_call
+from tinytorch.perf.measure import Timing, format_bytes, format_seconds, time_call
 from tinytorch.text.transformers import GPT, _pick_next
 
 # ============================================================================= the cache
