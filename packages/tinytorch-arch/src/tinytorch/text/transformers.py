@@ -206,7 +206,7 @@ class GPT(Module):
     cache (see ``KVCacheLayer``), which returns the keys/values of all P + T_new tokens,
     and the causal mask becomes ``causal_mask(T_new, past_len=P)``. Without caches,
     ``generate`` re-runs the whole sequence for every new token: O(T²) work per
-    sequence, exactly what Module 17 removes.
+    sequence, exactly what Module 17 removes by passing ``generate(..., caches=...)``.
     """
 
     def __init__(
@@ -285,26 +285,25 @@ class GPT(Module):
         temperature: float = 1.0,
         top_k: int | None = None,
         eos_id: int | None = None,
+        caches: Sequence[KVCacheLayer] | None = None,
     ) -> np.ndarray:
         """Extend the prompt one token at a time; returns prompt + new ids (int64).
 
-        ``prompt_ids`` is (T,) or (B, T). Each step runs the model on the last
-        ``max_len`` tokens and picks the next token from the last position's logits:
-        ``temperature=0`` takes the argmax (greedy, deterministic); otherwise it samples
-        from softmax(logits / temperature), restricted to the ``top_k`` most likely
-        tokens when given, with the generator that ``manual_seed`` resets. A row that
-        has produced ``eos_id`` keeps producing it; generation stops early once every
-        row has. Runs in eval mode without recording a graph.
+        ``prompt_ids`` is (T,) or (B, T). Each step runs the model and picks the next
+        token from the last position's logits: ``temperature=0`` takes the argmax
+        (greedy, deterministic); otherwise it samples from softmax(logits / temperature),
+        restricted to the ``top_k`` most likely tokens when given, with the generator
+        that ``manual_seed`` resets. A row that has produced ``eos_id`` keeps producing
+        it; generation stops early once every row has. Runs in eval mode without
+        recording a graph.
+
+        Without ``caches`` every step runs the whole sequence again (its last ``max_len``
+        tokens). With one empty cache per layer (Module 17), the prompt runs once and
+        each later step feeds only the newest token at its position: the same tokens for
+        O(n) instead of O(n²) work, as long as all P + n − 1 positions fit in ``max_len``.
         """
         ### BEGIN SOLUTION
-        ids = np.asarray(_data(prompt_ids))
-        single = ids.ndim == 1
-        ids = ids[None, :] if single else ids
-        if ids.ndim != 2 or ids.shape[1] == 0 or not np.issubdtype(ids.dtype, np.integer):
-            raise ValueError(
-                f"GPT.generate: prompt_ids must be non-empty integer ids (T,) or (B, T), got "
-                f"dtype {ids.dtype} shape {np.shape(_data(prompt_ids))}"
-            )
+        ids, single = prompt_batch("GPT.generate", prompt_ids)
         if temperature < 0 or max_new_tokens < 0:
             raise ValueError(
                 f"GPT.generate: temperature and max_new_tokens must be >= 0, got "
@@ -312,15 +311,18 @@ class GPT(Module):
             )
         if top_k is not None and not 1 <= top_k <= self.vocab_size:
             raise ValueError(f"GPT.generate: top_k must be in [1, {self.vocab_size}], got {top_k}")
-        ids = ids.astype(np.int64)
         done = np.zeros(len(ids), dtype=bool)
         was_training = self.training
         self.eval()
         try:
             with no_grad():
-                for _ in range(max_new_tokens):
-                    logits = self(ids[:, -self.max_len :]).data[:, -1, :].astype(np.float64)
-                    nxt = _pick_next(logits, temperature, top_k)
+                for step in range(max_new_tokens):
+                    if caches is None:
+                        logits = self(ids[:, -self.max_len :])
+                    else:  # the prompt once, then only the token chosen last
+                        new = ids if step == 0 else ids[:, -1:]
+                        logits = self(new, caches, start_pos=ids.shape[1] - new.shape[1])
+                    nxt = _pick_next(logits.data[:, -1, :].astype(np.float64), temperature, top_k)
                     if eos_id is not None:
                         nxt = np.where(done, eos_id, nxt)
                         done |= nxt == eos_id
@@ -393,6 +395,19 @@ class GPT(Module):
             f"training with Adam ≈ 4 × parameters = {4 * params / 1024:.1f} KiB"
         )
         return rows
+
+
+def prompt_batch(op: str, prompt_ids: Any) -> tuple[np.ndarray, bool]:
+    """Prompt ids as int64 (B, T), and whether a single (T,) prompt was given."""
+    ids = np.asarray(_data(prompt_ids))
+    single = ids.ndim == 1
+    ids = ids[None, :] if single else ids
+    if ids.ndim != 2 or ids.shape[1] == 0 or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(
+            f"{op}: prompt_ids must be non-empty integer ids (T,) or (B, T), got "
+            f"dtype {ids.dtype} shape {np.shape(_data(prompt_ids))}"
+        )
+    return ids.astype(np.int64), single
 
 
 def _pick_next(logits: np.ndarray, temperature: float, top_k: int | None) -> np.ndarray:
