@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tinytorch.core import Tensor, gradcheck, no_grad
+from tinytorch.testing import case_ids, check_op, op_cases
 from tinytorch.text.attention import (
     AttentionMemory,
     MultiHeadAttention,
@@ -251,3 +252,15 @@ class TestMultiHeadAttention:
             ValueError, match=r"expected input \(batch, seq, 8\), got shape \(3, 8\)"
         ):
             MultiHeadAttention(8, 2)(Tensor(np.zeros((3, 8))))
+
+
+# ----------------------------------------------------------------------------- the op table
+
+MODULE_12 = op_cases([12])
+
+
+@pytest.mark.parametrize("case", MODULE_12, ids=case_ids(MODULE_12))
+def test_every_op_of_this_module_keeps_its_row_of_the_op_table(case, rng) -> None:
+    """From ``tinytorch.testing``: the NumPy forward, the gradient rule the op's own code
+    names (and records), and that rule's gradient against finite differences."""
+    check_op(case, rng)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from tinytorch.core import Tensor, gradcheck, manual_seed, no_grad
+from tinytorch.testing import case_ids, check_op, op_cases
 from tinytorch.text.attention import causal_mask
 from tinytorch.text.transformers import (
     GPT,
@@ -37,7 +38,7 @@ def t64(rng, *shape):
 
 
 class ConcatCache:
-    """The simplest cache the KV-cache hook accepts: it concatenates (Module 17 preallocates)."""
+    """The simplest cache the forward hook accepts: it concatenates (Module 17 preallocates)."""
 
     def __init__(self):
         self.k = self.v = None
@@ -348,3 +349,15 @@ class TestMemoryProfile:
         out = capsys.readouterr().out
         assert "block 1" in out and "cached keys+values" in out and "4 × parameters" in out
         assert len(rows) == 2 + 2 + 2
+
+
+# ----------------------------------------------------------------------------- the op table
+
+MODULE_13 = op_cases([13])
+
+
+@pytest.mark.parametrize("case", MODULE_13, ids=case_ids(MODULE_13))
+def test_every_op_of_this_module_keeps_its_row_of_the_op_table(case, rng) -> None:
+    """From ``tinytorch.testing``: the NumPy forward, the gradient rule the op's own code
+    names (and records), and that rule's gradient against finite differences."""
+    check_op(case, rng)

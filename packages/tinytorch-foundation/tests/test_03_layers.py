@@ -26,21 +26,9 @@ from tinytorch.nn import (
     Sequential,
     Tanh,
 )
+from tinytorch.testing import TwoHeads
 
 pytestmark = pytest.mark.usefixtures("autograd_mode")
-
-
-class TwoHeads(Module):
-    """A nested model: a Sequential, a bare Parameter and a list of layers."""
-
-    def __init__(self) -> None:
-        self.encoder = Sequential(Linear(4, 3), ReLU(), Dropout(0.5))
-        self.scale = Parameter(np.ones(1, dtype=np.float32))
-        self.heads = [Linear(3, 2), Linear(3, 1, bias=False)]
-
-    def forward(self, x: Tensor) -> list[Tensor]:
-        h = self.encoder(x) * self.scale
-        return [head(h) for head in self.heads]
 
 
 def mlp() -> Sequential:

@@ -38,6 +38,7 @@ from tinytorch.perf.acceleration import (
     run_lessons,
     speedup_table,
 )
+from tinytorch.testing import case_ids, check_op, op_cases
 from tinytorch.text.transformers import GPT, LayerNorm
 from tinytorch.vision import conv2d_loops
 
@@ -428,3 +429,15 @@ def test_accelerate_a_gpt_keeps_its_logits_and_gradients(rng) -> None:
     }
     np.testing.assert_allclose(model(ids).data, before, rtol=1e-4, atol=1e-5)
     assert model.state_dict().keys() == state.keys()
+
+
+# ----------------------------------------------------------------------------- the op table
+
+MODULE_18 = op_cases([18])
+
+
+@pytest.mark.parametrize("case", MODULE_18, ids=case_ids(MODULE_18))
+def test_every_op_of_this_module_keeps_its_row_of_the_op_table(case, rng) -> None:
+    """From ``tinytorch.testing``: the NumPy forward, the gradient rule the op's own code
+    names (and records), and that rule's gradient against finite differences."""
+    check_op(case, rng)
