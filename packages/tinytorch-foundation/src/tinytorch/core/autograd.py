@@ -20,6 +20,9 @@ Systems insight: the graph keeps every intermediate activation alive until backw
 runs. ``graph_stats(loss)`` counts the nodes and the bytes they hold — usually far more
 than the parameters themselves — which is what activation checkpointing (Module 07) trades
 for recomputation.
+
+One file on purpose (about 700 lines): every derivative of Modules 01–04 sits beside the
+engine that runs it and the tools that check it, so the whole mechanism reads top to bottom.
 """
 
 from __future__ import annotations

@@ -28,13 +28,14 @@ Two ways to compute with int8 weights:
       (z_w = 0) the integer sum needs no correction terms.
     * ``compute="dequantize"`` (W8A32): expand the weights back to float32 and run the float
       matrix product. Only storage shrinks; the input keeps full precision.
-NumPy has no integer BLAS: ``int32 @ int32`` is a plain loop, about 50× slower than the
-float32 BLAS call for the M3 layers. :func:`int_matmul` gets the very same integers from a
-float BLAS call instead — a float holds every integer below 2^24 (float32) or 2^53 (float64)
-exactly, so as long as every partial sum stays below that, nothing is ever rounded. Even so
-the int8 path costs a few float passes more than the float layer here (quantize the input,
-convert, rescale); ``benchmarks/bench_opt.py`` measures both paths. The default is
-``"int8"``: its accuracy is the one a deployed int8 model has, activation rounding included.
+NumPy has no integer BLAS (``int32 @ int32`` is a loop, ~50× slower than float32 BLAS for
+the M3 layers), so :func:`int_matmul` gets the very same integers from a float BLAS call: a
+float holds every integer below 2^24 (float32) or 2^53 (float64) exactly. The int8 path still
+costs a few float passes more than the float layer (``benchmarks/bench_opt.py`` measures
+both); it is the default because its accuracy is a deployed int8 model's.
+
+One file on purpose (about 800 lines): the quantized layers are the affine maps and the
+observers above, applied to Linear and Conv2d; apart, that would be harder to see.
 """
 
 from __future__ import annotations
@@ -407,27 +408,19 @@ class Calibrator:
 
     @contextmanager
     def _observing(self) -> Iterator[None]:
-        """Route each layer's forward through its observer (an instance attribute shadows
-        the class's ``forward``); put everything back afterwards, even after an error."""
-        own = {name: vars(layer).get("forward") for name, layer in self.layers.items()}
+        """Each layer's observer sees the layer's input through a forward pre-hook (Module
+        03); the hooks come off afterwards, even after an error."""
+        handles = [
+            layer.register_forward_pre_hook(
+                lambda module, args, observer=self.observers[name]: observer.observe(args[0])
+            )
+            for name, layer in self.layers.items()
+        ]
         try:
-            for name, layer in self.layers.items():
-                layer.forward = self._observed(layer.forward, self.observers[name])
             yield
         finally:
-            for name, layer in self.layers.items():
-                if own[name] is None:
-                    del layer.forward
-                else:
-                    layer.forward = own[name]
-
-    @staticmethod
-    def _observed(forward: Any, observer: MinMaxObserver) -> Any:
-        def run(x: Tensor) -> Tensor:
-            observer.observe(x)
-            return forward(x)
-
-        return run
+            for handle in handles:
+                handle.remove()
 
 
 # ============================================================================= layers
