@@ -32,7 +32,7 @@ import numpy as np
 
 from tinytorch.core.autograd import Function, no_grad
 from tinytorch.core.tensor import Tensor, _data, get_rng
-from tinytorch.nn.layers import GELU, Dropout, Linear, Module, Parameter
+from tinytorch.nn.layers import GELU, Dropout, Linear, Module, Parameter, check_positive
 from tinytorch.text.attention import KVCacheLayer, MultiHeadAttention, _linear, causal_mask
 from tinytorch.text.embeddings import Embedding, LearnedPositionalEmbedding, PositionalEncoding
 
@@ -220,11 +220,14 @@ class GPT(Module):
         positional: str = "learned",
         dropout: float = 0.0,
     ) -> None:
-        if min(vocab_size, d_model, n_heads, n_layers, max_len) <= 0:
-            raise ValueError(
-                f"GPT: vocab_size, d_model, n_heads, n_layers and max_len must be positive, "
-                f"got {vocab_size}, {d_model}, {n_heads}, {n_layers}, {max_len}"
-            )
+        check_positive(
+            "GPT",
+            vocab_size=vocab_size,
+            d_model=d_model,
+            n_heads=n_heads,
+            n_layers=n_layers,
+            max_len=max_len,
+        )
         if positional not in ("learned", "sinusoidal"):
             raise ValueError(
                 f"GPT: positional must be 'learned' or 'sinusoidal', got {positional!r}"

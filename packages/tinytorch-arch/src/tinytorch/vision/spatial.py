@@ -36,7 +36,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from tinytorch.core.autograd import Function
 from tinytorch.core.tensor import Tensor, _data, get_rng
-from tinytorch.nn.layers import Module, Parameter
+from tinytorch.nn.layers import Module, Parameter, check_positive
 
 Pair = tuple[int, int]
 
@@ -429,11 +429,7 @@ class Conv2d(Module):
         padding: int | Pair = 0,
         bias: bool = True,
     ) -> None:
-        if in_channels <= 0 or out_channels <= 0:
-            raise ValueError(
-                f"Conv2d: in_channels and out_channels must be positive, got "
-                f"({in_channels}, {out_channels})"
-            )
+        check_positive("Conv2d", in_channels=in_channels, out_channels=out_channels)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = as_pair("Conv2d", "kernel_size", kernel_size, 1)

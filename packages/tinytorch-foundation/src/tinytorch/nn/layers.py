@@ -284,6 +284,19 @@ class Module:
         return ""
 
 
+def check_positive(op: str, **sizes: int) -> None:
+    """Refuse sizes that are not positive, naming the op and every size it was given.
+
+    ``check_positive("Linear", in_features=784, out_features=0)`` raises "Linear:
+    in_features and out_features must be positive, got in_features=784, out_features=0".
+    """
+    if min(sizes.values()) <= 0:
+        *first, last = sizes
+        names = f"{', '.join(first)} and {last}" if first else last
+        given = ", ".join(f"{name}={value}" for name, value in sizes.items())
+        raise ValueError(f"{op}: {names} must be positive, got {given}")
+
+
 def xavier_uniform(fan_in: int, fan_out: int, shape: tuple[int, ...] | None = None) -> np.ndarray:
     """Glorot/Xavier uniform init: U(-a, a) with a = sqrt(6 / (fan_in + fan_out)).
 
@@ -305,11 +318,7 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
-        if in_features <= 0 or out_features <= 0:
-            raise ValueError(
-                f"Linear: in_features and out_features must be positive, got "
-                f"({in_features}, {out_features})"
-            )
+        check_positive("Linear", in_features=in_features, out_features=out_features)
         self.in_features = in_features
         self.out_features = out_features
         self.weight = Parameter(xavier_uniform(in_features, out_features))

@@ -41,6 +41,7 @@ import numpy as np
 
 from tinytorch.core.autograd import is_grad_enabled
 from tinytorch.core.tensor import Tensor
+from tinytorch.nn.layers import check_positive
 from tinytorch.perf.measure import Timing, format_bytes, format_seconds, time_call
 from tinytorch.text.transformers import GPT, prompt_batch
 
@@ -76,11 +77,9 @@ class KVCache:
     def __init__(
         self, batch: int, num_heads: int, head_dim: int, max_len: int, dtype: Any = np.float32
     ) -> None:
-        if min(batch, num_heads, head_dim, max_len) <= 0:
-            raise ValueError(
-                f"KVCache: batch, num_heads, head_dim and max_len must be positive, got "
-                f"{batch}, {num_heads}, {head_dim}, {max_len}"
-            )
+        check_positive(
+            "KVCache", batch=batch, num_heads=num_heads, head_dim=head_dim, max_len=max_len
+        )
         ### BEGIN SOLUTION
         shape = (batch, num_heads, max_len, head_dim)
         self.keys = np.zeros(shape, dtype=dtype)
