@@ -55,17 +55,14 @@ def format_seconds(s: float) -> str:
 # ============================================================================= wall time
 
 
-@dataclass(frozen=True)
-class Timing:
-    """Seconds per call, one sample per repeat, measured after ``warmup`` discarded calls.
+class SampleStatistics:
+    """The summaries of ``self.samples`` (seconds per call) that every timing reports.
 
     The median is the headline number: one slow repeat (the OS scheduled something else,
     a cache was cold) moves the mean but not the median.
     """
 
     samples: tuple[float, ...]
-    warmup: int
-    number: int
 
     @property
     def median(self) -> float:
@@ -82,6 +79,15 @@ class Timing:
     @property
     def max(self) -> float:
         return max(self.samples)
+
+
+@dataclass(frozen=True)
+class Timing(SampleStatistics):
+    """Seconds per call, one sample per repeat, measured after ``warmup`` discarded calls."""
+
+    samples: tuple[float, ...]
+    warmup: int
+    number: int
 
     def __str__(self) -> str:
         return (
