@@ -7,6 +7,7 @@
     nox -s integration        cross-tier tests against built wheels
     nox -s docs               the Sphinx site, warnings as errors (nox -s lessons runs lessons)
     nox -s milestone          the historical milestones (``-- 3`` for one, ``-- --list``)
+    nox -s milestone-tests    tests of the milestones' reporting: figures, progress, data
     nox -s build              wheel + sdist of every tier into dist/
     nox -s bench -- foundation   benchmarks that print ratios (never timed assertions)
 
@@ -32,6 +33,7 @@ nox.options.sessions = [
     "lint",
     "docs",
     "lessons",
+    "milestone-tests",
     "milestone",
 ]
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")  # never fetch an interpreter
@@ -62,7 +64,8 @@ def install_tier(session: nox.Session, tier: str, editable: bool = False) -> Non
 def tests(session: nox.Session, tier: str) -> None:
     """One tier's tests, against an installed (not editable) copy of the tier."""
     install_tier(session, tier)
-    session.install("pytest>=8", "hypothesis>=6")
+    # matplotlib: the tests of the optional pictures (never a dependency of a tier)
+    session.install("pytest>=8", "hypothesis>=6", "matplotlib")
     session.chdir(tier_path(tier))
     session.run("pytest", "tests", "-q", "-p", "no:cacheprovider", *session.posargs)
 
@@ -79,6 +82,7 @@ def tooling(session: nox.Session) -> None:
         "-p",
         "no:cacheprovider",
         "--ignore=tests/integration",
+        "--ignore=tests/milestones",
         *session.posargs,
     )
 
@@ -107,7 +111,17 @@ def build(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks: ``nox -s bench -- foundation`` (default: every tier that exists)."""
+    """Benchmarks: ``nox -s bench -- foundation`` (default: every tier that exists).
+
+    ``nox -s bench -- m3 [--data-dir DIR]``: Milestone 3 beside its PyTorch twin
+    (benchmarks/bench_m3_twin.py; PyTorch's side runs when torch is installed in the venv).
+    """
+    if session.posargs[:1] == ["m3"]:
+        install_tier(session, "foundation")
+        session.install("tqdm")
+        twin = ROOT / "benchmarks" / "bench_m3_twin.py"
+        session.run("python", str(twin), *session.posargs[1:])
+        return
     tiers = session.posargs or TIERS
     install_tier(session, max(tiers, key=TIERS.index))
     session.install("tqdm")
@@ -121,6 +135,17 @@ def milestone(session: nox.Session) -> None:
     install_tier(session, TIERS[-1])  # the highest tier brings every tier below it
     session.install("matplotlib", "tqdm")
     session.run("python", str(ROOT / "milestones" / "run.py"), *session.posargs)
+
+
+@nox.session(name="milestone-tests")
+def milestone_tests(session: nox.Session) -> None:
+    """Tests of the milestone scripts' reporting (tests/milestones): no milestone trains here."""
+    install_tier(session, TIERS[-1])
+    session.install("matplotlib", "tqdm", "pytest>=8")
+    session.run(
+        "pytest", str(ROOT / "tests" / "milestones"), "-q", "-p", "no:cacheprovider",
+        *session.posargs,
+    )  # fmt: skip
 
 
 COURSES = ROOT / "courses"

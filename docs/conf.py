@@ -45,16 +45,18 @@ add_module_names = False
 
 html_theme = "pydata_sphinx_theme"
 html_title = "TinyTorch tiers"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["tinytorch.css"]
 html_theme_options = {
     "navigation_depth": 3,
     "show_toc_level": 2,
     "navbar_align": "left",
     "footer_start": ["copyright"],
     "footer_end": [],
-    "secondary_sidebar_items": ["page-toc"],
+    # The milestones page gives its wide figures the whole width: no sidebars there.
+    "secondary_sidebar_items": {"**": ["page-toc"], "_generated/milestones": []},
 }
-html_sidebars = {"index": []}
+html_sidebars = {"index": [], "_generated/milestones": []}
 html_last_updated_fmt = None
 html_copy_source = False
 

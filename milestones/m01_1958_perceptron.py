@@ -2,7 +2,8 @@
 
 Needs: foundation tier (modules 01–07).
 Shows: one layer of weights plus a threshold learns any linearly separable problem —
-AND, OR and two separable point clouds — to 100% training accuracy.
+AND, OR and two separable point clouds — to 100% training accuracy. The figure draws
+the line each perceptron learned over its points, and the accuracy epoch by epoch.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import sys
 
 import numpy as np
 
-from common import Result, pyplot, save_figure, tell
+from common import PALETTE, Result, figure, save_figure, tell
 from tinytorch.core import manual_seed
 from tinytorch.datasets import linearly_separable, logic_gate
 from tinytorch.nn import BCELoss, Linear, Sequential, Sigmoid
@@ -48,6 +49,48 @@ def train_perceptron(
     return trainer, history["val_accuracy"]
 
 
+def decision_line(trainer: Trainer) -> tuple[np.ndarray, float]:
+    """The learned boundary w·x + b = 0 (where the sigmoid says 0.5): returns (w, b)."""
+    linear = trainer.model[0]
+    return linear.weight.data[:, 0], float(linear.bias.data[0])
+
+
+def draw_problem(ax, x: np.ndarray, y: np.ndarray, line: tuple[np.ndarray, float], title: str):
+    """The points, coloured by class, and the learned line across the plotted range."""
+    for label, colour in ((0, PALETTE[0]), (1, PALETTE[1])):
+        members = y.ravel() == label
+        ax.scatter(*x[members].T, color=colour, edgecolors="k", s=30, label=f"class {label}")
+    (w1, w2), b = line
+    pad = 0.25 * max(np.ptp(x[:, 0]), np.ptp(x[:, 1]))
+    lo, hi = x.min(axis=0) - pad, x.max(axis=0) + pad
+    xs = np.linspace(lo[0], hi[0], 2)
+    if abs(w2) > 1e-12:  # x2 = -(w1 x1 + b) / w2
+        ax.plot(xs, -(w1 * xs + b) / w2, color="k", label="learned line (p = 0.5)")
+    else:  # a vertical line x1 = -b / w1
+        ax.axvline(-b / w1, color="k", label="learned line (p = 0.5)")
+    ax.set(
+        title=title, xlabel="input x₁", ylabel="input x₂", xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1])
+    )
+
+
+def plot(runs: dict[str, dict]) -> object:
+    """One panel per problem (points and learned line), then every accuracy curve."""
+    fig, axes = figure(TITLE, len(runs) + 1, width=3.9)
+    for ax, (label, run) in zip(axes, runs.items()):
+        draw_problem(ax, run["x"], run["y"], run["line"], f"{label}: {run['accuracy']:.0%}")
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=3)
+    curves = axes[-1]
+    for label, run in runs.items():
+        curves.plot(
+            np.arange(1, len(run["curve"]) + 1), 100 * np.asarray(run["curve"]), label=label
+        )
+    curves.set(
+        title="training accuracy", xlabel="epoch", ylabel="training accuracy (%)", ylim=(0, 105)
+    )
+    curves.legend(loc="lower right")
+    return fig
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=TITLE)
     parser.add_argument("--seed", type=int, default=0)
@@ -57,22 +100,23 @@ def main(argv: list[str] | None = None) -> int:
     problems = {
         "AND gate": (*logic_gate("and"), 400),
         "OR gate": (*logic_gate("or"), 400),
-        "separable clouds (200 points)": (
-            *linearly_separable(n_per_class=100, seed=args.seed),
-            100,
-        ),
+        "separable clouds": (*linearly_separable(n_per_class=100, seed=args.seed), 100),
     }
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(problems), figsize=(4 * len(problems), 3.4))
-    for ax, (label, (x, y, epochs)) in zip(axes, problems.items()):
+    runs = {}
+    for label, (x, y, epochs) in problems.items():
         trainer, curve = train_perceptron(x, y, args.seed, epochs)
         final = trainer.evaluate(x, y)["accuracy"]
-        print(f"  {label:<32} training accuracy {final:6.1%} after {epochs} epochs")
+        print(
+            f"  {label:<17}{len(x):>4} points: training accuracy {final:6.1%} after {epochs} epochs"
+        )
         result.check(f"{label}: training accuracy", final, 1.0)
-        result.details[label] = {"accuracy_curve": curve[:: max(1, len(curve) // 50)]}
-        ax.plot(curve)
-        ax.set(title=label, xlabel="epoch", ylabel="training accuracy", ylim=(0, 1.05))
-    save_figure(fig, NAME)
+        w, b = decision_line(trainer)
+        result.details[label] = {
+            "accuracy_curve": curve[:: max(1, len(curve) // 50)],
+            "line": {"w": w.tolist(), "b": b},
+        }
+        runs[label] = {"x": x, "y": y, "line": (w, b), "accuracy": final, "curve": curve}
+    save_figure(plot(runs), NAME)
     return result.finish()
 
 

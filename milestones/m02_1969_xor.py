@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from common import Result, pyplot, save_figure, tell
+from common import PALETTE, Result, figure, save_figure, tell
 from tinytorch.core import Tensor, manual_seed, no_grad
 from tinytorch.datasets import logic_gate, xor_clouds
 from tinytorch.nn import BCEWithLogitsLoss, Linear, Sequential, Tanh
@@ -46,14 +46,35 @@ def fit(
 
 
 def boundary(ax, model: Sequential, x: np.ndarray, y: np.ndarray, title: str) -> None:
-    """Shade the plane by the model's decision and overlay the points."""
+    """Shade the plane by the model's decision and overlay the points, coloured by class."""
+    from matplotlib.colors import ListedColormap
+
     grid = np.linspace(-0.5, 1.5, 200, dtype=np.float32)
     gx, gy = np.meshgrid(grid, grid)
     with no_grad():
         scores = model(Tensor(np.c_[gx.ravel(), gy.ravel()])).data.reshape(gx.shape)
-    ax.contourf(gx, gy, scores > 0, levels=1, cmap="coolwarm", alpha=0.35)
-    ax.scatter(x[:, 0], x[:, 1], c=y.ravel(), cmap="coolwarm", edgecolors="k", s=25)
-    ax.set(title=title, xlim=(-0.5, 1.5), ylim=(-0.5, 1.5))
+    shades = ListedColormap([PALETTE[0], PALETTE[1]])
+    ax.contourf(gx, gy, (scores > 0).astype(float), levels=[-0.5, 0.5, 1.5], cmap=shades, alpha=0.2)
+    for label in (0, 1):
+        members = y.ravel() == label
+        ax.scatter(
+            *x[members].T, color=PALETTE[label], edgecolors="k", s=28, label=f"class {label}"
+        )
+    ax.set(title=title, xlabel="input x₁", ylabel="input x₂", xlim=(-0.5, 1.5), ylim=(-0.5, 1.5))
+
+
+def plot(panels: list[tuple[Sequential, np.ndarray, np.ndarray, str]]) -> object:
+    """One decision map per model; a shared key for the classes and the shaded regions."""
+    from matplotlib.patches import Patch
+
+    fig, axes = figure(TITLE, len(panels))
+    for ax, (model, x, y, title) in zip(axes, panels):
+        boundary(ax, model, x, y, title)
+    handles, labels = axes[0].get_legend_handles_labels()
+    handles += [Patch(color=PALETTE[k], alpha=0.2) for k in (0, 1)]
+    labels += ["predicted class 0", "predicted class 1"]
+    fig.legend(handles, labels, loc="outside lower center", ncols=4)
+    return fig
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,12 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     result.check("2-layer MLP on noisy XOR clouds: accuracy", cloud_score, 0.95)
     result.details["loss_curve_mlp"] = trainer.history["loss"][::10]
 
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
-    boundary(axes[0], single, x, y, f"single layer: {best_single:.0%}")
-    boundary(axes[1], mlp, x, y, f"2-layer MLP: {mlp_gate:.0%}")
-    boundary(axes[2], cloud_mlp, cloud_x, cloud_y, f"noisy XOR clouds: {cloud_score:.0%}")
-    save_figure(fig, NAME)
+    panels = [
+        (single, x, y, f"single layer on XOR: {best_single:.0%}"),
+        (mlp, x, y, f"2-layer MLP on XOR: {mlp_gate:.0%}"),
+        (cloud_mlp, cloud_x, cloud_y, f"2-layer MLP, noisy XOR: {cloud_score:.0%}"),
+    ]
+    save_figure(plot(panels), NAME)
     return result.finish()
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from common import Result, pyplot, save_figure, tell  # noqa: E402
+from common import PALETTE, Result, figure, progress, save_figure, tell  # noqa: E402
 from tinytorch.core import Tensor, manual_seed, no_grad  # noqa: E402
 from tinytorch.datasets import load_tinytalks_rows  # noqa: E402
 from tinytorch.nn import CrossEntropyLoss, Linear, Module  # noqa: E402
@@ -110,6 +110,7 @@ def attention_proof(setup: ReversalSetup, seed: int) -> tuple[float, list[float]
     schedule = CosineAnnealingLR(optimizer, setup.steps, warmup_steps=setup.steps // 20)
     loss_fn = CrossEntropyLoss()
     losses = []
+    bar = progress(total=setup.steps, desc="reversal")
     for _ in range(setup.steps):
         x = rng.integers(0, setup.digits, (setup.batch_size, setup.seq_len))
         optimizer.zero_grad()
@@ -119,6 +120,9 @@ def attention_proof(setup: ReversalSetup, seed: int) -> tuple[float, list[float]
         optimizer.step()
         schedule.step()
         losses.append(loss.item())
+        bar.update()
+        bar.set_postfix_str(f"loss {losses[-1]:.4f}", refresh=False)
+    bar.close()
     test = np.random.default_rng(seed + 10_000).integers(
         0, setup.digits, (setup.test_sequences, setup.seq_len)
     )
@@ -276,10 +280,11 @@ def chat(setup: ChatSetup, seed: int) -> dict:
         f"{setup.epochs} epochs of {steps_per_epoch} steps"
     )
     history: dict[str, list[float]] = {"train": [], "validation": [], "val_exact": []}
-    for epoch in range(setup.epochs):
+    bar = progress(total=setup.epochs * steps_per_epoch, desc="GPT")
+    for epoch in range(1, setup.epochs + 1):
         model.train()
-        losses = []
-        for batch in bucketed_batches(lengths, setup.batch_size, rng):
+        loss_sum = 0.0
+        for step, batch in enumerate(bucketed_batches(lengths, setup.batch_size, rng), 1):
             x, rows, targets = make_batch([examples[i] for i in batch], tokenizer.pad_id)
             optimizer.zero_grad()
             loss = answer_loss(model, x, rows, targets)
@@ -287,21 +292,26 @@ def chat(setup: ChatSetup, seed: int) -> dict:
             clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             schedule.step()
-            losses.append(loss.item())
+            loss_sum += loss.item()
+            bar.update()
+            bar.set_postfix_str(f"epoch {epoch}/{setup.epochs}, loss {loss_sum / step:.4f}",
+                                refresh=False)  # fmt: skip
         model.eval()
         with no_grad():
             history["validation"].append(answer_loss(model, *val_batch).item())
-        history["train"].append(float(np.mean(losses)))
-        if (epoch + 1) % 10 == 0 or epoch + 1 == setup.epochs:
+        history["train"].append(loss_sum / step)
+        if epoch % 10 == 0 or epoch == setup.epochs:
             val_answers = answer_all(
                 model, qa, [q for _, _, q, _ in validation], setup.max_answer_tokens
             )
             history["val_exact"].append(exact_match(val_answers, [a for *_, a in validation]))
-            print(
-                f"    epoch {epoch + 1:>3}: train loss {history['train'][-1]:.3f}, "
+            bar.write(
+                f"    epoch {epoch:>3}: train loss {history['train'][-1]:.3f}, "
                 f"validation loss {history['validation'][-1]:.3f}, validation exact-match "
-                f"{history['val_exact'][-1]:.1%}  ({time.perf_counter() - start:.0f} s)"
+                f"{history['val_exact'][-1]:.1%}  ({time.perf_counter() - start:.0f} s)",
+                file=sys.stdout,
             )
+    bar.close()
     train_seconds = time.perf_counter() - start
 
     answers = answer_all(model, qa, [q for _, _, q, _ in test], setup.max_answer_tokens)
@@ -335,6 +345,37 @@ def chat(setup: ChatSetup, seed: int) -> dict:
         "seconds": time.perf_counter() - start,
         "tokens_per_pair": {"bpe": float(mean_bpe), "characters": float(mean_chars)},
     }
+
+
+# ----------------------------------------------------------------------------- figure
+
+
+def plot(
+    reversal_losses: list[float], history: dict[str, list[float]], setup: ChatSetup, test: float
+):
+    """Reversal loss per step; TinyTalks losses per epoch; exact-match answers."""
+    fig, (rev_ax, loss_ax, acc_ax) = figure(TITLE, 3)
+    steps = np.arange(1, len(reversal_losses) + 1)
+    rev_ax.plot(steps, reversal_losses, color=PALETTE[0], label="training batch")
+    rev_ax.set(xlabel="step", ylabel="cross-entropy (nats, log scale)", yscale="log",
+               title="part 1 · reversal: training loss")  # fmt: skip
+    rev_ax.legend(loc="upper right")
+    epochs = np.arange(1, len(history["train"]) + 1)
+    loss_ax.plot(epochs, history["train"], color=PALETTE[0], label="train")
+    loss_ax.plot(epochs, history["validation"], color=PALETTE[1], label="validation")
+    loss_ax.set(xlabel="epoch", ylabel="answer cross-entropy (nats, log scale)", yscale="log",
+                title="part 2 · TinyTalks GPT: loss")  # fmt: skip
+    loss_ax.legend(loc="upper right")
+    checkpoints = [e for e in epochs if e % 10 == 0 or e == len(epochs)]
+    acc_ax.plot(checkpoints, 100 * np.asarray(history["val_exact"]), marker="o",
+                color=PALETTE[1], label="validation answers")  # fmt: skip
+    acc_ax.plot([len(epochs)], [100 * test], marker="*", markersize=12, linestyle="none",
+                color=PALETTE[2], label=f"test answers: {test:.1%}")  # fmt: skip
+    acc_ax.axhline(100 * setup.bar, color="k", linestyle="--", label=f"bar {setup.bar:.0%} (test)")
+    acc_ax.set(xlabel="epoch", ylabel="exact-match answers (%)", ylim=(0, 105),
+               xlim=(0, len(epochs) + 1), title="part 2 · greedy answers")  # fmt: skip
+    acc_ax.legend(loc="lower right")
+    return fig
 
 
 # ----------------------------------------------------------------------------- main
@@ -404,21 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         kv_cache_bytes_1024=model.kv_cache_bytes(1024),
     )
 
-    plt = pyplot()
-    fig, (rev_ax, loss_ax, acc_ax) = plt.subplots(1, 3, figsize=(13, 3.6))
-    rev_ax.plot(reversal_losses)
-    rev_ax.set(xlabel="step", ylabel="cross-entropy", yscale="log", title="reversal: training")
-    epochs = np.arange(1, setup.epochs + 1)
-    loss_ax.plot(epochs, talk["history"]["train"], label="train")
-    loss_ax.plot(epochs, talk["history"]["validation"], label="validation")
-    loss_ax.set(xlabel="epoch", ylabel="answer cross-entropy", yscale="log", title="TinyTalks GPT")
-    loss_ax.legend()
-    checkpoints = [e for e in epochs if e % 10 == 0 or e == setup.epochs]
-    acc_ax.plot(checkpoints, talk["history"]["val_exact"], marker="o", label="validation")
-    acc_ax.axhline(setup.bar, color="k", linestyle="--", label=f"bar {setup.bar:.0%}")
-    acc_ax.set(xlabel="epoch", ylabel="exact-match", ylim=(0, 1), title="answers (greedy)")
-    acc_ax.legend()
-    save_figure(fig, NAME)
+    save_figure(plot(reversal_losses, talk["history"], setup, talk["exact_match"]), NAME)
     return result.finish()
 
 

@@ -73,23 +73,25 @@ def list_milestones() -> None:
         print(f"{m.number:<3}{m.title:<24}{m.tier:<12}{status}")
 
 
-def run(milestone: Milestone, extra: list[str]) -> tuple[str, float, str]:
-    """Run one milestone script; returns (status, seconds, one-line summary)."""
+def run(milestone: Milestone, extra: list[str]) -> tuple[str, float, list[str]]:
+    """Run one milestone script; returns (status, seconds, one line per check)."""
     if not milestone.available():
-        return "not available", 0.0, f"needs tinytorch-{milestone.tier}"
+        return "not available", 0.0, [f"needs tinytorch-{milestone.tier}"]
     result_file = RESULTS / f"{milestone.name}.json"
     result_file.unlink(missing_ok=True)
     start = time.perf_counter()
-    code = subprocess.call([sys.executable, str(milestone.script), *extra], cwd=HERE, env=ENV)
+    # The caller's folder stays the working folder: every path a milestone prints is relative to it.
+    code = subprocess.call([sys.executable, str(milestone.script), *extra], env=ENV)
     seconds = time.perf_counter() - start
     if not result_file.exists():
-        return "FAILED", seconds, f"crashed (exit code {code}) before reporting"
+        return "FAILED", seconds, [f"crashed (exit code {code}) before reporting"]
     report = json.loads(result_file.read_text())
-    summary = "; ".join(
-        f"{name} {c['value']:.4g} (bar {c['rule']} {c['bar']:.4g})"
-        for name, c in report["checks"].items()
-    )
-    return ("passed" if code == 0 and report["passed"] else "FAILED"), seconds, summary
+    lines = [
+        f"{name}: {c['value']:.4g}" + (f" (bar {c['rule']} {c['bar']:.4g})" if c["rule"] else "")
+        for name, c in report["checks"].items()  # JSON keeps the order the checks were made in
+    ]
+    status = {True: "passed", False: "FAILED", None: "measured"}[report["passed"]]
+    return ("FAILED" if code else status), seconds, lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -107,8 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     rows = [(m, *run(m, extra)) for m in chosen]
     print("\n" + "=" * 78 + "\nSummary\n" + "=" * 78)
-    for m, status, seconds, summary in rows:
-        print(f"M{m.number} {m.title:<18} {status:<14} {seconds:6.1f} s  {summary}")
+    for m, status, seconds, lines in rows:
+        print(f"M{m.number} {m.title:<18} {status:<14} {seconds:6.1f} s")
+        print("".join(f"     {line}\n" for line in lines), end="")
     return 1 if any(status == "FAILED" for _, status, _, _ in rows) else 0
 
 

@@ -88,4 +88,12 @@ def test_datasets_may_not_import_the_framework(tree: Path) -> None:
     toy.write_text(toy.read_text() + "\nfrom tinytorch.core.tensor import Tensor  # planted\n")
     result = lint_imports(tree)
     assert result.returncode != 0
-    assert "Datasets depend on NumPy only" in result.stdout
+    assert "Datasets, checks and file helpers depend on NumPy only" in result.stdout
+
+
+def test_the_shared_file_helpers_may_not_import_the_framework(tree: Path) -> None:
+    files = tree / "tinytorch-foundation" / "src" / "tinytorch" / "files.py"
+    files.write_text(files.read_text() + "\nfrom tinytorch.nn.layers import Module  # planted\n")
+    result = lint_imports(tree)
+    assert result.returncode != 0
+    assert "tinytorch.files -> tinytorch.nn.layers" in result.stdout

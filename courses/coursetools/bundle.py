@@ -344,7 +344,7 @@ def bundle_files(
 
     scripts = milestone_scripts(list(course.milestones))
     if scripts:
-        for name in ("run.py", "common.py", *scripts):
+        for name in ("run.py", "common.py", "identify.py", *scripts):
             files[f"milestones/{name}"] = (MILESTONES_DIR / name).read_bytes()
     data_files = _milestone_data(course, files, scripts)
 

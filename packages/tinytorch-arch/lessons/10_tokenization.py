@@ -70,11 +70,13 @@ def module_tests(number: str) -> Path | None:
 #   between; `<pad>`, `<bos>` and `<eos>` are skipped on request, `<unk>` always shows;
 #   an id outside the vocabulary is an error.
 # - `Tokenizer.save`: a JSON document (format, version, type, special tokens and the
-#   subclass's payload) written to a temporary file and renamed over the target.
+#   subclass's payload) written through `atomic_write` (`tinytorch.files`): a temporary
+#   file renamed over the target.
 # - `Tokenizer.load`: read the file and check every field (format, version, special
 #   tokens, type) before building a tokenizer from it; problems name the file.
 # - `CharTokenizer.train`: the corpus's distinct characters, sorted, after the four
-#   special tokens.
+#   special tokens. (A corpus is one str or an iterable of them; `train` checks that
+#   before your code runs.)
 # - `CharTokenizer._encode_text`: one id per character, `<unk>` for unseen ones.
 # - `BPETokenizer.train`: count chunks (the pre-tokenizer never merges across a word,
 #   digit or punctuation boundary), then repeatedly merge the most frequent adjacent

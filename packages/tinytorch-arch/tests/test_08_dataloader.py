@@ -201,8 +201,32 @@ class TestBatching:
         ("name", "value"), [("batch_size", 0), ("num_workers", -1), ("prefetch", 0)]
     )
     def test_bad_arguments_are_rejected(self, name, value):
-        with pytest.raises(ValueError, match=f"DataLoader: {name} must be an int >= "):
+        with pytest.raises(ValueError, match=f"DataLoader: {name} must be >= "):
             DataLoader(numbered(4), **{name: value})
+
+    @pytest.mark.parametrize(
+        ("kwargs", "error", "problem"),
+        [
+            (dict(shuffle="no"), TypeError, "shuffle must be True or False, got 'no'"),
+            (dict(drop_last=None), TypeError, "drop_last must be True or False, got None"),
+            (dict(shuffle=True, seed="abc"), TypeError, "seed must be an int, got str 'abc'"),
+            (dict(batch_size=2.5), TypeError, "batch_size must be an int, got float 2.5"),
+            (dict(shuffle=True, seed=1.5), TypeError, "seed must be an int, got float 1.5"),
+            (dict(shuffle=True, seed=-1), ValueError, "seed must be >= 0, got -1"),
+        ],
+    )
+    def test_mistyped_arguments_are_rejected_when_the_loader_is_made(self, kwargs, error, problem):
+        with pytest.raises(error, match=f"^DataLoader: {problem}"):
+            DataLoader(numbered(4), **kwargs)
+
+    @pytest.mark.parametrize(("epoch", "error"), [("1", TypeError), (-2, ValueError)])
+    def test_set_epoch_takes_a_count(self, epoch, error):
+        with pytest.raises(error, match=r"^DataLoader.set_epoch: epoch must be"):
+            DataLoader(numbered(4), shuffle=True, seed=0).set_epoch(epoch)
+
+    def test_collate_names_what_it_got_instead_of_samples(self):
+        with pytest.raises(TypeError, match=r"^collate: expected a list of samples, got NoneType"):
+            collate(None)
 
 
 class TestShuffling:

@@ -301,8 +301,10 @@ class TestBadInput:
             Conv2d(1, 1, **kwargs)
 
     def test_non_positive_channel_counts_are_rejected(self):
-        with pytest.raises(ValueError, match="in_channels and out_channels must be positive"):
+        with pytest.raises(ValueError, match="Conv2d: in_channels must be >= 1, got 0"):
             Conv2d(0, 4, 3)
+        with pytest.raises(TypeError, match="Conv2d: out_channels must be an int"):
+            Conv2d(1, 4.0, 3)
 
     def test_pool_kernel_larger_than_the_input(self):
         with pytest.raises(ValueError, match=r"max_pool2d: kernel 4x4 is larger than .* 3x5"):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tinytorch.text import tokenization
 from tinytorch.text.tokenization import (
     BOS,
     EOS,
@@ -83,6 +84,11 @@ class TestCharTokenizer:
         padded = [*ids, tokenizer.pad_id, tokenizer.pad_id]
         assert tokenizer.decode(padded) == "ab"
         assert tokenizer.decode(padded, skip_special_tokens=False) == "<bos>ab<eos><pad><pad>"
+
+    @pytest.mark.parametrize("bad", ["4", 2.0, None, True])
+    def test_decode_rejects_ids_that_are_not_integers(self, bad):
+        with pytest.raises(TypeError, match=r"^CharTokenizer\.decode: every id must be an int"):
+            CharTokenizer("ab").decode([4, bad])
 
     def test_decode_rejects_ids_outside_the_vocabulary(self):
         with pytest.raises(ValueError, match=r"id 9 is outside the vocabulary \[0, 6\)"):
@@ -165,6 +171,45 @@ class TestBPETokenizer:
         with pytest.raises(ValueError, match=r"vocab_size 5 is smaller than the 4 special"):
             BPETokenizer().train(CORPUS, 5)
 
+    def test_a_string_is_one_document_not_a_list_of_letters(self):
+        text = " ".join(CORPUS)
+        from_text = BPETokenizer().train(text, vocab_size=40)
+        assert from_text.merges and from_text.merges == BPETokenizer().train([text], 40).merges
+
+    def test_any_iterable_of_strings_trains(self):
+        assert (
+            BPETokenizer().train(iter(CORPUS), 40).merges == BPETokenizer().train(CORPUS, 40).merges
+        )
+
+    @pytest.mark.parametrize(
+        ("corpus", "problem"),
+        [
+            (None, "corpus must be a str or an iterable of str, got NoneType"),
+            (b"low lower", "corpus must be a str or an iterable of str, got bytes"),
+            (["low", 3], "corpus item 1 is a int, not a str"),
+        ],
+    )
+    @pytest.mark.parametrize("make", [CharTokenizer, BPETokenizer])
+    def test_a_corpus_that_is_not_text_is_a_type_error(self, make, corpus, problem):
+        train = make().train if make is CharTokenizer else lambda c: make().train(c, 40)
+        with pytest.raises(TypeError, match=rf"^{make.__name__}\.train: {problem}"):
+            train(corpus)
+
+    @pytest.mark.parametrize(
+        ("kwargs", "error", "problem"),
+        [
+            (dict(vocab_size="300"), TypeError, "vocab_size must be an int, got str '300'"),
+            (dict(vocab_size=40.0), TypeError, "vocab_size must be an int"),
+            (dict(vocab_size=40, min_frequency=0), ValueError, "min_frequency must be >= 1"),
+        ],
+    )
+    def test_sizes_must_be_positive_ints(self, kwargs, error, problem):
+        with pytest.raises(error, match=rf"^BPETokenizer\.train: {problem}"):
+            BPETokenizer().train(CORPUS, **kwargs)
+
+    def test_char_training_on_a_string_matches_training_on_a_list(self):
+        assert CharTokenizer().train("cab").vocab == CharTokenizer().train(["cab"]).vocab
+
 
 # ----------------------------------------------------------------------------- files
 
@@ -209,6 +254,8 @@ class TestSaveLoad:
         ("corrupt", "message"),
         [
             (lambda d: "{not json", "not valid JSON"),
+            (lambda d: "[" * 100_000 + "]" * 100_000, "not valid JSON .*recursion"),
+            (lambda d: '{"version": ' + "9" * 5000 + "}", "not valid JSON .*digits"),
             (lambda d: "[1, 2]", "expected a JSON object"),
             (lambda d: {**d, "version": 99}, "expected 'tinytorch-tokenizer' v1"),
             (lambda d: {**d, "special_tokens": ["<pad>"]}, "special_tokens must be"),
@@ -227,6 +274,12 @@ class TestSaveLoad:
         with pytest.raises(TokenizerFileError, match=message) as error:
             load_tokenizer(path)
         assert str(path) in str(error.value)
+
+    def test_a_file_larger_than_a_tokenizer_can_be_is_refused_unread(self, tmp_path, monkeypatch):
+        path = CharTokenizer("ab").save(tmp_path / "tok.json")
+        monkeypatch.setattr(tokenization, "MAX_FILE_BYTES", 10)
+        with pytest.raises(TokenizerFileError, match="bytes, more than a tokenizer file can be"):
+            load_tokenizer(path)
 
     def test_a_char_file_with_multi_character_tokens_is_refused(self, tmp_path: Path):
         path = CharTokenizer("ab").save(tmp_path / "tok.json")

@@ -84,7 +84,7 @@ class TestEmbedding:
             emb(np.array([-1, 2]))
         with pytest.raises(TypeError, match="indices must be integers, got dtype float"):
             emb(np.array([0.0, 1.0]))
-        with pytest.raises(ValueError, match="must be positive"):
+        with pytest.raises(ValueError, match="Embedding: num_embeddings must be >= 1, got 0"):
             Embedding(0, 4)
 
     def test_gradient_report_counts_rows_and_bytes(self):

@@ -153,7 +153,7 @@ class TestAttentionMemory:
         assert "48.00 MiB" in str(m)
 
     def test_invalid_sizes_are_refused(self):
-        with pytest.raises(ValueError, match="must be positive"):
+        with pytest.raises(ValueError, match="attention_memory: seq_len must be >= 1, got 0"):
             attention_memory(0)
 
     def test_printed_table_shows_quadratic_growth(self, capsys):

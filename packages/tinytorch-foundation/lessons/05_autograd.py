@@ -26,11 +26,13 @@
 #   derivatives you now write.
 # - **This module**: one `Function` abstraction with a `backward` per op, gradients
 #   un-broadcast in one place, an iterative topological sort, `gradcheck` against
-#   finite differences, `graph_stats` for what a graph costs, and `no_grad`.
+#   finite differences, `graph_stats` for what a graph costs, `graph_dot` to see it, and
+#   `no_grad`.
 # - **Unlocks**: 06 Optimizers and 07 Training: every later module that learns.
 
 # %%
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,7 +40,16 @@ import numpy as np
 import pytest
 
 import tinytorch.nn.functional as F
-from tinytorch.core import Function, Tensor, gradcheck, graph_stats, manual_seed, no_grad
+from tinytorch.core import (
+    Function,
+    Tensor,
+    draw_graph,
+    gradcheck,
+    graph_dot,
+    graph_stats,
+    manual_seed,
+    no_grad,
+)
 from tinytorch.nn import Linear, ReLU, Sequential
 
 
@@ -141,6 +152,23 @@ print("graph:", graph_stats(loss))
 print("without the parameters:", graph_stats(loss, exclude=params).saved_bytes, "bytes")
 loss.backward()
 print({name: p.grad.shape for name, p in model.named_parameters()})
+
+# %% [markdown]
+# **Seeing the graph.** `graph_dot` writes a graph as Graphviz DOT text: a box per op with
+# its output's shape and dtype and the bytes it holds for backward, an oval per parameter
+# or piece of data, an arrow from each input to the op that used it. A smaller MLP, small
+# enough to read; `draw_graph` turns the same text into an SVG when Graphviz is installed.
+
+# %%
+manual_seed(0)
+tiny = Sequential(Linear(4, 3), ReLU(), Linear(3, 2))
+tiny_loss = F.cross_entropy(tiny(Tensor(np.ones((5, 4)))), np.array([0, 1, 0, 1, 1]))
+print(graph_dot(tiny_loss, dict(tiny.named_parameters())))
+picture = Path(tempfile.gettempdir()) / "tiny_graph.svg"
+try:  # needs `pip install graphviz` and Graphviz's `dot` program
+    print("drawn to", draw_graph(tiny_loss, picture, dict(tiny.named_parameters())))
+except (ImportError, FileNotFoundError) as missing:
+    print(missing)
 
 # %% [markdown]
 # **Checking a derivative.** `gradcheck` compares `backward` with central finite

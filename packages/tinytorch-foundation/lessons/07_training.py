@@ -43,6 +43,7 @@ from tinytorch.datasets import load_tinydigits
 from tinytorch.nn import CrossEntropyLoss, Linear, ReLU, Sequential
 from tinytorch.optim import SGD, Adam, CosineAnnealingLR
 from tinytorch.training import (
+    GradientFlow,
     Trainer,
     accuracy,
     checkpoint,
@@ -81,9 +82,10 @@ def module_tests(number: str) -> list[Path] | None:
 #   the norm before clipping) and `Trainer.train_step` (zero the gradients, forward,
 #   loss, backward, optional clipping, step; return the loss as a float).
 # - **`tinytorch/training/checkpoint.py`**: `save_checkpoint` (model, optimizer and
-#   scheduler state as arrays plus one JSON metadata entry, written to a temporary file
-#   and renamed into place) and `load_checkpoint` (check format, version, names, shapes
-#   and optimizer class before changing anything; never unpickle).
+#   scheduler state as arrays plus one JSON metadata entry, written through
+#   `atomic_write`: a temporary file renamed into place) and `load_checkpoint` (all or
+#   nothing: check every entry, the format, names, shapes, the optimizer's and the
+#   scheduler's state before changing anything; never unpickle).
 #
 # `Trainer.fit`, `evaluate`, `memory_report` and `checkpoint` are given: they show how
 # the pieces compose.
@@ -144,6 +146,34 @@ loss = CrossEntropyLoss()(model(Tensor(batch_x)), batch_y)
 print(memory_report(model, optimizer, loss))
 loss.backward()
 print("gradient norm before clipping:", round(clip_grad_norm_(model.parameters(), 1.0), 3))
+
+# %% [markdown]
+# **Watching the gradients flow.** `GradientFlow` records, after each step, the norm of
+# every parameter's gradient and the share of ReLU units that are dead on the batch: they
+# output 0 for every example, so no gradient flows back through them and the weights
+# feeding them stop learning. The same network with a sound learning rate and with one
+# forty times too large:
+
+
+# %%
+def watch(lr: float) -> GradientFlow:
+    manual_seed(0)
+    net = Sequential(Linear(64, 64), ReLU(), Linear(64, 10))
+    flow = GradientFlow(every=5)
+    Trainer(
+        net, SGD(net.parameters(), lr=lr), CrossEntropyLoss(), progress=False, on_step=flow.record
+    ).fit(x_train, y_train, epochs=3, batch_size=64)
+    return flow
+
+
+for lr in (0.05, 2.0):
+    flow = watch(lr)
+    norms = ", ".join(f"{name} {values[-1]:.3f}" for name, values in flow.norms.items())
+    print(f"lr {lr}: gradient norms {norms}; dead ReLU units {flow.dead['1 (ReLU)'][-1]:.0%}")
+try:  # the picture needs matplotlib, which tinytorch does not install
+    flow.plot()
+except ImportError as missing:
+    print(missing)
 
 # %% [markdown]
 # ### Run this module's tests

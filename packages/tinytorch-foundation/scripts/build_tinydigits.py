@@ -1,7 +1,8 @@
 """Datasets · TinyDigits build — turn scikit-learn's copy of the UCI digits into tinydigits.npz.
 
 Connection map
-    Prerequisites : NumPy, plus scikit-learn at build time only (never at run time)
+    Prerequisites : NumPy and tinytorch-foundation (``atomic_write``), plus scikit-learn
+                    at build time only (never at run time)
     Teaches       : reproducible dataset builds — a seeded stratified split, a
                     byte-identical archive, an atomic write
     Unlocks       : the file that ``tinytorch.datasets.load_tinydigits`` reads (milestone M3)
@@ -24,13 +25,13 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_digits
+
+from tinytorch.files import atomic_write
 
 SEED = 0
 TEST_FRACTION = 0.2
@@ -110,26 +111,6 @@ def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half.
-
-    The bytes go to a temporary file in the same directory (same filesystem), which
-    ``os.replace`` then renames over ``path`` in one step.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.chmod(tmp_name, 0o644)  # mkstemp creates files readable by the owner only
-        os.replace(tmp_name, path)
-    except BaseException:
-        os.unlink(tmp_name)
-        raise
-
-
 def summary(arrays: dict[str, np.ndarray]) -> str:
     """A table of examples per class in each split, with totals."""
     header = "split  " + " ".join(f"{digit:>4}" for digit in range(10)) + "  total"
@@ -147,7 +128,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     arrays = build_arrays()
     data = npz_bytes(arrays)
-    write_atomically(args.out, data)
+    with atomic_write(args.out) as file:  # readers see the old file or the new one
+        file.write(data)
     print(f"wrote {args.out} ({len(data):,} bytes)")
     print(summary(arrays))
 

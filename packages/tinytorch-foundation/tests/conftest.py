@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -37,3 +42,47 @@ def _seeded():
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+_PEAK = """
+import resource, sys
+{setup}
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    {call}
+except ValueError as error:
+    print(error, file=sys.stderr)
+else:
+    sys.exit("the file was accepted")
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+"""
+
+
+# Peak memory a refusal may cost: 4x the 7.8 MB that 10,000 real MNIST images take. The
+# hostile files in the tests would cost from 512 MiB to terabytes to a reader that
+# believed them.
+REFUSAL_BUDGET = 32 << 20
+
+
+@pytest.fixture
+def refused_in_bounded_memory() -> Callable[[str, str, Path], str]:
+    """Run ``call`` (after ``setup``) in a fresh Python that must refuse a hostile file.
+
+    Asserts that peak resident memory grew by less than ``REFUSAL_BUDGET`` during the
+    call and returns the ValueError's message. A child process, because peak RSS only
+    ever grows: an earlier test would hide a later one's peak.
+    """
+    pytest.importorskip("resource", reason="peak RSS is measured with the resource module")
+
+    def run(setup: str, call: str, cwd: Path) -> str:
+        code = _PEAK.format(setup=setup, call=call)
+        result = subprocess.run(
+            [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stderr
+        kib = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, else KiB
+        grew = int(result.stdout) * kib
+        assert grew < REFUSAL_BUDGET, f"peak memory grew by {grew >> 20} MiB: {result.stderr}"
+        return result.stderr
+
+    return run

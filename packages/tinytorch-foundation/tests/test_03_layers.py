@@ -88,7 +88,7 @@ def test_linear_input_feature_mismatch_names_both_shapes() -> None:
 
 @pytest.mark.parametrize("sizes", [(0, 3), (3, 0), (-1, 2)])
 def test_linear_rejects_non_positive_sizes(sizes) -> None:
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match=r"Linear: (in|out)_features must be >= 1"):
         Linear(*sizes)
 
 

@@ -7,6 +7,7 @@ PyTorch's documentation (torch.optim.SGD / Adam / AdamW, dampening 0, no amsgrad
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -260,6 +261,38 @@ class TestValidation:
             make(fresh_params())
 
     @pytest.mark.parametrize(
+        ("make", "error", "message"),
+        [
+            (lambda ps: Adam(ps, lr=math.nan), ValueError, r"Adam: learning rate \(lr\) .*got nan"),
+            (lambda ps: SGD(ps, lr=math.inf), ValueError, r"SGD: learning rate \(lr\) .*got inf"),
+            (lambda ps: SGD(ps, lr=0.1, momentum=math.inf), ValueError, "SGD: momentum .*got inf"),
+            (lambda ps: SGD(ps, lr=0.1, weight_decay=math.nan), ValueError, "SGD: weight_decay"),
+            (lambda ps: Adam(ps, eps=math.nan), ValueError, "Adam: eps .*got nan"),
+            (lambda ps: Adam(ps, betas=(math.nan, 0.9)), ValueError, r"Adam: betas\[0\] .*nan"),
+            (lambda ps: AdamW(ps, weight_decay=-math.inf), ValueError, "AdamW: weight_decay"),
+            (lambda ps: SGD(ps, lr="0.1"), TypeError, "SGD: learning rate .*got str '0.1'"),
+            (lambda ps: Adam(ps, lr=None), TypeError, "Adam: learning rate .*got NoneType"),
+            (lambda ps: Adam(ps, betas=0.9), TypeError, r"Adam: betas must be a pair .*got 0\.9"),
+            (
+                lambda ps: AdamW(ps, betas=(0.9, 0.99, 0.9)),
+                TypeError,
+                "AdamW: betas must be a pair",
+            ),
+            (
+                lambda ps: SGD(ps, lr=0.1, momentum=0.9, nesterov="yes"),
+                TypeError,
+                "SGD: nesterov .*yes",
+            ),
+        ],
+    )
+    def test_non_finite_or_mistyped_hyper_parameters_name_the_optimizer_and_value(
+        self, make, error, message
+    ):
+        """PyTorch lets lr=nan through and every weight is NaN after one step; not here."""
+        with pytest.raises(error, match=f"^{message}"):
+            make(fresh_params())
+
+    @pytest.mark.parametrize(
         ("make", "name"),
         [
             (lambda ps: SGD(ps, lr=0.1), "SGD"),
@@ -403,6 +436,42 @@ class TestStateDict:
         state["state"][0]["exp_avg"] = np.zeros((5, 5), dtype=np.float32)
         with pytest.raises(ValueError, match=r"Adam.load_state_dict: .*exp_avg.*\(5, 5\)"):
             Adam(fresh_params()).load_state_dict(state)
+
+    @pytest.mark.parametrize(
+        ("damage", "problem"),
+        [
+            (lambda s: s.update(step_count="many"), "step_count must be an int, got str 'many'"),
+            (lambda s: s.update(step_count=-1), "step_count must be >= 0, got -1"),
+            (lambda s: s["groups"][0].update(lr=math.nan), r"group 0: Adam: learning rate"),
+            (lambda s: s["groups"][0].update(betas=[0.9]), "group 0: Adam: betas must be a pair"),
+            (lambda s: s["groups"][0].pop("eps"), r"group 0 should hold \['betas', 'eps'"),
+            (lambda s: s["groups"].append({}), "saved 2 parameter groups, optimizer has 1"),
+            (lambda s: s["state"][1].update(step="3"), "step of parameter 1 must be an int"),
+            (lambda s: s["state"][1].pop("exp_avg_sq"), "parameter 1 should hold"),
+            (
+                lambda s: s["state"][1].update(exp_avg=np.array(["a", "b"])),
+                "buffer 'exp_avg' of parameter 1 should be a number array",
+            ),
+            (lambda s: s["state"].update({"0": s["state"][0]}), "state for parameter '0'"),
+            (lambda s: s.pop("groups"), "expected a dict of step_count, groups and state"),
+        ],
+    )
+    def test_a_bad_state_is_refused_before_anything_changes(self, damage, problem):
+        params = fresh_params()
+        source = Adam(params, lr=0.1)
+        run(source, params, fixed_gradients()[:1])
+        state = copy.deepcopy(source.state_dict())
+        damage(state)
+        target = Adam(fresh_params(), lr=0.2)
+        run(target, target.params, fixed_gradients())
+        before = copy.deepcopy(target.state_dict())
+        with pytest.raises((TypeError, ValueError), match=rf"^Adam\.load_state_dict: {problem}"):
+            target.load_state_dict(state)
+        after = target.state_dict()
+        assert after["step_count"] == before["step_count"] and after["groups"] == before["groups"]
+        for i, buffers in before["state"].items():
+            for key, value in buffers.items():
+                np.testing.assert_array_equal(after["state"][i][key], value)
 
     def test_loading_state_for_too_many_parameters_raises(self):
         params = fresh_params()

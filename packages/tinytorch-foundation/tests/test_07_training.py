@@ -6,10 +6,12 @@ what the graph holds (``graph_stats``) and by identical gradients.
 
 from __future__ import annotations
 
+import copy
 import itertools
 import json
 import math
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -152,11 +154,41 @@ class TestCosineAnnealingLR:
             (dict(T_max=10, eta_min=-0.1), "eta_min"),
             (dict(T_max=10, warmup_steps=-1), "warmup_steps"),
             (dict(T_max=10, warmup_steps=10), "warmup_steps"),
+            (dict(T_max=10, eta_min=math.nan), "eta_min must be a finite number >= 0, got nan"),
         ],
     )
     def test_invalid_arguments_raise(self, kwargs, what):
         with pytest.raises(ValueError, match=rf"CosineAnnealingLR: {what}"):
             CosineAnnealingLR(sgd_at(0.1), **kwargs)
+
+    @pytest.mark.parametrize(
+        ("make", "what"),
+        [
+            (
+                lambda: CosineAnnealingLR(sgd_at(0.1), T_max=2.5),
+                "T_max must be an int, got float 2.5",
+            ),
+            (lambda: CosineAnnealingLR(sgd_at(0.1), T_max=True), "T_max must be an int"),
+            (lambda: CosineAnnealingLR(sgd_at(0.1), T_max=5, warmup_steps=None), "warmup_steps"),
+            (lambda: CosineAnnealingLR(sgd_at(0.1), T_max=5, eta_min="0"), "eta_min"),
+            (lambda: CosineAnnealingLR([0.1], T_max=5), "optimizer must be an Optimizer"),
+        ],
+    )
+    def test_mistyped_arguments_raise_type_errors(self, make, what):
+        with pytest.raises(TypeError, match=rf"^CosineAnnealingLR: {what}"):
+            make()
+
+    @pytest.mark.parametrize(
+        "state", [{"last_step": "soon"}, {"last_step": -1}, {"last_step": 1.5}, {}, [3]]
+    )
+    def test_a_bad_state_is_refused_and_changes_nothing(self, state):
+        optimizer = sgd_at(0.1)
+        scheduler = CosineAnnealingLR(optimizer, T_max=10)
+        scheduler.step()
+        lr = optimizer.lr
+        with pytest.raises((TypeError, ValueError), match=r"^CosineAnnealingLR\.load_state_dict: "):
+            scheduler.load_state_dict(state)
+        assert scheduler.last_step == 1 and optimizer.lr == lr
 
     def test_state_dict_round_trip(self):
         optimizer = sgd_at(0.1)
@@ -542,14 +574,128 @@ class TestCheckpoint:
         load_checkpoint(path, model)
         assert params_equal_state(model, saved)
 
+    @pytest.mark.parametrize(
+        ("metadata", "error", "problem"),
+        [
+            (dict(weights=np.ones(3)), TypeError, "metadata must be JSON data"),
+            (dict(history="x" * (1 << 20)), ValueError, "more than the 1,048,576"),
+        ],
+    )
+    def test_metadata_a_checkpoint_cannot_hold_is_refused_before_writing(
+        self, tmp_path, metadata, error, problem
+    ):
+        model, _, _ = fresh_objects()
+        with pytest.raises(error, match=f"^save_checkpoint: .*{problem}"):
+            save_checkpoint(tmp_path / "run.npz", model, **metadata)
+        assert os.listdir(tmp_path) == []
+
     def test_missing_file_raises_file_not_found(self, tmp_path):
         model, _, _ = fresh_objects()
         with pytest.raises(FileNotFoundError, match=r"nothing-here\.npz"):
             load_checkpoint(tmp_path / "nothing-here.npz", model)
 
 
+def stepped_objects(seed: int = 123):
+    """Model, optimizer and scheduler after one training step: every kind of state is set."""
+    model, optimizer, scheduler = fresh_objects(seed)
+    x, y = blobs()
+    Trainer(model, optimizer, CrossEntropyLoss(), scheduler=scheduler, progress=False).fit(
+        x[:16], y[:16], epochs=1, batch_size=16
+    )
+    return model, optimizer, scheduler
+
+
+def snapshot(model: Module, optimizer, scheduler) -> dict:
+    """Every array and number the three objects hold, copied."""
+    return copy.deepcopy(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict() if optimizer is not None else None,
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        }
+    )
+
+
+def damaged(saved: Path, target: Path, damage) -> Path:
+    """A copy of a good checkpoint after ``damage(arrays, meta)``; a str it returns is
+    stored as the JSON text instead of ``meta``."""
+    with np.load(saved, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    meta = json.loads(arrays["meta"].tobytes().decode())
+    text = damage(arrays, meta)
+    text = text if isinstance(text, str) else json.dumps(meta)
+    arrays["meta"] = np.frombuffer(text.encode(), dtype=np.uint8)
+    np.savez(target, **arrays)
+    return target
+
+
+def set_array(name: str, value: np.ndarray):
+    return lambda arrays, meta: arrays.update({name: value})
+
+
+BAD_CHECKPOINTS = {
+    "last parameter a string array": (
+        set_array("model/2.bias", np.array(["x", "y", "z"])),
+        r"entry 'model/2.bias': does not fit this model: a <U1 array of shape \(3,\)",
+    ),
+    "last parameter of the wrong shape": (
+        set_array("model/2.bias", np.zeros(4, np.float32)),
+        r"shape \(4,\) where numbers of shape \(3,\) belong",
+    ),
+    "a parameter the model lacks": (
+        set_array("model/9.weight", np.zeros(3, np.float32)),
+        "entry 'model/9.weight': does not fit this model: it has no such parameter",
+    ),
+    "a model parameter missing": (
+        lambda arrays, meta: arrays.pop("model/2.bias"),
+        r"does not fit this model: lacks \['2.bias'\]",
+    ),
+    "last optimizer buffer of the wrong shape": (
+        set_array("optimizer/3/exp_avg_sq", np.zeros((3, 3), np.float32)),
+        "entry 'optimizer/3/exp_avg_sq': does not fit this Adam",
+    ),
+    "an optimizer buffer missing": (
+        lambda arrays, meta: arrays.pop("optimizer/3/exp_avg_sq"),
+        "does not fit this optimizer: .*parameter 3 should hold",
+    ),
+    "bad scheduler state": (
+        lambda arrays, meta: meta.update(scheduler={"last_step": "soon"}),
+        "does not fit this scheduler: .*last_step must be an int, got str 'soon'",
+    ),
+    "no scheduler state": (
+        lambda arrays, meta: meta.pop("scheduler"),
+        "holds no scheduler state, cannot restore a CosineAnnealingLR",
+    ),
+    "missing metadata": (
+        lambda arrays, meta: meta.pop("metadata"),
+        "has no 'metadata' object",
+    ),
+    'step_count: "many"': (
+        lambda arrays, meta: meta["optimizer"].update(step_count="many"),
+        "does not fit this optimizer: .*step_count must be an int, got str 'many'",
+    ),
+    "a NaN learning rate": (
+        lambda arrays, meta: meta["optimizer"]["groups"][0].update(lr=math.nan),
+        r"does not fit this optimizer: .*group 0: Adam: learning rate \(lr\) .*nan",
+    ),
+    "a buffer's step not a count": (
+        lambda arrays, meta: meta["optimizer"]["scalars"]["3"].update(step="x"),
+        "step of parameter 3 must be an int, got str 'x'",
+    ),
+    "scalars that are not objects": (
+        lambda arrays, meta: meta["optimizer"].update(scalars=[1, 2]),
+        "'scalars' should map parameter positions to objects",
+    ),
+    "JSON nested 100,000 deep": (
+        lambda arrays, meta: "[" * 100_000 + "]" * 100_000,
+        "unreadable metadata",
+    ),
+    "JSON that is not an object": (lambda arrays, meta: "[1, 2]", "is format"),
+}
+
+
 class TestCheckpointValidation:
-    """Every bad file is a CheckpointError naming the path, and the model stays as it was."""
+    """Every bad file is a CheckpointError naming the path, and nothing changes at all."""
 
     @pytest.fixture
     def saved(self, tmp_path) -> Path:
@@ -559,16 +705,63 @@ class TestCheckpointValidation:
         )
 
     def assert_rejected(
-        self, path: Path, model: Module | None = None, optimizer=None, match: str | None = None
+        self,
+        path: Path,
+        model: Module | None = None,
+        optimizer=None,
+        scheduler=None,
+        match: str | None = None,
     ):
         if model is None:
-            model, optimizer, _ = fresh_objects()
-        before = model.state_dict()
+            model, optimizer, scheduler = stepped_objects()
+        before = snapshot(model, optimizer, scheduler)
         with pytest.raises(CheckpointError, match=match) as info:
-            load_checkpoint(path, model, optimizer)
+            load_checkpoint(path, model, optimizer, scheduler)
         assert str(path) in str(info.value)
-        assert params_equal_state(model, before)
+        np.testing.assert_equal(snapshot(model, optimizer, scheduler), before)
         return info.value
+
+    @pytest.mark.parametrize("case", list(BAD_CHECKPOINTS))
+    def test_a_bad_file_changes_nothing(self, saved, tmp_path, case):
+        damage, problem = BAD_CHECKPOINTS[case]
+        self.assert_rejected(damaged(saved, tmp_path / "bad.npz", damage), match=problem)
+
+    def test_a_deflate_bomb_is_refused_before_it_is_inflated(
+        self, saved, tmp_path, refused_in_bounded_memory
+    ):
+        """130 KB on disk, 128 MiB of zeros once inflated; refused from the sizes the zip
+        directory declares, so the same holds for 2 GiB (which only takes longer to build)."""
+        bomb = tmp_path / "bomb.npz"
+        deflate = dict(compression=zipfile.ZIP_DEFLATED, compresslevel=9)
+        with (
+            np.load(saved, allow_pickle=False) as archive,
+            zipfile.ZipFile(bomb, "w", **deflate) as out,
+        ):
+            for key in archive.files:
+                if key != "model/0.weight":
+                    with out.open(f"{key}.npy", "w") as entry:
+                        np.lib.format.write_array(entry, archive[key])
+            with out.open("model/0.weight.npy", "w", force_zip64=True) as entry:
+                header = {"descr": "<f4", "fortran_order": False, "shape": (1 << 25,)}
+                np.lib.format.write_array_header_1_0(entry, header)
+                for _ in range(8):
+                    entry.write(bytes(16 << 20))
+        assert bomb.stat().st_size < 1 << 20
+        message = refused_in_bounded_memory(
+            "from tinytorch.nn import Linear, ReLU, Sequential\n"
+            "from tinytorch.training import load_checkpoint\n"
+            "model = Sequential(Linear(2, 16), ReLU(), Linear(16, 3))",
+            "load_checkpoint('bomb.npz', model)",
+            tmp_path,
+        )
+        assert "bomb.npz: its entries declare 134," in message
+
+    def test_the_good_file_passes_the_same_check(self, saved):
+        model, optimizer, scheduler = stepped_objects()
+        before = snapshot(model, optimizer, scheduler)
+        load_checkpoint(saved, model, optimizer, scheduler)
+        assert not params_equal_state(model, before["model"])
+        assert optimizer.step_count != before["optimizer"]["step_count"]
 
     def test_truncated_file(self, saved, tmp_path):
         bad = tmp_path / "truncated.npz"
@@ -597,10 +790,17 @@ class TestCheckpointValidation:
         bad.write_bytes(bytes(data))
         self.assert_rejected(bad, match="corrupted")
 
-    def test_plain_npz_without_meta(self, tmp_path):
+    def test_plain_npz_without_meta(self, saved, tmp_path):
+        with np.load(saved, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files if key != "meta"}
         bad = tmp_path / "plain.npz"
-        np.savez(bad, weights=np.ones(3))
+        np.savez(bad, **arrays)
         self.assert_rejected(bad, match="no 'meta'")
+
+    def test_an_entry_the_model_does_not_have(self, tmp_path):
+        bad = tmp_path / "other.npz"
+        np.savez(bad, weights=np.ones(3))
+        self.assert_rejected(bad, match="entry 'weights': does not fit this model")
 
     def test_unreadable_meta(self, saved, tmp_path):
         with np.load(saved, allow_pickle=False) as archive:

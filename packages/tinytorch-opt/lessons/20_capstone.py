@@ -92,17 +92,21 @@ workdir = Path(tempfile.mkdtemp(prefix="tinytorch-capstone-"))
 #   and the parameter count when known.
 # - `improvement`: speed-up (baseline median / optimized median), size reduction,
 #   accuracy delta (optimized − baseline) and throughput gain.
-# - `_read`: parse a file as JSON only, noting every duplicate key and every NaN or
-#   Infinity instead of stopping, and turning a syntax error into a problem with its
-#   line and column.
+# - `_read`: parse a file as JSON only, noting every duplicate key instead of stopping,
+#   keeping over-long integer literals as markers (the given `_parse_int`), and turning
+#   a syntax error into a problem with its line and column. The size and nesting bounds
+#   before it are given; NaN and Infinity parse to floats that the validator refuses at
+#   their location, exactly as it does for the same value in a dict.
 # - `_schema_problems`: every violation of the schema (not just the first), each as
-#   `$.location: message`, in document order.
+#   `$.location: message`, in document order, with the validator whose "number" is a
+#   JSON number (finite: never NaN or ±Infinity).
 # - `_result_problems`: what the schema cannot express: the interval must contain the
 #   statistic it is for, and the throughput must follow from batch size and latency.
 # - `_improvement_problems`: the stated improvement must be what the two results give,
 #   and the significance flag must agree with p < α.
 # - `write_submission`: validate first (refuse with every problem, write nothing), then
-#   write to a temporary file in the same folder, flush, fsync and `os.replace` it.
+#   write through `atomic_write` (`tinytorch.files`), which writes a temporary file in
+#   the same folder, flushes and fsyncs it and `os.replace`s it over the target.
 #
 # `make_submission`, `load_schema`, `_time_problems`, `validate_submission` and
 # `load_submission` are given.
@@ -331,8 +335,8 @@ print(
 # in the middle then leaves half a file, and the previous good result is gone too.
 # Writing a temporary file in the same folder, flushing and fsyncing it, then
 # `os.replace`-ing it over the target is atomic on POSIX and Windows: a reader sees
-# the old file or the new one, never a mixture. Checkpoints (Module 07) and tokenizer
-# files (Module 10) use the same pattern for the same reason.
+# the old file or the new one, never a mixture. That is `atomic_write`, the one helper
+# that checkpoints (Module 07) and tokenizer files (Module 10) use for the same reason.
 # ### END SOLUTION
 #
 # **Q5 · What the schema fixes.** Look at the units the schema prescribes. Why seconds,

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -218,8 +220,75 @@ def test_nan_and_duplicate_keys_are_reported(written: Path) -> None:
     text = text.replace('"submitter": "Ada"', '"submitter": "Ada", "submitter": "Eve"', 1)
     written.write_text(text, encoding="utf-8")
     problems = validate_submission(written)
-    assert any("NaN is not a valid JSON number" in p for p in problems)
+    assert any(p.startswith("$.baseline.accuracy: nan is not a JSON number") for p in problems)
     assert any("'submitter' appears more than once" in p for p in problems)
+
+
+def deeply_nested(depth: int) -> list:
+    """[[[...]]] ``depth`` lists deep, built without recursion."""
+    outer = inner = []
+    for _ in range(depth - 1):
+        inner.append([])
+        inner = inner[0]
+    return outer
+
+
+# The same bad value put into an in-memory submission and into the text of a file.
+# Both must give exactly the same problems: one validator, one verdict.
+SAME_VERDICT = {
+    "NaN accuracy": (
+        lambda d: d["baseline"].update(accuracy=math.nan),
+        lambda t: t.replace('"accuracy": 0.95', '"accuracy": NaN', 1),
+        "$.baseline.accuracy: nan is not a JSON number",
+    ),
+    "1e999 (infinity) where nothing recomputes it": (
+        lambda d: d["baseline"]["latency"].update(std_s=math.inf),
+        lambda t: re.sub(r'"std_s": [^,}]+', '"std_s": 1e999', t, count=1),
+        "$.baseline.latency.std_s: inf is not a JSON number",
+    ),
+    "a 5001-digit integer": (
+        lambda d: d["baseline"].update(size_bytes=10**5000),
+        lambda t: t.replace('"size_bytes": 400000', '"size_bytes": 1' + "0" * 5000, 1),
+        "$.baseline.size_bytes: an integer of 5001 digits is beyond ±(2**53 - 1)",
+    ),
+    "an integer JSON cannot hold exactly": (
+        lambda d: d["baseline"].update(parameters=2**53 + 1),
+        lambda t: t.replace('"parameters": 100000', f'"parameters": {2**53 + 1}', 1),
+        "$.baseline.parameters: an integer of 16 digits is beyond ±(2**53 - 1)",
+    ),
+    "100,000-deep nesting": (
+        lambda d: d.update(notes=deeply_nested(100_000)),
+        lambda t: t.replace(
+            '"notes": "Module 20 test"', '"notes": ' + "[" * 100_000 + "]" * 100_000
+        ),
+        "$.notes" + "[0]" * 15 + ": nested more than 16 levels deep",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(SAME_VERDICT))
+def test_a_file_and_a_dict_get_the_same_verdict_naming_the_field(tmp_path, case) -> None:
+    damage_dict, damage_text, problem = SAME_VERDICT[case]
+    document = submission()
+    path = tmp_path / "s.json"
+    path.write_text(damage_text(json.dumps(document)), encoding="utf-8")
+    damage_dict(document)
+    from_dict, from_file = validate_submission(document), validate_submission(path)
+    assert from_dict == from_file
+    assert from_dict and from_dict[0].startswith(problem), from_dict
+
+
+def test_load_submission_never_returns_a_non_finite_number(tmp_path) -> None:
+    path = tmp_path / "s.json"
+    text = json.dumps(submission())
+    path.write_text(re.sub(r'"mean_s": [^,}]+', '"mean_s": 1e999', text, count=1), encoding="utf-8")
+    with pytest.raises(SubmissionError, match="mean_s: inf is not a JSON number"):
+        load_submission(path)
+
+
+def test_something_that_is_neither_a_path_nor_a_dict_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="validate_submission: expected a path or a dict, got list"):
+        validate_submission([submission()])
 
 
 # ============================================================================= schema problems

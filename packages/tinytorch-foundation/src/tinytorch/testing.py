@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from tinytorch.core import autograd
-from tinytorch.core.autograd import Function, gradcheck
+from tinytorch.core.autograd import Function
+from tinytorch.core.graph_tools import gradcheck
 from tinytorch.core.tensor import Tensor
 from tinytorch.nn import activations, losses
 from tinytorch.nn.activations import GELU_C

@@ -31,6 +31,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from tinytorch.checks import check_int
 from tinytorch.core.tensor import Tensor, _data, get_rng
 from tinytorch.datasets import load_cifar10, load_mnist, load_tinydigits
 
@@ -129,6 +130,8 @@ def collate(samples: Sequence[Any]) -> Batch:
     (image batch (B, 1, 8, 8), label batch (B,) int64); samples that are single arrays
     give one Tensor. Shapes must agree within each field.
     """
+    if not isinstance(samples, (Sequence, np.ndarray)):
+        raise TypeError(f"collate: expected a list of samples, got {type(samples).__name__}")
     ### BEGIN SOLUTION
     if len(samples) == 0:
         raise ValueError("collate: got no samples to batch")
@@ -180,17 +183,14 @@ class DataLoader:
                 f"DataLoader: dataset must define __len__ and __getitem__ (the Dataset "
                 f"protocol), got {type(dataset).__name__}"
             )
-        for name, value, minimum in (
-            ("batch_size", batch_size, 1),
-            ("num_workers", num_workers, 0),
-            ("prefetch", prefetch, 1),
-        ):
-            if (
-                not isinstance(value, (int, np.integer))
-                or isinstance(value, bool)
-                or value < minimum
-            ):
-                raise ValueError(f"DataLoader: {name} must be an int >= {minimum}, got {value!r}")
+        check_int("DataLoader", "batch_size", batch_size, minimum=1)
+        check_int("DataLoader", "num_workers", num_workers, minimum=0)
+        check_int("DataLoader", "prefetch", prefetch, minimum=1)
+        for name, value in (("shuffle", shuffle), ("drop_last", drop_last)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"DataLoader: {name} must be True or False, got {value!r:.40}")
+        if seed is not None:
+            check_int("DataLoader", "seed", seed, minimum=0)
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
@@ -209,6 +209,7 @@ class DataLoader:
 
     def set_epoch(self, epoch: int) -> None:
         """Make the next ``iter()`` produce epoch ``epoch`` (to resume a seeded run)."""
+        check_int("DataLoader.set_epoch", "epoch", epoch, minimum=0)
         self.epoch = epoch
 
     def batch_indices(self, epoch: int) -> list[np.ndarray]:

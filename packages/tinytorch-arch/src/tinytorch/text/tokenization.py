@@ -25,18 +25,21 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, ClassVar
 
+from tinytorch.checks import check_int
+from tinytorch.files import atomic_write
+
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 SPECIAL_TOKENS: tuple[str, ...] = (PAD, BOS, EOS, UNK)  # ids 0, 1, 2, 3 in every tokenizer
 FORMAT = "tinytorch-tokenizer"
 VERSION = 1
+MAX_FILE_BYTES = 64 << 20  # a 50,000-token BPE tokenizer saves to about 2 MB
 
 # A pre-tokenizer in the spirit of GPT-2's: a word with its leading space, one digit (so
 # numbers stay digit by digit, which keeps arithmetic learnable), a run of punctuation,
@@ -105,7 +108,7 @@ class Tokenizer:
         ### BEGIN SOLUTION
         pieces = []
         for i in ids:
-            i = int(i)
+            i = int(check_int(f"{type(self).__name__}.decode", "every id", i))
             if not 0 <= i < len(self.vocab):
                 raise ValueError(
                     f"{type(self).__name__}.decode: id {i} is outside the vocabulary "
@@ -126,7 +129,8 @@ class Tokenizer:
         raise TypeError(f"{cls.__name__} must define _from_payload")
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the tokenizer as JSON, atomically (temp file, then rename over ``path``)."""
+        """Write the tokenizer as JSON, atomically (``atomic_write``: a temporary file
+        renamed over ``path``, so a crash never leaves half a tokenizer)."""
         ### BEGIN SOLUTION
         path = Path(path)
         document = {
@@ -136,18 +140,9 @@ class Tokenizer:
             "special_tokens": list(SPECIAL_TOKENS),
             **self._payload(),
         }
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(document, handle, ensure_ascii=False, indent=1)
-                handle.write("\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(path, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, ensure_ascii=False, indent=1)
+            handle.write("\n")
         return path
         ### END SOLUTION
 
@@ -166,9 +161,11 @@ class Tokenizer:
 
         if not path.is_file():
             raise FileNotFoundError(f"{cls.__name__}.load: no tokenizer file at {path}")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise fail(f"{path.stat().st_size:,} bytes, more than a tokenizer file can be")
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        except (UnicodeDecodeError, ValueError, RecursionError) as error:
             raise fail(f"not valid JSON ({error})") from None
         if not isinstance(document, dict):
             raise fail(f"expected a JSON object, got {type(document).__name__}")
@@ -187,6 +184,21 @@ class Tokenizer:
             raise fail(f"holds a {kind!r} tokenizer, not {cls.kind!r}")
         return kinds[kind]._from_payload(document, fail)
         ### END SOLUTION
+
+
+def _documents(corpus: str | Iterable[str], where: str) -> Iterator[str]:
+    """The texts of ``corpus``: a str is one text, not a sequence of one-letter texts."""
+    if isinstance(corpus, str):
+        yield corpus
+        return
+    if not isinstance(corpus, Iterable) or isinstance(corpus, (bytes, bytearray)):
+        raise TypeError(
+            f"{where}: corpus must be a str or an iterable of str, got {type(corpus).__name__}"
+        )
+    for i, text in enumerate(corpus):
+        if not isinstance(text, str):
+            raise TypeError(f"{where}: corpus item {i} is a {type(text).__name__}, not a str")
+        yield text
 
 
 def _string_list(document: dict[str, Any], key: str, fail: Any) -> list[str]:
@@ -220,8 +232,12 @@ class CharTokenizer(Tokenizer):
                 raise ValueError(f"CharTokenizer: tokens must be single characters, got {c!r}")
             self._add_token(c)
 
-    def train(self, corpus: Iterable[str]) -> CharTokenizer:
-        """Build the vocabulary from the characters of ``corpus``; returns self."""
+    def train(self, corpus: str | Iterable[str]) -> CharTokenizer:
+        """Build the vocabulary from the characters of ``corpus``; returns self.
+
+        ``corpus`` is one text (a str) or an iterable of texts.
+        """
+        corpus = _documents(corpus, "CharTokenizer.train")
         ### BEGIN SOLUTION
         chars = sorted({c for text in corpus for c in text})
         if not chars:
@@ -282,11 +298,18 @@ class BPETokenizer(Tokenizer):
         for a, b in self.merges:
             self._add_token(a + b)
 
-    def train(self, corpus: Iterable[str], vocab_size: int, min_frequency: int = 2) -> BPETokenizer:
+    def train(
+        self, corpus: str | Iterable[str], vocab_size: int, min_frequency: int = 2
+    ) -> BPETokenizer:
         """Learn merges from ``corpus`` until ``vocab_size`` ids exist; returns self.
 
-        Cost: each merge recounts the pairs of the distinct chunks, O(merges × symbols).
+        ``corpus`` is one text (a str) or an iterable of texts, as in other libraries'
+        "train from text". Cost: each merge recounts the pairs of the distinct chunks,
+        O(merges × symbols).
         """
+        corpus = _documents(corpus, "BPETokenizer.train")
+        check_int("BPETokenizer.train", "vocab_size", vocab_size, minimum=1)
+        check_int("BPETokenizer.train", "min_frequency", min_frequency, minimum=1)
         ### BEGIN SOLUTION
         chunks = Counter(chunk for text in corpus for chunk in self.pretokenize(text))
         alphabet = sorted({c for chunk in chunks for c in chunk})

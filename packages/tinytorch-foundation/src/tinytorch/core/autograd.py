@@ -4,7 +4,8 @@ Connection map
     Prerequisites : 01 Tensor · 02 Activations · 03 Layers · 04 Losses
     This module   : computational graphs, the chain rule, backpropagation — one Function
                     abstraction, gradients un-broadcast in one place, an iterative
-                    topological sort, gradcheck, and graph statistics
+                    topological sort; with ``graph_tools``: gradcheck, graph statistics
+                    and a picture of the graph
     Unlocks       : 06 Optimizers · 07 Training · every later module that learns
 
 How it switches on (progressive disclosure): every op of Modules 01–04 computes its
@@ -21,18 +22,18 @@ runs. ``graph_stats(loss)`` counts the nodes and the bytes they hold — usually
 than the parameters themselves — which is what activation checkpointing (Module 07) trades
 for recomputation.
 
-One file on purpose (about 700 lines): every derivative of Modules 01–04 sits beside the
-engine that runs it and the tools that check it, so the whole mechanism reads top to bottom.
+Module 05 is two files: this one, the mechanism (one file on purpose, about 630 lines:
+every derivative of Modules 01–04 sits beside the engine that runs it, so it reads top to
+bottom), and ``graph_tools``, which checks a graph (``gradcheck``), measures it
+(``graph_stats``) and draws it (``graph_dot``).
 """
 
 from __future__ import annotations
 
 import warnings
 from abc import ABC, abstractmethod
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -402,6 +403,10 @@ class LogSoftmaxBackward(Function):
 # ----------------------------------------------------------------------------- Module 04 rules
 
 
+# A loss records (prediction, target) as its inputs: the target is data the node holds,
+# and its gradient is None (no model learns its labels).
+
+
 def _loss_scale(fn: Function, grad: np.ndarray, count: int) -> np.ndarray:
     """dLoss/d(per-element loss) for reduction 'mean' (1/count), 'sum' (1) or 'none'."""
     return grad / count if fn.reduction == "mean" else grad
@@ -411,8 +416,8 @@ class MSELossBackward(Function):
     def backward(self, grad):
         ### BEGIN SOLUTION
         p = self.array(0)
-        diff = p - np.asarray(_data(self.target), dtype=p.dtype)
-        return (2.0 * diff * _loss_scale(self, grad, p.size),)
+        diff = p - self.array(1).astype(p.dtype)
+        return 2.0 * diff * _loss_scale(self, grad, p.size), None
         ### END SOLUTION
 
 
@@ -421,13 +426,13 @@ class CrossEntropyBackward(Function):
 
     def backward(self, grad):
         ### BEGIN SOLUTION
-        logits, targets = self.array(0), np.asarray(_data(self.targets))
+        logits, targets = self.array(0), self.array(1)
         shifted = logits - logits.max(axis=1, keepdims=True)
         probs = np.exp(shifted)
         probs /= probs.sum(axis=1, keepdims=True)
         probs[np.arange(len(targets)), targets] -= 1.0
         scale = _loss_scale(self, grad, len(targets))
-        return (probs * (scale[:, None] if np.ndim(scale) else scale),)
+        return probs * (scale[:, None] if np.ndim(scale) else scale), None
         ### END SOLUTION
 
 
@@ -435,9 +440,9 @@ class BCELossBackward(Function):
     def backward(self, grad):
         ### BEGIN SOLUTION
         p = self.array(0)
-        y = np.asarray(_data(self.target), dtype=p.dtype)
+        y = self.array(1).astype(p.dtype)
         local = (p - y) / np.maximum(p * (1.0 - p), 1e-12)
-        return (local * _loss_scale(self, grad, p.size),)
+        return local * _loss_scale(self, grad, p.size), None
         ### END SOLUTION
 
 
@@ -445,10 +450,10 @@ class BCEWithLogitsBackward(Function):
     def backward(self, grad):
         ### BEGIN SOLUTION
         x = self.array(0)
-        y = np.asarray(_data(self.target), dtype=x.dtype)
+        y = self.array(1).astype(x.dtype)
         e = np.exp(-np.abs(x))
         sig = np.where(x >= 0, 1.0, e) / (1.0 + e)
-        return ((sig - y) * _loss_scale(self, grad, x.size),)
+        return (sig - y) * _loss_scale(self, grad, x.size), None
         ### END SOLUTION
 
 
@@ -623,106 +628,3 @@ def activate_if_implemented() -> bool:
         _tensor_module.set_gradient_engine(DORMANT)
         return False
     return True
-
-
-# ----------------------------------------------------------------------------- checking
-
-
-class GradcheckError(AssertionError):
-    """Analytic and numerical gradients disagree."""
-
-
-# competency: graphs/debugs
-def gradcheck(
-    fn: Callable[..., Tensor],
-    inputs: Sequence[Tensor],
-    eps: float = 1e-6,
-    atol: float = 1e-5,
-    rtol: float = 1e-3,
-    seed: int = 0,
-) -> bool:
-    """Compare backward() with central differences (f(x+eps) - f(x-eps)) / 2eps.
-
-    Inputs that require a gradient must be float64 (float32 rounding swamps eps). The
-    output is contracted with a random vector v, so one backward checks the full
-    vector-Jacobian product. Costs 2 forward passes per input element. Returns True or
-    raises GradcheckError naming the input, the element and both values.
-    """
-    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
-    if not checked:
-        raise ValueError("gradcheck: no input has requires_grad=True")
-    for i in checked:
-        if inputs[i].dtype != np.float64:
-            raise TypeError(f"gradcheck: input {i} is {inputs[i].dtype}; use dtype=np.float64")
-        inputs[i].data = np.array(inputs[i].data)  # own, writable, contiguous
-        inputs[i].grad = None
-    out = fn(*inputs)
-    v = np.random.default_rng(seed).standard_normal(out.shape)
-    out.backward(v)
-
-    def objective() -> float:
-        with no_grad():
-            return float((fn(*inputs).data * v).sum())
-
-    for i in checked:
-        x = inputs[i]
-        analytic = np.zeros_like(x.data) if x.grad is None else x.grad.data
-        numeric = np.zeros_like(x.data)
-        flat = x.data.reshape(-1)
-        for k in range(flat.size):
-            original = flat[k]
-            flat[k] = original + eps
-            plus = objective()
-            flat[k] = original - eps
-            minus = objective()
-            flat[k] = original
-            numeric.reshape(-1)[k] = (plus - minus) / (2 * eps)
-        if not np.allclose(analytic, numeric, atol=atol, rtol=rtol):
-            k = int(np.argmax(np.abs(analytic - numeric)))
-            element = tuple(int(i) for i in np.unravel_index(k, x.shape))
-            raise GradcheckError(
-                f"gradcheck: input {i} (shape {x.shape}) element {element}: "
-                f"analytic {analytic.reshape(-1)[k]:.6g} vs numerical {numeric.reshape(-1)[k]:.6g}"
-            )
-    return True
-
-
-@dataclass
-class GraphStats:
-    """What a graph costs: how many op nodes, and the bytes they keep alive."""
-
-    nodes: int
-    leaves: int
-    saved_bytes: int
-    ops: Counter = field(default_factory=Counter)
-
-    def __str__(self) -> str:
-        top = ", ".join(f"{name}×{n}" for name, n in self.ops.most_common(6))
-        return (
-            f"{self.nodes} nodes, {self.leaves} leaves, "
-            f"{self.saved_bytes / 1024:.1f} KiB saved for backward ({top})"
-        )
-
-
-# competency: graphs/measures, tensors/debugs
-def graph_stats(root: Tensor, exclude: Sequence[np.ndarray] = ()) -> GraphStats:
-    """Count the nodes below ``root`` and the distinct arrays they hold for backward.
-
-    ``exclude`` leaves out arrays that live anyway (e.g. parameters), so what remains is
-    the activation memory the graph alone keeps alive.
-    """
-    if root.grad_fn is None:
-        return GraphStats(nodes=0, leaves=int(root.requires_grad), saved_bytes=0)
-    nodes = _topological_order(root)
-    leaves = {
-        id(x)
-        for n in nodes
-        for x in n.grad_fn.inputs
-        if isinstance(x, Tensor) and x.requires_grad and x.grad_fn is None
-    }
-    skip = {id(a) for a in exclude}
-    arrays = {id(a): a.nbytes for n in nodes for a in n.grad_fn.saved_arrays() if id(a) not in skip}
-    ops = Counter(type(n.grad_fn).__name__ for n in nodes)
-    return GraphStats(
-        nodes=len(nodes), leaves=len(leaves), saved_bytes=sum(arrays.values()), ops=ops
-    )

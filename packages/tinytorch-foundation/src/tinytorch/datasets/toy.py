@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from tinytorch.checks import check_int, check_number
+
 _GATE_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
 
 # The truth table of each gate, one output per row of _GATE_INPUTS.
@@ -49,7 +51,7 @@ def logic_gate(name: str, dtype: npt.DTypeLike = np.float32) -> tuple[np.ndarray
     Raises:
         ValueError: ``name`` is not one of the four gates.
     """
-    if name not in _GATE_OUTPUTS:
+    if not isinstance(name, str) or name not in _GATE_OUTPUTS:
         valid = ", ".join(repr(gate) for gate in _GATE_OUTPUTS)
         raise ValueError(f"logic_gate: unknown gate {name!r}; valid names are {valid}")
     x = _GATE_INPUTS.astype(dtype)
@@ -80,12 +82,12 @@ def linearly_separable(
         mini-batch mixes both classes.
 
     Raises:
-        ValueError: ``n_per_class < 1`` or ``margin <= 0``.
+        TypeError: an argument of the wrong type.
+        ValueError: ``n_per_class < 1``, ``seed < 0``, or ``margin`` not a finite number > 0.
     """
-    if n_per_class < 1:
-        raise ValueError(f"linearly_separable: n_per_class must be >= 1, got {n_per_class}")
-    if margin <= 0:
-        raise ValueError(f"linearly_separable: margin must be > 0, got {margin}")
+    check_int("linearly_separable", "n_per_class", n_per_class, minimum=1)
+    check_int("linearly_separable", "seed", seed, minimum=0)
+    check_number("linearly_separable", "margin", margin, minimum=0, above=True)
     rng = np.random.default_rng(seed)
     n = 2 * n_per_class
     labels = np.repeat([0.0, 1.0], n_per_class)
@@ -119,12 +121,12 @@ def xor_clouds(
         (4 * n_per_quadrant, 1) with values in {0, 1}, rows shuffled.
 
     Raises:
-        ValueError: ``n_per_quadrant < 1`` or ``noise < 0``.
+        TypeError: an argument of the wrong type.
+        ValueError: ``n_per_quadrant < 1``, ``seed < 0``, or ``noise`` not a finite number >= 0.
     """
-    if n_per_quadrant < 1:
-        raise ValueError(f"xor_clouds: n_per_quadrant must be >= 1, got {n_per_quadrant}")
-    if noise < 0:
-        raise ValueError(f"xor_clouds: noise must be >= 0, got {noise}")
+    check_int("xor_clouds", "n_per_quadrant", n_per_quadrant, minimum=1)
+    check_int("xor_clouds", "seed", seed, minimum=0)
+    check_number("xor_clouds", "noise", noise, minimum=0)
     rng = np.random.default_rng(seed)
     corners = np.repeat(_GATE_INPUTS, n_per_quadrant, axis=0).astype(np.float64)
     labels = np.repeat(_GATE_OUTPUTS["xor"], n_per_quadrant).astype(np.float64)

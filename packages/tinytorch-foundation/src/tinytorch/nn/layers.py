@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from tinytorch.checks import check_int
 from tinytorch.core.tensor import Tensor, get_rng
 from tinytorch.nn.activations import gelu, log_softmax, relu, sigmoid, softmax, tanh
 
@@ -285,16 +286,13 @@ class Module:
 
 
 def check_positive(op: str, **sizes: int) -> None:
-    """Refuse sizes that are not positive, naming the op and every size it was given.
+    """Refuse a size that is not a positive int, naming the op, the size and its value.
 
     ``check_positive("Linear", in_features=784, out_features=0)`` raises "Linear:
-    in_features and out_features must be positive, got in_features=784, out_features=0".
+    out_features must be >= 1, got 0" (one size at a time, as ``tinytorch.checks`` words it).
     """
-    if min(sizes.values()) <= 0:
-        *first, last = sizes
-        names = f"{', '.join(first)} and {last}" if first else last
-        given = ", ".join(f"{name}={value}" for name, value in sizes.items())
-        raise ValueError(f"{op}: {names} must be positive, got {given}")
+    for name, value in sizes.items():
+        check_int(op, name, value, minimum=1)
 
 
 def xavier_uniform(fan_in: int, fan_out: int, shape: tuple[int, ...] | None = None) -> np.ndarray:

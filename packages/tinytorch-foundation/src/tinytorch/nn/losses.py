@@ -77,7 +77,7 @@ def mse_loss(prediction: Tensor, target: Any, reduction: str = "mean") -> Tensor
     target = _check_same_shape("mse_loss", prediction, target)
     out = _reduce((prediction.data - target) ** 2, reduction)
     ### END SOLUTION
-    return record(out, "MSELossBackward", prediction, target=target, reduction=reduction)
+    return record(out, "MSELossBackward", prediction, target, reduction=reduction)
 
 
 # competency: operations/debugs
@@ -91,7 +91,7 @@ def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tens
     picked = shifted[np.arange(len(targets)), targets]
     out = _reduce(log_sum_exp - picked, reduction)
     ### END SOLUTION
-    return record(out, "CrossEntropyBackward", logits, targets=targets, reduction=reduction)
+    return record(out, "CrossEntropyBackward", logits, targets, reduction=reduction)
 
 
 def binary_cross_entropy(probs: Tensor, target: Any, reduction: str = "mean") -> Tensor:
@@ -110,7 +110,7 @@ def binary_cross_entropy(probs: Tensor, target: Any, reduction: str = "mean") ->
         log_1mp = np.maximum(np.log1p(-p), _LOG_FLOOR)
     out = _reduce(-(target * log_p + (1 - target) * log_1mp), reduction)
     ### END SOLUTION
-    return record(out, "BCELossBackward", probs, target=target, reduction=reduction)
+    return record(out, "BCELossBackward", probs, target, reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(
@@ -123,7 +123,7 @@ def binary_cross_entropy_with_logits(
     x = logits.data
     out = _reduce(np.maximum(x, 0) - x * target + np.log1p(np.exp(-np.abs(x))), reduction)
     ### END SOLUTION
-    return record(out, "BCEWithLogitsBackward", logits, target=target, reduction=reduction)
+    return record(out, "BCEWithLogitsBackward", logits, target, reduction=reduction)
 
 
 class _Loss(Module):

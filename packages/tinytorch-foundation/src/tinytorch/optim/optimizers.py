@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from tinytorch.checks import check_int, check_number
 from tinytorch.core.tensor import Tensor
 
 
@@ -50,7 +51,10 @@ class Optimizer:
 
     ``param_groups`` is a list of dicts (``params`` plus hyper-parameters such as ``lr``),
     as in PyTorch, so learning-rate schedulers can change ``group['lr']`` during training.
+    ``buffers`` names the arrays a subclass keeps per parameter.
     """
+
+    buffers: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: Iterable[Tensor], defaults: dict[str, Any]) -> None:
         params = list(params)
@@ -62,14 +66,21 @@ class Optimizer:
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(f"{name}: parameters must be Tensors, got {type(p).__name__}")
-        if defaults["lr"] < 0:
-            raise ValueError(f"{name}: learning rate must be >= 0, got {defaults['lr']}")
-        if defaults.get("weight_decay", 0.0) < 0:
-            raise ValueError(f"{name}: weight_decay must be >= 0, got {defaults['weight_decay']}")
+        self.check_hyperparameters(defaults)
         self.defaults = defaults
         self.param_groups: list[dict[str, Any]] = [{"params": params, **defaults}]
         self.state: dict[int, dict[str, Any]] = {}
         self.step_count = 0
+
+    def check_hyperparameters(self, group: dict[str, Any]) -> None:
+        """Raise unless ``group``'s values are ones PyTorch accepts, and finite.
+
+        Every optimizer has a learning rate ``lr`` and ``weight_decay``, both >= 0 as in
+        PyTorch. Unlike PyTorch, NaN and infinity are refused too: one step with them
+        turns every weight into NaN.
+        """
+        check_number(type(self).__name__, "learning rate (lr)", group["lr"], minimum=0)
+        check_number(type(self).__name__, "weight_decay", group["weight_decay"], minimum=0)
 
     @property
     def params(self) -> list[Tensor]:
@@ -117,36 +128,84 @@ class Optimizer:
         }
 
     def check_state_dict(self, state: dict[str, Any]) -> None:
-        """Raise ValueError unless ``state`` fits this optimizer's parameters exactly."""
-        params = self.params
-        name = type(self).__name__
-        if len(state["groups"]) != len(self.param_groups):
+        """Raise ValueError (TypeError for a mistyped value) unless ``state`` fits this
+        optimizer exactly; changes nothing.
+
+        Checked: a step count that is an int >= 0; one group per parameter group, with
+        this optimizer's hyper-parameter names and values it would accept; and per
+        parameter, exactly this optimizer's ``buffers`` (number arrays shaped like the
+        parameter) plus its step count.
+        """
+        where = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, dict) or set(state) != {"step_count", "groups", "state"}:
+            raise ValueError(f"{where}: expected a dict of step_count, groups and state")
+        check_int(where, "step_count", state["step_count"], minimum=0)
+        groups = state["groups"]
+        if not isinstance(groups, list) or len(groups) != len(self.param_groups):
             raise ValueError(
-                f"{name}.load_state_dict: saved {len(state['groups'])} parameter "
-                f"groups, optimizer has {len(self.param_groups)}"
+                f"{where}: saved {_count(groups)} parameter groups, optimizer has "
+                f"{len(self.param_groups)}"
             )
+        for i, (group, saved) in enumerate(zip(self.param_groups, groups)):
+            expected = sorted(set(group) - {"params"})
+            if not isinstance(saved, dict) or sorted(saved) != expected:
+                raise ValueError(f"{where}: group {i} should hold {expected}, got {_keys(saved)}")
+            try:
+                self.check_hyperparameters(saved)
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"{where}: group {i}: {error}") from None
+        params = self.params
+        if not isinstance(state["state"], dict):
+            raise ValueError(f"{where}: 'state' should be a dict, got {_keys(state['state'])}")
         for i, buffers in state["state"].items():
-            i = int(i)
-            if not 0 <= i < len(params):
+            if type(i) is not int or not 0 <= i < len(params):
                 raise ValueError(
-                    f"{name}.load_state_dict: state for parameter {i}, "
-                    f"but the optimizer has {len(params)} parameters"
+                    f"{where}: state for parameter {i!r}, but the optimizer has "
+                    f"{len(params)} parameters"
                 )
-            for key, value in buffers.items():
-                if isinstance(value, np.ndarray) and value.shape != params[i].shape:
+            if not isinstance(buffers, dict) or sorted(buffers) != sorted({*self.buffers, "step"}):
+                raise ValueError(
+                    f"{where}: parameter {i} should hold {sorted({*self.buffers, 'step'})}, "
+                    f"got {_keys(buffers)}"
+                )
+            check_int(where, f"step of parameter {i}", buffers["step"], minimum=0)
+            for key in self.buffers:
+                value = buffers[key]
+                if not (isinstance(value, np.ndarray) and value.dtype.kind in "biuf"):
                     raise ValueError(
-                        f"{name}.load_state_dict: buffer '{key}' of parameter {i} has shape "
+                        f"{where}: buffer '{key}' of parameter {i} should be a number array, "
+                        f"got {type(value).__name__} {getattr(value, 'dtype', '')}"
+                    )
+                if value.shape != params[i].shape:
+                    raise ValueError(
+                        f"{where}: buffer '{key}' of parameter {i} has shape "
                         f"{value.shape}, parameter has {params[i].shape}"
                     )
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what ``state_dict`` saved into an optimizer over the same parameters."""
+        """Restore what ``state_dict`` saved; all or nothing (checked first, then copied)."""
         self.check_state_dict(state)
         params = self.params
-        self.state = {id(params[int(i)]): _copy_buffers(b) for i, b in state["state"].items()}
+        self.state = {
+            id(params[i]): {
+                **{key: buffers[key].astype(params[i].dtype) for key in self.buffers},
+                "step": buffers["step"],
+            }
+            for i, buffers in state["state"].items()
+        }
         for group, saved in zip(self.param_groups, state["groups"]):
             group.update(saved)
-        self.step_count = int(state["step_count"])
+        self.step_count = state["step_count"]
+
+
+def _count(value: object) -> object:
+    """How many items ``value`` has, or its type when it is not a list."""
+    return len(value) if isinstance(value, list) else type(value).__name__
+
+
+def _keys(value: object) -> object:
+    """The sorted keys of a dict, or its type when it is not one (for error messages)."""
+    return sorted(map(str, value)) if isinstance(value, dict) else type(value).__name__
 
 
 def _copy_buffers(state: dict[str, Any]) -> dict[str, Any]:
@@ -169,6 +228,8 @@ class SGD(Optimizer):
     with dampening 0.
     """
 
+    buffers = ("momentum_buffer",)
+
     def __init__(
         self,
         params: Iterable[Tensor],
@@ -177,13 +238,18 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
         nesterov: bool = False,
     ) -> None:
-        if momentum < 0:
-            raise ValueError(f"SGD: momentum must be >= 0, got {momentum}")
-        if nesterov and momentum <= 0:
-            raise ValueError("SGD: nesterov=True needs momentum > 0")
         super().__init__(
             params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov)
         )
+
+    def check_hyperparameters(self, group: dict[str, Any]) -> None:
+        """lr, weight_decay and momentum >= 0; Nesterov needs momentum > 0 (as PyTorch)."""
+        super().check_hyperparameters(group)
+        check_number("SGD", "momentum", group["momentum"], minimum=0)
+        if not isinstance(group["nesterov"], bool):
+            raise TypeError(f"SGD: nesterov must be True or False, got {group['nesterov']!r}")
+        if group["nesterov"] and group["momentum"] == 0:
+            raise ValueError("SGD: nesterov=True needs momentum > 0")
 
     # competency: tensors/optimizes tests=test_steps_update_parameters_in_place
     def step(self) -> None:
@@ -217,6 +283,7 @@ class Adam(Optimizer):
     """
 
     decoupled_weight_decay = False
+    buffers = ("exp_avg", "exp_avg_sq")
 
     def __init__(
         self,
@@ -226,14 +293,21 @@ class Adam(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.0,
     ) -> None:
-        name = type(self).__name__
-        if not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"{name}: betas must lie in [0, 1), got {betas}")
-        if eps < 0:
-            raise ValueError(f"{name}: eps must be >= 0, got {eps}")
-        super().__init__(
-            params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
-        )
+        if isinstance(betas, (tuple, list)):
+            betas = tuple(betas)
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+
+    def check_hyperparameters(self, group: dict[str, Any]) -> None:
+        """lr, weight_decay and eps >= 0, and two betas in [0, 1) (as PyTorch)."""
+        super().check_hyperparameters(group)
+        name, betas = type(self).__name__, group["betas"]
+        check_number(name, "eps", group["eps"], minimum=0)
+        if not (isinstance(betas, (tuple, list)) and len(betas) == 2):
+            raise TypeError(f"{name}: betas must be a pair (beta1, beta2), got {betas!r:.60}")
+        for i, beta in enumerate(betas):
+            check_number(name, f"betas[{i}]", beta, minimum=0)
+            if beta >= 1:
+                raise ValueError(f"{name}: betas must lie in [0, 1), got betas[{i}] = {beta}")
 
     def step(self) -> None:
         ### BEGIN SOLUTION

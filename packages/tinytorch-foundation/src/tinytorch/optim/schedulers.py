@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+from tinytorch.checks import check_int, check_number
 from tinytorch.optim.optimizers import Optimizer
 
 
@@ -28,14 +29,18 @@ class CosineAnnealingLR:
     def __init__(
         self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, warmup_steps: int = 0
     ) -> None:
-        if T_max <= 0:
-            raise ValueError(f"CosineAnnealingLR: T_max must be positive, got {T_max}")
-        if not 0 <= warmup_steps < T_max:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(
+                f"CosineAnnealingLR: optimizer must be an Optimizer (SGD, Adam, ...), "
+                f"got {type(optimizer).__name__}"
+            )
+        check_int("CosineAnnealingLR", "T_max", T_max, minimum=1)
+        check_int("CosineAnnealingLR", "warmup_steps", warmup_steps, minimum=0)
+        if warmup_steps >= T_max:
             raise ValueError(
                 f"CosineAnnealingLR: warmup_steps must be in [0, T_max), got {warmup_steps}"
             )
-        if eta_min < 0:
-            raise ValueError(f"CosineAnnealingLR: eta_min must be >= 0, got {eta_min}")
+        check_number("CosineAnnealingLR", "eta_min", eta_min, minimum=0)
         self.optimizer = optimizer
         self.T_max = T_max
         self.eta_min = eta_min
@@ -67,9 +72,18 @@ class CosineAnnealingLR:
     def get_last_lr(self) -> list[float]:
         return [group["lr"] for group in self.optimizer.param_groups]
 
-    def state_dict(self) -> dict[str, float]:
+    def state_dict(self) -> dict[str, int]:
         return {"last_step": self.last_step}
 
-    def load_state_dict(self, state: dict[str, float]) -> None:
-        self.last_step = int(state["last_step"])
+    def check_state_dict(self, state: dict[str, int]) -> None:
+        """Raise ValueError (TypeError for a mistyped value) unless ``state`` is what
+        ``state_dict`` saves; changes nothing."""
+        where = "CosineAnnealingLR.load_state_dict"
+        if not isinstance(state, dict) or set(state) != {"last_step"}:
+            raise ValueError(f"{where}: expected {{'last_step': int}}, got {state!r:.60}")
+        check_int(where, "last_step", state["last_step"], minimum=0)
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.check_state_dict(state)
+        self.last_step = state["last_step"]
         self._apply()

@@ -3,8 +3,9 @@
 Connection map
     Prerequisites : 03 Layers · 04 Losses · 05 Autograd · 06 Optimizers
     This module   : Trainer (fit / evaluate with manual batching and a progress bar),
-                    gradient clipping, a memory lifecycle report, and activation
-                    checkpointing (recompute a segment's forward during backward)
+                    gradient clipping, a memory lifecycle report, activation
+                    checkpointing (recompute a segment's forward during backward), and
+                    a gradient-flow record (norms per layer, dead ReLU units)
     Unlocks       : Milestones 1–3 · 08 DataLoader (which replaces manual batching)
 
 Systems insight: at the peak of a training step memory holds parameters (P), gradients
@@ -22,9 +23,10 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from tinytorch.core.autograd import Function, enable_grad, graph_stats, no_grad, run_backward
+from tinytorch.core.autograd import Function, enable_grad, no_grad, run_backward
+from tinytorch.core.graph_tools import graph_stats, optional_import
 from tinytorch.core.tensor import Tensor, get_rng
-from tinytorch.nn.layers import Module
+from tinytorch.nn.layers import Module, ReLU, Sequential
 from tinytorch.optim.optimizers import Optimizer
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
@@ -93,6 +95,12 @@ class Trainer:
 
     ``metrics`` maps names to ``fn(outputs, targets) -> float`` (e.g. ``accuracy``).
     ``max_grad_norm`` clips gradients each step; ``scheduler.step()`` runs once per epoch.
+    ``progress``: True shows a tqdm bar over the steps on a terminal (and nothing in a
+    log), False shows nothing, and a callable is used instead of tqdm: it is called as
+    ``progress(total=steps, unit="step")`` and must return a tqdm-like
+    bar (``update``, ``set_postfix_str``, ``close``) — e.g. one that prints plain lines in
+    a CI log. ``on_step(model, x)``, if given, is called after every step with the
+    batch's inputs, while the step's gradients are still there (e.g. ``GradientFlow.record``).
     """
 
     def __init__(
@@ -103,7 +111,8 @@ class Trainer:
         scheduler: Any = None,
         max_grad_norm: float | None = None,
         metrics: dict[str, Metric] | None = None,
-        progress: bool = True,
+        progress: bool | Callable[..., Any] = True,
+        on_step: Callable[[Module, np.ndarray], None] | None = None,
     ) -> None:
         self.model = model
         self.optimizer = optimizer
@@ -112,6 +121,7 @@ class Trainer:
         self.max_grad_norm = max_grad_norm
         self.metrics = metrics or {}
         self.progress = progress
+        self.on_step = on_step
         self.history = History()
 
     def train_step(self, x: np.ndarray, y: np.ndarray) -> float:
@@ -144,31 +154,39 @@ class Trainer:
                 f"Trainer.fit: epochs and batch_size must be >= 1, got {epochs} and {batch_size}"
             )
         order_rng = np.random.default_rng(seed)
-        # disable=None: a bar on a terminal, silence in logs and CI.
-        bar = tqdm(
-            range(epochs),
-            desc="training",
-            unit="epoch",
-            leave=False,
-            mininterval=0.5,
-            disable=None if self.progress else True,
-        )
-        for _ in bar:
+        steps = -(-len(x) // batch_size)
+        bar = self._progress_bar(total=epochs * steps, unit="step")
+        for epoch in range(1, epochs + 1):
             self.model.train()
             order = order_rng.permutation(len(x)) if shuffle else np.arange(len(x))
-            losses, counts = [], []
+            loss_sum, seen = 0.0, 0  # the epoch's loss so far, weighted by batch size
             for start in range(0, len(x), batch_size):
                 batch = order[start : start + batch_size]
-                losses.append(self.train_step(x[batch], y[batch]))
-                counts.append(len(batch))
-            record = {"loss": float(np.average(losses, weights=counts)), "lr": self.optimizer.lr}
+                loss_sum += self.train_step(x[batch], y[batch]) * len(batch)
+                seen += len(batch)
+                if self.on_step is not None:
+                    self.on_step(self.model, x[batch])
+                bar.update()
+                bar.set_postfix_str(
+                    f"epoch {epoch}/{epochs}, loss {loss_sum / seen:.4f}", refresh=False
+                )
+            record = {"loss": loss_sum / seen, "lr": self.optimizer.lr}
             if validation is not None:
                 record.update({f"val_{k}": v for k, v in self.evaluate(*validation).items()})
             self.history.log(**record)
             if self.scheduler is not None:
                 self.scheduler.step()
-            bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "lr"}, refresh=False)
+            shown = ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "lr")
+            bar.set_postfix_str(f"epoch {epoch}/{epochs}, {shown}", refresh=False)
+        bar.close()
         return self.history
+
+    def _progress_bar(self, **kwargs: Any) -> Any:
+        """The bar ``fit`` advances once per step (see ``progress`` in the class docstring)."""
+        if callable(self.progress):
+            return self.progress(**kwargs)
+        # disable=None: a bar on a terminal, silence in logs and CI.
+        return tqdm(**kwargs, leave=False, mininterval=0.5, disable=None if self.progress else True)
 
     def predict(self, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
         """Model outputs for ``x`` in eval mode, without recording a graph."""
@@ -199,6 +217,106 @@ def _check_pairs(op: str, x: np.ndarray, y: np.ndarray) -> None:
         )
     if len(x) == 0:
         raise ValueError(f"{op}: no examples")
+
+
+# ----------------------------------------------------------------------------- gradient flow
+
+
+def dead_relu_fractions(model: Sequential, x: np.ndarray) -> dict[str, float]:
+    """For each ReLU stage of ``model``: the fraction of its units that output 0 for all of ``x``.
+
+    Such a unit is "dead" for this batch: its gradient is 0, so the weights feeding it do
+    not learn from it. One forward pass without a graph, in eval mode (mode restored after).
+    """
+    training = model.training
+    model.eval()
+    fractions = {}
+    with no_grad():
+        out = Tensor(x)
+        for i, stage in enumerate(model.stages):
+            out = stage(out)
+            if isinstance(stage, ReLU):
+                units = out.data.reshape(len(out.data), -1)
+                fractions[f"{i} (ReLU)"] = float(np.all(units == 0, axis=0).mean())
+    model.train(training)
+    return fractions
+
+
+# competency: graphs/debugs
+@dataclass
+class GradientFlow:
+    """How the gradients flow through a model while it trains, step by step.
+
+    ``record(model, x)`` right after a backward pass — ``Trainer(..., on_step=flow.record)``
+    calls it after every step — logs the L2 norm of each parameter's gradient and, for a
+    ``Sequential``, the fraction of each ReLU's units that are dead on the batch ``x``.
+    Every ``every``-th call is kept. A parameter whose latest gradient norm is below
+    ``vanishing_below`` is flagged "vanishing" (its layer has stopped learning); above
+    ``exploding_above``, or not finite, "exploding" (the next update may overshoot).
+    Cost per kept call: one norm per parameter and one forward pass of ``x``.
+    """
+
+    every: int = 1
+    vanishing_below: float = 1e-6
+    exploding_above: float = 1e2
+    steps: list[int] = field(default_factory=list)
+    norms: dict[str, list[float]] = field(default_factory=dict)
+    dead: dict[str, list[float]] = field(default_factory=dict)
+    calls: int = 0
+
+    def record(self, model: Module, x: np.ndarray | None = None) -> None:
+        """Log this step's gradient norms (and dead ReLU fractions on ``x``, if given)."""
+        self.calls += 1
+        if (self.calls - 1) % self.every:
+            return
+        self.steps.append(self.calls)
+        for name, p in model.named_parameters():
+            norm = float(np.linalg.norm(p.grad.data)) if p.grad is not None else 0.0
+            self.norms.setdefault(name, []).append(norm)
+        if x is not None and isinstance(model, Sequential):
+            for name, fraction in dead_relu_fractions(model, x).items():
+                self.dead.setdefault(name, []).append(fraction)
+
+    def flags(self) -> dict[str, str]:
+        """Parameters whose latest gradient norm is out of range: name -> why."""
+        found = {}
+        for name, values in self.norms.items():
+            if not np.isfinite(values[-1]) or values[-1] > self.exploding_above:
+                found[name] = "exploding"
+            elif values[-1] < self.vanishing_below:
+                found[name] = "vanishing"
+        return found
+
+    def plot(self, ax: Any = None) -> Any:
+        """Gradient norms per parameter over the steps (log scale), danger zones shaded.
+
+        Draws into ``ax`` or a new figure; returns the figure. Needs matplotlib, which
+        tinytorch does not install (the numbers are in ``norms`` and ``dead`` without it).
+        """
+        if ax is None:
+            plt = optional_import(
+                "matplotlib.pyplot", "GradientFlow.plot", "pip install matplotlib"
+            )
+            _, ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")
+        flags = self.flags()
+        for name, values in self.norms.items():
+            flag = f" ({flags[name]})" if name in flags else ""
+            ax.plot(self.steps, values, label=f"{name}{flag}")
+        every = [v for values in self.norms.values() for v in values if np.isfinite(v) and v > 0]
+        low = min([self.vanishing_below / 10, *every])
+        high = max([self.exploding_above * 10, *every])
+        ax.axhspan(low, self.vanishing_below, color="#56B4E9", alpha=0.2, label="vanishing")
+        ax.axhspan(self.exploding_above, high, color="#D55E00", alpha=0.15, label="exploding")
+        dead = ", ".join(f"{values[-1]:.0%}" for values in self.dead.values())
+        ax.set(
+            yscale="log",
+            ylim=(low, high),
+            xlabel="training step",
+            ylabel="gradient L2 norm (log scale)",
+            title="gradient flow" + (f" · dead ReLU units {dead}" if dead else ""),
+        )
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8)
+        return ax.figure
 
 
 # ----------------------------------------------------------------------------- memory

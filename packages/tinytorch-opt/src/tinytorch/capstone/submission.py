@@ -16,8 +16,10 @@ Systems insight: a result is only as good as its record. "3x faster" needs the b
 it is relative to, the interval around each latency, the significance of the difference
 and the machine it ran on; a leaderboard needs every submission to state them the same
 way, and to be checked by a program rather than by trust. A submission is data, so it is
-JSON read with ``json`` alone (never pickle, never code), and a file that fails
-validation is reported in full, not stopped at its first problem.
+JSON read with ``json`` alone (never pickle, never code), within bounds on its size,
+its nesting and its integers, and a file that fails validation is reported in full,
+not stopped at its first problem. A file and the same document in memory go through
+one validator, so they can never disagree.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -34,12 +36,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 
+from tinytorch.files import atomic_write
 from tinytorch.perf.benchmarking import BenchmarkResult, compare, system_metadata
 
 SCHEMA_VERSION = "1.0"
 MAX_FILE_BYTES = 1 << 20  # a submission is a few KB; refuse to parse anything huge
+MAX_DEPTH = 16  # the schema nests objects 3 deep; json.loads would recurse once per level
+MAX_SAFE_INTEGER = 2**53 - 1  # the integers a JSON number holds exactly (I-JSON, RFC 7493)
 RELATIVE_TOLERANCE = 1e-6  # recomputed ratios must match what the file states
 
 
@@ -164,8 +169,58 @@ def make_submission(
 # ============================================================================= reading
 
 
+class _LongInteger:
+    """What an integer literal of more than 17 characters parses to: not a number, so the
+    checks report it at its location (``int()`` would refuse past 4,300 digits anyway)."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return f"an integer of {self.digits} digits"
+
+
+def _parse_int(text: str) -> int | _LongInteger:
+    """``json.loads``'s hook for integer literals: at most 17 characters become ints."""
+    return int(text) if len(text) <= 17 else _LongInteger(len(text.lstrip("-")))
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[][{},:]')  # a string, or a structural character
+
+
+def _too_deep(text: str) -> list[Any] | None:
+    """The location of the first container the JSON ``text`` opens deeper than MAX_DEPTH,
+    found from its brackets alone, before ``json.loads`` would recurse into it."""
+    path: list[Any] = []  # the key or index of each open container's current member
+    key = None
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            if len(path) == MAX_DEPTH:
+                return path
+            path.append(0 if token == "[" else None)
+        elif token in ("]", "}"):
+            del path[-1:]
+        elif token == ",":
+            if path and isinstance(path[-1], int):
+                path[-1] += 1
+        elif token == ":":
+            if path:
+                path[-1] = key
+        else:
+            key = token[1:-1]  # a string: the key of the member if a colon follows
+    return None
+
+
 def _read(path: Path, problems: list[str]) -> Any:
-    """Parse ``path`` as JSON only, noting duplicate keys and NaN/Infinity; None if unreadable."""
+    """Parse ``path`` as JSON within bounds; None (and why, in ``problems``) if it cannot be.
+
+    Bounds: at most MAX_FILE_BYTES of UTF-8, nesting at most MAX_DEPTH deep, integer
+    literals of at most 17 characters (longer ones become markers that the document
+    checks report at their location). Duplicate keys are noted. NaN and Infinity
+    literals (and 1e999, which overflows to infinity) parse to floats that the
+    validator refuses at their location, exactly as it does in an in-memory document.
+    """
     if not path.is_file():
         problems.append(f"{path}: no such file")
         return None
@@ -180,6 +235,10 @@ def _read(path: Path, problems: list[str]) -> Any:
     except UnicodeDecodeError as error:
         problems.append(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})")
         return None
+    deep = _too_deep(text)
+    if deep is not None:
+        problems.append(f"{_where(deep)}: nested more than {MAX_DEPTH} levels deep")
+        return None
 
     ### BEGIN SOLUTION
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -190,12 +249,8 @@ def _read(path: Path, problems: list[str]) -> Any:
             seen[key] = value
         return seen
 
-    def no_constants(name: str) -> float:
-        problems.append(f"{name} is not a valid JSON number (NaN and Infinity are not allowed)")
-        return math.nan
-
     try:
-        return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constants)
+        return json.loads(text, object_pairs_hook=no_duplicates, parse_int=_parse_int)
     except json.JSONDecodeError as error:
         problems.append(
             f"{path}: not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}"
@@ -209,16 +264,71 @@ def _where(path: Sequence[Any]) -> str:
     return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
 
 
+def _finite_number(checker: Any, instance: Any) -> bool:
+    """The schema's "number": what JSON (RFC 8259) can write, so never NaN or ±Infinity."""
+    return Draft202012Validator.TYPE_CHECKER.is_type(instance, "number") and math.isfinite(instance)
+
+
+# Draft 2020-12 with JSON's own numbers: NaN and infinities fail "type": "number", and
+# the numeric keywords (minimum, maximum, ...) skip them instead of comparing with them.
+_JSONNumbersValidator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("number", _finite_number),
+)
+
+
+def _structure_problems(document: Any) -> list[str]:
+    """Nesting deeper than MAX_DEPTH and integers beyond ±MAX_SAFE_INTEGER, with their
+    locations. Checked first, without recursion: jsonschema recurses once per level and
+    prints values in its messages, which a 100,000-deep list or a 5,000-digit integer
+    turns into a crash."""
+    problems = []
+    todo: list[tuple[tuple[Any, ...], Any]] = [((), document)]
+    while todo:
+        where, value = todo.pop()
+        if isinstance(value, (dict, list)):
+            if len(where) == MAX_DEPTH:
+                problems.append(f"{_where(where)}: nested more than {MAX_DEPTH} levels deep")
+                continue
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            todo.extend(reversed([((*where, key), item) for key, item in items]))
+        elif isinstance(value, _LongInteger) or (
+            isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INTEGER
+        ):
+            digits = value.digits if isinstance(value, _LongInteger) else _digits(value)
+            problems.append(
+                f"{_where(where)}: an integer of {digits} digits is beyond ±(2**53 - 1), "
+                "the integers a JSON number holds exactly"
+            )
+    return problems
+
+
+def _digits(value: int) -> int:
+    return math.floor(math.log10(abs(value))) + 1
+
+
 def _schema_problems(document: Any) -> list[str]:
     """Every schema violation, each as 'location: message', in document order."""
     ### BEGIN SOLUTION
-    validator = Draft202012Validator(load_schema())  # formats: checked below, always
+    validator = _JSONNumbersValidator(load_schema())  # formats: checked below, always
     errors = sorted(
         validator.iter_errors(document),
         key=lambda e: ([str(p) for p in e.absolute_path], e.message),
     )
-    return [f"{_where(e.absolute_path)}: {e.message}" for e in errors]
+    return [f"{_where(e.absolute_path)}: {_message(e)}" for e in errors]
     ### END SOLUTION
+
+
+def _message(error: Any) -> str:
+    """jsonschema's message, spelled out where it would puzzle: "inf is not of type
+    'number'" is true of JSON, but says nothing about why."""
+    instance = error.instance
+    if error.validator == "type" and isinstance(instance, float) and not math.isfinite(instance):
+        return (
+            f"{instance!r} is not a JSON number: JSON has no NaN or Infinity (and a literal "
+            "such as 1e999 overflows to infinity)"
+        )
+    return error.message
 
 
 def _number(value: Any) -> bool:
@@ -317,24 +427,12 @@ def _time_problems(document: dict[str, Any]) -> list[str]:
     return problems
 
 
-def validate_submission(submission: str | os.PathLike[str] | dict[str, Any]) -> list[str]:
-    """Every problem with a submission file (or an in-memory submission); [] when valid.
-
-    Reading: the file must exist, be at most 1 MiB of UTF-8 JSON, with no duplicate keys
-    and no NaN/Infinity. Schema: every violation of ``schema.json``, not just the first.
-    Meaning: each latency interval contains the statistic it is for, throughput equals
-    batch_size / median latency, the improvement ratios match the two results, the
-    significance flag matches p < alpha, and ``created`` is a date-time with a zone.
-    Nothing in the file is ever executed.
-    """
-    problems: list[str] = []
-    if isinstance(submission, dict):
-        document = submission
-    else:
-        document = _read(Path(submission), problems)
-        if document is None:
-            return problems
-    problems += _schema_problems(document)
+def _document_problems(document: Any) -> list[str]:
+    """Every problem with a parsed submission, whether it came from a file or from memory."""
+    problems = _structure_problems(document)
+    if problems:
+        return problems  # the other checks would recurse into it or print it whole
+    problems = _schema_problems(document)
     if isinstance(document, dict):
         problems += _time_problems(document)
         for name in ("baseline", "optimized"):
@@ -343,12 +441,42 @@ def validate_submission(submission: str | os.PathLike[str] | dict[str, Any]) -> 
     return problems
 
 
+def _checked(submission: str | os.PathLike[str] | dict[str, Any]) -> tuple[Any, list[str]]:
+    """The document (parsed first if ``submission`` is a path) and every problem with it."""
+    if isinstance(submission, dict):
+        return submission, _document_problems(submission)
+    if not isinstance(submission, (str, os.PathLike)):
+        raise TypeError(
+            f"validate_submission: expected a path or a dict, got {type(submission).__name__}"
+        )
+    problems: list[str] = []
+    document = _read(Path(submission), problems)
+    if document is None:
+        return None, problems
+    return document, problems + _document_problems(document)
+
+
+def validate_submission(submission: str | os.PathLike[str] | dict[str, Any]) -> list[str]:
+    """Every problem with a submission file (or an in-memory submission); [] when valid.
+
+    Reading: the file must exist and be at most 1 MiB of UTF-8 JSON, nested at most
+    MAX_DEPTH deep, with no duplicate keys. Then a file and an in-memory document get
+    the same checks. Structure: nothing deeper than MAX_DEPTH, no integer beyond
+    ±(2**53 - 1). Schema: every violation of ``schema.json``, not just the first, with
+    JSON's numbers (never NaN or ±Infinity). Meaning: each latency interval contains the
+    statistic it is for, throughput equals batch_size / median latency, the improvement
+    ratios match the two results, the significance flag matches p < alpha, and
+    ``created`` is a date-time with a zone. Nothing in the file is ever executed.
+    """
+    return _checked(submission)[1]
+
+
 def load_submission(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and validate a submission; raise :class:`SubmissionError` listing every problem."""
-    problems = validate_submission(path)
+    document, problems = _checked(Path(path))
     if problems:
         raise SubmissionError(f"load_submission({os.fspath(path)!r})", problems)
-    return json.loads(Path(path).read_text("utf-8"))
+    return document
 
 
 # ============================================================================= writing
@@ -358,28 +486,18 @@ def write_submission(path: str | os.PathLike[str], submission: dict[str, Any]) -
     """Validate ``submission`` and write it to ``path`` atomically; returns the path.
 
     An invalid submission is refused (:class:`SubmissionError` listing every problem) and
-    nothing is written. The JSON goes to a temporary file in the same directory, is
-    flushed to disk, then renamed over ``path`` with ``os.replace``: a reader sees the old
-    file or the new one, never half of one, even if the writer is killed midway.
+    nothing is written. The JSON goes through ``atomic_write``: a temporary file in the
+    same directory, flushed to disk, then renamed over ``path`` with ``os.replace``, so a
+    reader sees the old file or the new one, never half of one, even if the writer is
+    killed midway.
     """
     target = Path(path)
     problems = validate_submission(submission)
     if problems:
         raise SubmissionError(f"write_submission({os.fspath(path)!r})", problems)
     text = json.dumps(submission, indent=2, allow_nan=False, ensure_ascii=False) + "\n"
-    target.parent.mkdir(parents=True, exist_ok=True)
     ### BEGIN SOLUTION
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-    )
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_write(target, "w", encoding="utf-8") as file:
+        file.write(text)
     return target
     ### END SOLUTION
