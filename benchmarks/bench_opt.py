@@ -49,8 +49,10 @@ from tinytorch.perf.compression import (
     sparse_size_bytes,
     sparsity,
 )
-from tinytorch.perf.profiling import Profiler, format_seconds, measure_peak, roofline, time_call
+from tinytorch.perf.measure import format_seconds, time_call
+from tinytorch.perf.profiling import Profiler
 from tinytorch.perf.quantization import COMPUTE_MODES, model_size_bytes, quantize_model
+from tinytorch.perf.roofline import measure_peak, roofline
 from tinytorch.training import Trainer, accuracy
 
 
@@ -242,13 +244,13 @@ def bench_quantization() -> None:
 
 def bench_kv_cache() -> None:
     from tinytorch.perf.benchmarking import summarize
+    from tinytorch.perf.measure import peak_memory
     from tinytorch.perf.memoization import (
         KVCache,
         kv_cache_memory,
         scaling_table,
         time_generation,
     )
-    from tinytorch.perf.profiling import peak_memory
     from tinytorch.text.transformers import GPT
 
     target, prompt_len = 20.0, 8

@@ -77,7 +77,7 @@ from tinytorch.perf import (  # noqa: E402
     sparsity,
     token_passes,
 )
-from tinytorch.perf.profiling import format_bytes, format_seconds  # noqa: E402
+from tinytorch.perf.measure import format_bytes, format_seconds  # noqa: E402
 from tinytorch.text import GPT, BPETokenizer  # noqa: E402
 from tinytorch.training import accuracy  # noqa: E402
 

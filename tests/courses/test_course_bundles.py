@@ -318,9 +318,10 @@ def test_an_unzipped_bundle_runs_its_own_tests_offline_for_the_tinytorch_parts(
 @pytest.mark.slow
 def test_grade_inside_a_bundle_grades_the_learners_code(extracted, tmp_path: Path):
     root = extracted("workshop-opt")
-    # the learner finishes Module 14 (profiling) and nothing else
-    solution = PACKAGES_DIR / "tinytorch-opt" / "src" / "tinytorch" / "perf" / "profiling.py"
-    shutil.copyfile(solution, root / "opt" / "src" / "tinytorch" / "perf" / "profiling.py")
+    # the learner finishes Module 14 (profiling: four files) and nothing else
+    for name in ("measure.py", "flops.py", "profiling.py", "roofline.py"):
+        solution = PACKAGES_DIR / "tinytorch-opt" / "src" / "tinytorch" / "perf" / name
+        shutil.copyfile(solution, root / "opt" / "src" / "tinytorch" / "perf" / name)
     github_output = tmp_path / "github_output"
     result = run_nox(["-s", "grade"], cwd=root, env={"GITHUB_OUTPUT": str(github_output)})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

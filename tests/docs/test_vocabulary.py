@@ -89,7 +89,9 @@ def test_the_dormant_backward_message_is_allowed_by_one_narrow_entry() -> None:
     tensor = ROOT / "packages/tinytorch-foundation/src/tinytorch/core/tensor.py"
     report = vocabulary.check(ROOT, glossary, [tensor])
     dormant = [
-        (v, a) for v, a in report.allowed if "it switches on in Module 05 (Autograd)" in v.line_text
+        (v, a)
+        for v, a in report.allowed
+        if "gradients switch on in Module 05 (Autograd)" in v.line_text
     ]
     assert len(dormant) == 1
     _, entry = dormant[0]

@@ -73,11 +73,12 @@ rng = np.random.default_rng(0)
 # Everything you write lives in **`tinytorch/text/transformers.py`**:
 #
 # - `LayerNormFunction.forward`: per row, subtract the mean, divide by
-#   √(variance + eps), then scale and shift; keep x̂ and 1/σ for backward.
-# - `LayerNormFunction.backward`: with g = dy·weight,
+#   √(variance + eps), then scale and shift; keep the mean and 1/σ of each row for
+#   backward (two numbers per row, not a full-size array).
+# - `LayerNormFunction.backward`: recompute x̂ = (x − mean)/σ, then with g = dy·weight,
 #   dx = (g − mean(g) − x̂·mean(g·x̂)) / σ; dweight and dbias summed over the rows.
-# - `LayerNorm.forward`: check that the input ends with `normalized_shape` (an error
-#   names both shapes), then apply the Function.
+# - `LayerNorm.forward`: apply the Function over the last `len(normalized_shape)` axes
+#   (the check that the input ends with `normalized_shape` is given).
 # - `MLP.forward`: Linear(d, 4d), GELU, Linear(4d, d), applied to every token.
 # - `TransformerBlock.forward`: pre-norm, x + Attn(LN(x)), then x + MLP(LN(x)), passing
 #   the mask and the cache object to the attention.
@@ -306,7 +307,8 @@ print("composed:", composed)
 # %% [markdown]
 # ### BEGIN SOLUTION
 # **Answer.** The fused LayerNorm is one node (plus the sum) and keeps two
-# activation-sized arrays (its input and x̂) and one number per row; composed from
+# activation-sized arrays (its input and its output) and two numbers per row (the mean
+# and 1/σ, from which backward recomputes x̂); composed from
 # primitives it is eight nodes, several of which keep full-size arrays of their own
 # (the centred input for the square and for the division, the quotient's operands):
 # twice the bytes here, and more once the scale and shift are added as further ops.

@@ -13,6 +13,7 @@ import pytest
 from tinytorch.core import Tensor, gradcheck, graph_stats, manual_seed
 from tinytorch.nn import CrossEntropyLoss, Linear, ReLU, Sequential
 from tinytorch.optim import Adam
+from tinytorch.testing import case_ids, check_op, op_cases
 from tinytorch.vision import (
     AvgPool2d,
     Conv2d,
@@ -300,8 +301,10 @@ class TestBadInput:
             Conv2d(1, 1, **kwargs)
 
     def test_non_positive_channel_counts_are_rejected(self):
-        with pytest.raises(ValueError, match="in_channels and out_channels must be positive"):
+        with pytest.raises(ValueError, match="Conv2d: in_channels must be >= 1, got 0"):
             Conv2d(0, 4, 3)
+        with pytest.raises(TypeError, match="Conv2d: out_channels must be an int"):
+            Conv2d(1, 4.0, 3)
 
     def test_pool_kernel_larger_than_the_input(self):
         with pytest.raises(ValueError, match=r"max_pool2d: kernel 4x4 is larger than .* 3x5"):
@@ -431,3 +434,15 @@ def test_a_cnn_learns_to_tell_vertical_from_horizontal_bars(rng):
         losses.append(loss.item())
     assert losses[-1] < 0.1 * losses[0]
     assert (model(Tensor(images)).data.argmax(axis=1) == labels).all()
+
+
+# ----------------------------------------------------------------------------- the op table
+
+MODULE_09 = op_cases([9])
+
+
+@pytest.mark.parametrize("case", MODULE_09, ids=case_ids(MODULE_09))
+def test_every_op_of_this_module_keeps_its_row_of_the_op_table(case, rng) -> None:
+    """From ``tinytorch.testing``: the NumPy forward, the gradient rule the op's own code
+    names (and records), and that rule's gradient against finite differences."""
+    check_op(case, rng)

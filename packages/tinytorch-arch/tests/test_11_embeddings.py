@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tinytorch.core import Tensor, gradcheck
+from tinytorch.testing import case_ids, check_op, op_cases
 from tinytorch.text.embeddings import (
     Embedding,
     EmbeddingGradReport,
@@ -83,7 +84,7 @@ class TestEmbedding:
             emb(np.array([-1, 2]))
         with pytest.raises(TypeError, match="indices must be integers, got dtype float"):
             emb(np.array([0.0, 1.0]))
-        with pytest.raises(ValueError, match="must be positive"):
+        with pytest.raises(ValueError, match="Embedding: num_embeddings must be >= 1, got 0"):
             Embedding(0, 4)
 
     def test_gradient_report_counts_rows_and_bytes(self):
@@ -169,3 +170,15 @@ class TestLearnedPositions:
     def test_too_long_sequences_are_refused(self):
         with pytest.raises(ValueError, match="exceed max_len 2"):
             LearnedPositionalEmbedding(2, 3)(Tensor(np.zeros((1, 3, 3))))
+
+
+# ----------------------------------------------------------------------------- the op table
+
+MODULE_11 = op_cases([11])
+
+
+@pytest.mark.parametrize("case", MODULE_11, ids=case_ids(MODULE_11))
+def test_every_op_of_this_module_keeps_its_row_of_the_op_table(case, rng) -> None:
+    """From ``tinytorch.testing``: the NumPy forward, the gradient rule the op's own code
+    names (and records), and that rule's gradient against finite differences."""
+    check_op(case, rng)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from tinytorch.core import Tensor, gradcheck, manual_seed, no_grad
+from tinytorch.testing import case_ids, check_op, op_cases
 from tinytorch.text.attention import causal_mask
 from tinytorch.text.transformers import (
     GPT,
@@ -34,6 +35,20 @@ def f64(module, scale: float | None = None, seed: int = 5):
 
 def t64(rng, *shape):
     return Tensor(rng.standard_normal(shape), requires_grad=True, dtype=np.float64)
+
+
+class ConcatCache:
+    """The simplest cache the forward hook accepts: it concatenates (Module 17 preallocates)."""
+
+    def __init__(self):
+        self.k = self.v = None
+
+    def update(self, k, v):
+        if self.k is not None:
+            k = Tensor._wrap(np.concatenate([self.k.data, k.data], axis=2))
+            v = Tensor._wrap(np.concatenate([self.v.data, v.data], axis=2))
+        self.k, self.v = k, v
+        return k, v
 
 
 def tiny_gpt(**kwargs) -> GPT:
@@ -185,17 +200,6 @@ class TestGPT:
     def test_the_kv_cache_hook_reproduces_the_full_forward(self, rng):
         """Module 17 plugs a cache into forward(ids, caches, start_pos); this one concatenates."""
 
-        class ConcatCache:
-            def __init__(self):
-                self.k = self.v = None
-
-            def update(self, k, v):
-                if self.k is not None:
-                    k = Tensor._wrap(np.concatenate([self.k.data, k.data], axis=2))
-                    v = Tensor._wrap(np.concatenate([self.v.data, v.data], axis=2))
-                self.k, self.v = k, v
-                return k, v
-
         gpt = f64(tiny_gpt())
         ids = rng.integers(0, 7, (2, 5))
         full = gpt(ids).data
@@ -252,6 +256,27 @@ class TestGenerate:
         assert out.shape == (2, 2)  # every row finished at once
         assert gpt.training
 
+    @pytest.mark.parametrize("prompt", [[1], [4, 2, 0], [[1, 2], [3, 4]]], ids=str)
+    def test_with_caches_the_same_tokens_come_from_one_pass_per_new_token(self, prompt):
+        gpt = tiny_gpt()
+        prompt = np.array(prompt)
+        new = gpt.max_len - prompt.shape[-1] + 1
+        caches = [ConcatCache() for _ in range(gpt.n_layers)]
+        np.testing.assert_array_equal(
+            gpt.generate(prompt, new, temperature=0, caches=caches),
+            gpt.generate(prompt, new, temperature=0),
+        )
+        assert caches[0].k.shape[2] == prompt.shape[-1] + new - 1  # the last token never runs
+
+    def test_sampling_with_caches_draws_the_same_tokens(self):
+        gpt = tiny_gpt()
+        manual_seed(3)
+        plain = gpt.generate(np.array([[2, 5]]), 4, temperature=1.2, top_k=3)
+        manual_seed(3)
+        caches = [ConcatCache() for _ in range(gpt.n_layers)]
+        cached = gpt.generate(np.array([[2, 5]]), 4, temperature=1.2, top_k=3, caches=caches)
+        np.testing.assert_array_equal(cached, plain)
+
     def test_bad_arguments_are_refused(self):
         gpt = tiny_gpt()
         with pytest.raises(ValueError, match="temperature and max_new_tokens must be >= 0"):
@@ -260,6 +285,24 @@ class TestGenerate:
             gpt.generate(np.array([1]), 2, top_k=0)
         with pytest.raises(ValueError, match="non-empty integer ids"):
             gpt.generate(np.array([0.5]), 2)
+
+
+class TestNoStaleBindings:
+    def test_the_mlp_records_gelu_exactly_when_autograd_is_active(self, rng):
+        """The MLP holds a GELU layer that calls Module 02's gelu through Module 01's hook,
+        so switching autograd off and on reaches it like every other op."""
+        from tinytorch.core import disable_autograd, enable_autograd
+
+        mlp = MLP(4)
+        x = Tensor(rng.standard_normal((2, 4)), requires_grad=True)
+        try:
+            disable_autograd()
+            assert mlp(x).grad_fn is None
+            assert mlp.act(x).grad_fn is None
+        finally:
+            enable_autograd()
+        assert type(mlp.act(x).grad_fn).__name__ == "GELUBackward"
+        assert mlp(x).grad_fn is not None
 
 
 # ----------------------------------------------------------------------------- memory
@@ -306,3 +349,15 @@ class TestMemoryProfile:
         out = capsys.readouterr().out
         assert "block 1" in out and "cached keys+values" in out and "4 × parameters" in out
         assert len(rows) == 2 + 2 + 2
+
+
+# ----------------------------------------------------------------------------- the op table
+
+MODULE_13 = op_cases([13])
+
+
+@pytest.mark.parametrize("case", MODULE_13, ids=case_ids(MODULE_13))
+def test_every_op_of_this_module_keeps_its_row_of_the_op_table(case, rng) -> None:
+    """From ``tinytorch.testing``: the NumPy forward, the gradient rule the op's own code
+    names (and records), and that rule's gradient against finite differences."""
+    check_op(case, rng)

@@ -78,7 +78,11 @@ def module_tests(number: str) -> list[Path] | None:
 # - **reference**: `matmul_loops`: three explicit loops, the cost you can see.
 #
 # Results are always new Tensors (`Tensor._wrap` keeps the dtype of the result), and
-# inputs are never modified.
+# inputs are never modified. Each op computes its result into `out`; the line after
+# your code, `return record(out, "MulBackward", self, other)`, is given. It names the
+# rule that will know this op's derivative in Module 05 and, until then, returns `out`
+# untouched: the same dormant gradient machinery as `requires_grad`, `grad` and
+# `backward()`.
 
 # %% [markdown]
 # ## Use

@@ -22,11 +22,10 @@
 # ## Connection map
 #
 # - **Prerequisites**: 01 Tensor (element-wise math, reductions along an axis).
-# - **This module**: ReLU, Sigmoid, Tanh, GELU, Softmax and LogSoftmax, each as a
-#   function (`relu(x)`) and as a callable object (`ReLU()(x)`), exact and finite for
-#   any float32 input.
-# - **Unlocks**: 03 Layers (hidden units between linear maps) and 04 Losses (softmax
-#   inside cross-entropy).
+# - **This module**: ReLU, Sigmoid, Tanh, GELU, Softmax and LogSoftmax as functions
+#   (`relu(x)`), exact and finite for any float32 input.
+# - **Unlocks**: 03 Layers (hidden units between linear maps, and each function as a
+#   layer: `ReLU()(x)`) and 04 Losses (softmax inside cross-entropy).
 
 # %%
 import os
@@ -59,8 +58,9 @@ def module_tests(number: str) -> list[Path] | None:
 # %% [markdown]
 # ## Build
 #
-# Everything you write lives in **`tinytorch/nn/activations.py`**; the classes
-# (`ReLU`, `Softmax`, ...) are already wired to call your functions.
+# Everything you write lives in **`tinytorch/nn/activations.py`**. The layer forms
+# (`ReLU()`, `Softmax(dim=1)`, ...) that this lesson also uses come with Module 03's
+# `tinytorch/nn/layers.py`, already wired to call your functions.
 #
 # - `relu`: `max(0, x)` element-wise.
 # - `sigmoid`: `1 / (1 + exp(-x))` without ever calling `exp` on a large positive

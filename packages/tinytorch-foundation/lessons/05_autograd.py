@@ -98,11 +98,22 @@ def f64(values, requires_grad: bool = True) -> Tensor:
 #   (no recursion, so a chain 10,000 ops deep works).
 # - `run_backward`: seed the output's gradient, walk the order in reverse, call each
 #   node's `backward`, un-broadcast, accumulate into leaves' `.grad`.
-# - `_tracked`: wrap an op so that its result remembers its node.
-# - `enable_autograd`: wrap every op of Modules 01–04 once (idempotent) and switch
-#   `Tensor.backward` on.
+# - `Engine.record`: what Module 01's `record` hook calls once autograd is active. When
+#   an input requires a gradient (and `no_grad` is off), build the node of the rule the
+#   op named and attach it to the result; otherwise return the result untouched.
+# - `enable_autograd`: install the engine behind the hooks (`set_gradient_engine`).
 #
-# Once `enable_autograd` works, importing `tinytorch` switches gradients on by itself.
+# Once they work, importing `tinytorch` switches gradients on by itself: nothing to call.
+#
+# **How an op finds its derivative.** Every op of Modules 01–04 ends with one line you
+# have already seen, e.g. in `Tensor.__mul__`:
+# `return record(out, "MulBackward", self, other)`. It names the class in this module
+# that knows the op's derivative, the operands a gradient flows back to, and, by name,
+# the settings the rule needs (`record(out, "SumBackward", self, axis=axis,
+# keepdims=keepdims)`; the rule reads `self.axis`). Until this module is active the
+# hook returns `out` and records nothing; `enable_autograd` puts this module's engine
+# behind it. Ops written after this module skip the hook: they are `Function`s with a
+# `forward` too, called as `Op.apply(...)` (the `Cube` below is one).
 
 # %% [markdown]
 # ## Use
@@ -302,4 +313,25 @@ print("graph kept alive by `total`:", graph_stats(total))
 # be freed. Accumulate a Python number instead (`total += step_loss.item()`), or
 # compute the report inside `no_grad()`. The same bug in PyTorch is the classic
 # "memory grows every step" report.
+# ### END SOLUTION
+#
+# **Q6 · Switching on without monkey-patching.** The paper's Module 05 activates
+# gradients by monkey-patching: `enable_autograd()` replaces `Tensor`'s methods at run
+# time. Here every op calls one hook and `enable_autograd()` changes only what stands
+# behind it. Name one thing each design makes easy and one it makes hard. (Hint: what
+# happens to a function someone imported with `from tinytorch.nn.activations import
+# gelu` before autograd was switched off again?)
+#
+# ### BEGIN SOLUTION
+# **Answer.** Monkey-patching keeps Modules 01–04 completely free of gradient code —
+# the ops are pure forward math and autograd is bolted on later, which mirrors how
+# PyTorch 0.4 merged `Variable` into `Tensor`. The price is global state that nothing
+# in the patched file points to: reading `Tensor.__mul__` does not tell you that its
+# result will carry a `MulBackward`, and every name bound before the patch keeps the
+# old function. A module that did `from ... import gelu` keeps whichever version it
+# saw at import time, so switching autograd off (or on) silently misses it — a stale
+# binding. The hook costs one visible line per op, `record(out, "MulBackward", ...)`,
+# which names the rule (grep finds it in one step), and the switch swaps one object
+# behind the hook, so every binding anywhere sees the change at once; the learner
+# meets that line (dormant) in Module 01, before knowing what a gradient rule is.
 # ### END SOLUTION

@@ -1,10 +1,10 @@
 """Specification of Module 02 · Activations (``tinytorch.nn.activations``).
 
-Each activation exists as a function (``F.relu(x)``) and as a callable object
-(``ReLU()(x)``). Functions are always looked up through ``tinytorch.nn.functional`` at
-call time, so the dormant run really calls the Module 02 code and the active run the
-version Module 05 wrapped. Every test runs in both modes (``autograd_mode``) and checks
-forward values only; the derivatives are Module 05's (``test_05_gradients.py``).
+Each activation is a function (``F.relu(x)``, the very function ``tinytorch.nn.activations``
+defines) and, through Module 03, a layer (``ReLU()(x)``). Every test runs with gradients
+dormant and active (``autograd_mode``) and checks forward values only; the derivatives
+are Module 05's (``test_05_gradients.py``). The NumPy references are the op table's
+(``tinytorch.testing``).
 """
 
 from __future__ import annotations
@@ -18,29 +18,32 @@ import pytest
 from tinytorch.core import Tensor
 from tinytorch.nn import GELU, LogSoftmax, Module, ReLU, Sigmoid, Softmax, Tanh, activations
 from tinytorch.nn import functional as F
+from tinytorch.testing import (
+    ACTIVATION_REFERENCES,
+    case_ids,
+    check_forward,
+    np_log_softmax,
+    np_softmax,
+    op_cases,
+)
 
 pytestmark = pytest.mark.usefixtures("autograd_mode")
 
 NAMES = ["relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax"]
-GELU_C = math.sqrt(2.0 / math.pi)
 
 
-def np_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
-
-
-REFERENCES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "relu": lambda x: np.maximum(x, 0.0),
-    "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
-    "tanh": np.tanh,
-    "gelu": lambda x: 0.5 * x * (1.0 + np.tanh(GELU_C * (x + 0.044715 * x**3))),
-    "softmax": np_softmax,
-    "log_softmax": lambda x: np.log(np_softmax(x)),
-}
+REFERENCES = {**ACTIVATION_REFERENCES, "softmax": np_softmax, "log_softmax": np_log_softmax}
+MODULE_02 = op_cases([2])
 
 
 # ----------------------------------------------------------------------------- values
+
+
+@pytest.mark.parametrize("case", MODULE_02, ids=case_ids(MODULE_02))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_every_activation_matches_its_numpy_reference(case, dtype, rng) -> None:
+    """The activations' rows of the op table (softmax along every dim) against NumPy."""
+    assert check_forward(case, rng, dtype).dtype == dtype
 
 
 @pytest.mark.parametrize("name", NAMES)

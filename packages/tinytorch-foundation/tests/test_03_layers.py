@@ -1,9 +1,9 @@
 """Specification of Module 03 · Layers (``tinytorch.nn.layers``).
 
-Module, Parameter, Linear (Xavier init), Sequential, Dropout, and the state that a
-checkpoint saves. Every test runs with autograd dormant and active (``autograd_mode``)
-and checks forward behaviour only; the layers' derivatives are Module 05's
-(``test_05_gradients.py``).
+Module (with forward hooks and module swaps), Parameter, Linear (Xavier init),
+Sequential, Dropout, the activation layers, and the state that a checkpoint saves.
+Every test runs with autograd dormant and active (``autograd_mode``) and checks forward
+behaviour only; the layers' derivatives are Module 05's (``test_05_gradients.py``).
 """
 
 from __future__ import annotations
@@ -15,22 +15,20 @@ import pytest
 
 import tinytorch.nn as nn
 from tinytorch.core import Tensor, manual_seed
-from tinytorch.nn import Dropout, Linear, Module, Parameter, ReLU, Sequential
+from tinytorch.nn import (
+    GELU,
+    Activation,
+    Dropout,
+    Linear,
+    Module,
+    Parameter,
+    ReLU,
+    Sequential,
+    Tanh,
+)
+from tinytorch.testing import TwoHeads
 
 pytestmark = pytest.mark.usefixtures("autograd_mode")
-
-
-class TwoHeads(Module):
-    """A nested model: a Sequential, a bare Parameter and a list of layers."""
-
-    def __init__(self) -> None:
-        self.encoder = Sequential(Linear(4, 3), ReLU(), Dropout(0.5))
-        self.scale = Parameter(np.ones(1, dtype=np.float32))
-        self.heads = [Linear(3, 2), Linear(3, 1, bias=False)]
-
-    def forward(self, x: Tensor) -> list[Tensor]:
-        h = self.encoder(x) * self.scale
-        return [head(h) for head in self.heads]
 
 
 def mlp() -> Sequential:
@@ -90,7 +88,7 @@ def test_linear_input_feature_mismatch_names_both_shapes() -> None:
 
 @pytest.mark.parametrize("sizes", [(0, 3), (3, 0), (-1, 2)])
 def test_linear_rejects_non_positive_sizes(sizes) -> None:
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match=r"Linear: (in|out)_features must be >= 1"):
         Linear(*sizes)
 
 
@@ -289,7 +287,124 @@ def test_modules_walks_every_submodule() -> None:
     found = list(model.modules())
     assert found[0] is model
     assert model.encoder[0] in found and model.encoder[2] in found and model.heads[1] in found
-    assert len(found) == 1 + 1 + 2 + 2  # self, encoder, its Linear and Dropout, two heads
+    # self, encoder, its Linear, ReLU and Dropout, two heads
+    assert len(found) == 1 + 1 + 3 + 2
+
+
+def test_named_modules_names_every_module_by_its_path_in_attribute_order() -> None:
+    names = [name for name, _ in TwoHeads().named_modules()]
+    assert names == ["", "encoder", "encoder.0", "encoder.1", "encoder.2", "heads.0", "heads.1"]
+    assert [name for name, _ in TwoHeads().named_modules(prefix="m")][:2] == ["m", "m.encoder"]
+
+
+def test_a_module_used_twice_is_named_once_unless_asked() -> None:
+    shared = ReLU()
+    model = Sequential(Linear(2, 2), shared, Linear(2, 2), shared)
+    assert [name for name, _ in model.named_modules()] == ["", "0", "1", "2"]
+    every = [name for name, _ in model.named_modules(remove_duplicate=False)]
+    assert every == ["", "0", "1", "2", "3"]
+
+
+def test_get_and_set_submodule_follow_the_dotted_names() -> None:
+    model = TwoHeads()
+    assert model.get_submodule("heads.1") is model.heads[1]
+    assert model.get_submodule("encoder.0") is model.encoder[0]
+    new_head, new_act = Linear(3, 1), Tanh()
+    model.set_submodule("heads.1", new_head)
+    model.set_submodule("encoder.1", new_act)
+    assert model.heads[1] is new_head and model.encoder[1] is new_act
+    replacement = Sequential(Linear(4, 3))
+    model.set_submodule("encoder", replacement)
+    assert model.encoder is replacement
+    with pytest.raises(AttributeError, match="no submodule 'decoder'"):
+        model.get_submodule("decoder")
+    with pytest.raises(AttributeError, match=r"no submodule 'heads\.7'"):
+        model.set_submodule("heads.7", Linear(3, 1))
+
+
+def test_activation_layers_are_modules() -> None:
+    for layer in (ReLU(), GELU(), Tanh()):
+        assert isinstance(layer, Activation) and isinstance(layer, Module)
+        assert layer.num_parameters() == 0 and layer.state_dict() == {}
+    assert repr(nn.Softmax(dim=0)) == "Softmax(dim=0)" and repr(ReLU()) == "ReLU()"
+
+
+# ----------------------------------------------------------------------------- hooks
+
+
+def test_forward_hooks_see_the_module_its_inputs_and_its_output() -> None:
+    layer, seen = Linear(4, 2), []
+    layer.register_forward_pre_hook(lambda module, args: seen.append(("pre", module, args)))
+    layer.register_forward_hook(lambda module, args, out: seen.append(("post", module, out)))
+    x = Tensor(np.ones((3, 4)))
+    out = layer(x)
+    assert [kind for kind, *_ in seen] == ["pre", "post"]
+    assert seen[0][1] is layer and seen[0][2] == (x,)
+    assert seen[1][1] is layer and seen[1][2] is out
+
+
+def test_hooks_run_in_the_order_they_were_registered() -> None:
+    layer, order = ReLU(), []
+    for name in "abc":
+        layer.register_forward_hook(lambda m, args, out, name=name: order.append(name))
+    layer.register_forward_pre_hook(lambda m, args: order.append("pre"))
+    layer(Tensor([1.0]))
+    assert order == ["pre", "a", "b", "c"]
+
+
+def test_a_removed_hook_no_longer_runs() -> None:
+    layer, calls = ReLU(), []
+    first = layer.register_forward_hook(lambda m, args, out: calls.append("first"))
+    layer.register_forward_hook(lambda m, args, out: calls.append("second"))
+    first.remove()
+    first.remove()  # removing twice is harmless
+    layer(Tensor([1.0]))
+    assert calls == ["second"]
+    with layer.register_forward_pre_hook(lambda m, args: calls.append("scoped")):
+        layer(Tensor([1.0]))
+    layer(Tensor([1.0]))
+    assert calls == ["second", "scoped", "second", "second"]
+
+
+def test_a_hook_may_replace_the_inputs_or_the_output() -> None:
+    layer = Linear(2, 2)
+    layer.weight.data = np.eye(2, dtype=np.float32)
+    layer.register_forward_pre_hook(lambda m, args: args[0] * 2.0)  # one value: wrapped
+    x = Tensor([[1.0, 3.0]])
+    np.testing.assert_array_equal(layer(x).data, [[2.0, 6.0]])
+    layer.register_forward_hook(lambda m, args, out: out + 1.0)
+    np.testing.assert_array_equal(layer(x).data, [[3.0, 7.0]])
+    layer.register_forward_hook(lambda m, args, out: None)  # None keeps the output
+    np.testing.assert_array_equal(layer(x).data, [[3.0, 7.0]])
+
+
+def test_an_exception_inside_a_hook_reaches_the_caller() -> None:
+    layer = ReLU()
+
+    def broken(module, args, out):
+        raise RuntimeError("hook failed")
+
+    handle = layer.register_forward_hook(broken)
+    with pytest.raises(RuntimeError, match="hook failed"):
+        layer(Tensor([1.0]))
+    handle.remove()
+    np.testing.assert_array_equal(layer(Tensor([-1.0])).data, [0.0])
+
+
+def test_keyword_arguments_go_to_forward_untouched() -> None:
+    class Scale(Module):
+        def forward(self, x: Tensor, factor: float = 1.0) -> Tensor:
+            return x * factor
+
+    layer, seen = Scale(), []
+    layer.register_forward_pre_hook(lambda m, args: seen.append(args))
+    np.testing.assert_array_equal(layer(Tensor([2.0]), factor=3.0).data, [6.0])
+    assert len(seen[0]) == 1
+
+
+def test_a_hook_must_be_callable() -> None:
+    with pytest.raises(TypeError, match="hook must be callable"):
+        ReLU().register_forward_hook("not a function")
 
 
 def test_zero_grad_clears_every_gradient() -> None:

@@ -9,8 +9,6 @@ values only; the losses' derivatives are Module 05's (``test_05_gradients.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pytest
 
@@ -22,23 +20,34 @@ from tinytorch.nn import (
     MSELoss,
 )
 from tinytorch.nn import functional as F
+from tinytorch.testing import (
+    LOSS_MODULES,
+    LOSSES,
+    REDUCTIONS,
+    case_ids,
+    check_forward,
+    np_log_softmax,
+    op_cases,
+)
 
 pytestmark = pytest.mark.usefixtures("autograd_mode")
 
-REDUCTIONS = ["mean", "sum", "none"]
+MODULE_04 = op_cases([4])
 
 
 def reduce(values: np.ndarray, reduction: str) -> np.ndarray:
     return {"mean": values.mean, "sum": values.sum, "none": lambda: values}[reduction]()
 
 
-def np_log_softmax(x: np.ndarray) -> np.ndarray:
-    shifted = x - x.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-
-
 def np_sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
+
+
+@pytest.mark.parametrize("case", MODULE_04, ids=case_ids(MODULE_04))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_every_loss_matches_its_numpy_reference(case, dtype, rng) -> None:
+    """The losses' rows of the op table, every reduction, against NumPy."""
+    assert check_forward(case, rng, dtype).dtype == dtype
 
 
 @pytest.fixture
@@ -237,27 +246,10 @@ def test_bce_with_logits_shape_mismatch_is_an_error() -> None:
 # ----------------------------------------------------------------------------- shared rules
 
 
-# name -> (prediction, target) maker: logits or probabilities, and matching targets.
-LOSSES: dict[str, Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]] = {
-    "mse_loss": lambda r: (r.standard_normal((4, 3)), r.standard_normal((4, 3))),
-    "cross_entropy": lambda r: (r.standard_normal((4, 3)), r.integers(0, 3, 4)),
-    "binary_cross_entropy": lambda r: (r.uniform(0.1, 0.9, (4, 3)), r.integers(0, 2, (4, 3))),
-    "binary_cross_entropy_with_logits": lambda r: (
-        r.standard_normal((4, 3)),
-        r.integers(0, 2, (4, 3)),
-    ),
-}
-LOSS_MODULES = {
-    "mse_loss": MSELoss,
-    "cross_entropy": CrossEntropyLoss,
-    "binary_cross_entropy": BCELoss,
-    "binary_cross_entropy_with_logits": BCEWithLogitsLoss,
-}
-
-
 def loss_inputs(name: str, rng: np.random.Generator, dtype=np.float32) -> tuple[Tensor, np.ndarray]:
-    prediction, target = LOSSES[name](rng)
-    return Tensor(prediction, dtype=dtype), target
+    """A (4, 3) prediction from the loss's domain in the op table, and its target."""
+    _, domain, target, _ = LOSSES[name]
+    return Tensor(domain.sample(rng, (4, 3)), dtype=dtype), target(rng)
 
 
 @pytest.mark.parametrize("name", LOSSES)

@@ -50,7 +50,6 @@ from tinytorch.perf import (
     attention_flops,
     conv2d_flops,
     count_flops,
-    count_parameters,
     linear_flops,
     measure_peak,
     peak_memory,
@@ -79,7 +78,9 @@ rng = np.random.default_rng(0)
 # %% [markdown]
 # ## Build
 #
-# Everything you write lives in **`tinytorch/perf/profiling.py`**:
+# Module 14 is four files in `tinytorch/perf/`, one per concern: `measure.py` (timing
+# and memory), `flops.py` (FLOP formulas and one rule per layer type), `profiling.py`
+# (the per-layer profiler) and `roofline.py`. What you write:
 #
 # - `time_call`: `warmup` untimed calls, then `repeats` samples, each the mean of
 #   `number` back-to-back calls timed with `time.perf_counter`.
@@ -92,11 +93,9 @@ rng = np.random.default_rng(0)
 # - `activation_flops`: the documented FLOPs per element times the element count.
 # - `attention_flops`: the two T×S products, the scale and the softmax, plus (optionally)
 #   the four projections.
-# - `count_parameters`: every Parameter once, even when a layer is shared.
-# - `_record_time`: wrap a layer's forward so it adds its own elapsed time to the
-#   layer's running total.
-# - `Profiler._time`: warm up, then time whole passes while every leaf layer times
-#   itself; one sample per pass and per layer.
+# - `Profiler._time`: a forward hook that adds each layer's elapsed time to its running
+#   total (the pre-hook that starts its clock is given); warm up, then time whole
+#   passes while every leaf layer times itself, one sample per pass and per layer.
 # - `amdahl_speedup`: 1 / ((1 − f) + f / s).
 # - `measure_peak`: the best FLOP/s of a large matmul and the best bytes/s of a large
 #   copy, the two ceilings of the roofline.
@@ -104,7 +103,10 @@ rng = np.random.default_rng(0)
 #   min(peak FLOP/s, intensity × bandwidth), and which limit binds.
 #
 # The FLOP rules per layer type, `count_flops`, `Profiler.profile`, the memory pass,
-# the report classes and `roofline` are given.
+# the report classes and `roofline` are given. The profiler looks inside a model only
+# through Module 03's forward hooks (`register_forward_pre_hook`,
+# `register_forward_hook`), and removes them when it is done. Parameters are counted by
+# Module 03's `num_parameters`, which already counts a shared layer once.
 
 # %% [markdown]
 # ## Use
@@ -187,7 +189,7 @@ counted = count_flops(mlp, (64, 784))
 params_by_hand = 784 * 256 + 256 + 256 * 10 + 10
 ### END SOLUTION
 print(f"FLOPs by hand {by_hand:,}, counted {counted:,}")
-print(f"parameters by hand {params_by_hand:,}, counted {count_parameters(mlp):,}")
+print(f"parameters by hand {params_by_hand:,}, counted {mlp.num_parameters():,}")
 
 # %% [markdown]
 # ### BEGIN SOLUTION

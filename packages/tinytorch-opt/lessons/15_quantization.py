@@ -27,7 +27,7 @@
 #
 # - **Prerequisites**: 01 Tensor (dtypes, bytes per element), 03 Layers (`Linear`),
 #   07 Training (a trained model and its accuracy), 09 Spatial (`Conv2d`, im2col) and
-#   14 Profiling (walking a model's layers, counting FLOPs).
+#   14 Profiling (counting FLOPs).
 # - **This module**: INT8 affine quantization (scale and zero-point) per tensor and per
 #   channel, calibration observers (min-max, percentile), `QuantizedLinear` and
 #   `QuantizedConv2d` with int32 accumulation, `quantize_model`, and size reports.

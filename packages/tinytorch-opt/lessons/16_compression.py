@@ -27,8 +27,7 @@
 # ## Connection map
 #
 # - **Prerequisites**: 03 Layers, 04 Losses (cross-entropy), 05 Autograd (`Function`),
-#   06 Optimizers, 07 Training (`Trainer`), 09 Spatial (`Conv2d` filters) and
-#   14 Profiling (walking a model's layers).
+#   06 Optimizers, 07 Training (`Trainer`) and 09 Spatial (`Conv2d` filters).
 # - **This module**: magnitude pruning (unstructured, with one global threshold or one
 #   per layer, and structured by the L2 norm of whole neurons or filters), masks that
 #   stay applied while fine-tuning, sparsity and sparse (CSR) storage measured, and
@@ -56,7 +55,7 @@ from tinytorch.perf.compression import (
     sparse_size_bytes,
     sparsity,
 )
-from tinytorch.perf.profiling import time_call
+from tinytorch.perf.measure import time_call
 from tinytorch.training import Trainer
 
 

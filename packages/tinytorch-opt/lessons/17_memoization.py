@@ -44,6 +44,7 @@ import numpy as np
 import pytest
 
 from tinytorch.core import Tensor, manual_seed
+from tinytorch.perf.measure import peak_memory
 from tinytorch.perf.memoization import (
     KVCache,
     generate_cached,
@@ -54,7 +55,6 @@ from tinytorch.perf.memoization import (
     time_generation,
     token_passes,
 )
-from tinytorch.perf.profiling import peak_memory
 from tinytorch.text import GPT
 
 
@@ -92,8 +92,9 @@ rng = np.random.default_rng(0)
 #   every layer; total for a batch and a context, with the weights for scale.
 # - `token_passes`: token positions pushed through the model, uncached (n·P + n(n−1)/2)
 #   and cached (P + n − 1).
-# - `generate_cached`: run the prompt once to fill the caches, then feed one token per
-#   step at its position, picking each next token exactly as `GPT.generate` does.
+# - `generate_cached`: size one cache per layer to the positions the generation runs and
+#   hand them to `GPT.generate(..., caches=...)`, whose loop runs the prompt once and then
+#   feeds one token per step at its position: the sampling loop exists once, in Module 13.
 # - `growth_exponent`: the slope of log(time) against log(n).
 #
 # `KVCache`'s checks, `KVCacheMemory`, `time_generation` and `scaling_table` are given.

@@ -54,8 +54,10 @@ from tinytorch.perf.acceleration import (
     gelu_fused,
     speedup_table,
 )
-from tinytorch.perf.profiling import Profiler, amdahl_speedup, peak_memory, time_call
+from tinytorch.perf.measure import peak_memory, time_call
+from tinytorch.perf.profiling import Profiler, amdahl_speedup
 from tinytorch.text import GPT
+from tinytorch.vision import conv2d_loops
 
 
 def module_tests(number: str) -> Path | None:
@@ -90,11 +92,15 @@ rng = np.random.default_rng(0)
 # - `layer_norm_fused`: LayerNorm with one full-size buffer: centre into `out`, the
 #   variance as one dot product per row (`einsum`), then scale, gamma and beta in place;
 #   return the per-row mean and 1/σ as well.
-# - `LayerNormFunction.backward`: recompute x̂ from x, the mean and 1/σ instead of storing
-#   it, then the usual LayerNorm gradients.
-# - `accelerate`: for each candidate class, switch every layer of exactly that class to
-#   the faster subclass, compare outputs (and gradients) with the original's within
-#   float tolerance, and revert with a warning whatever raises or differs.
+# - `accelerate`: for each candidate class, put a faster layer carrying the same
+#   parameters in the place of every layer of exactly that class (a module swap, in the
+#   parent, as `torch.ao` does it), compare outputs (and gradients) with the original's
+#   within float tolerance, and swap back with a warning whatever raises or differs.
+#
+# The fused layers reuse what the tiers below already have: `FusedGELU` records Module
+# 05's `GELUBackward`, and the fused LayerNorm is Module 13's `LayerNormFunction` with
+# only its forward replaced by `layer_norm_fused` (its backward recomputes x̂ from the
+# mean and 1/σ, which the fused kernel returns).
 #
 # The five measured lessons (`loops_vs_vectorized`, `contiguous_vs_strided`,
 # `fused_gelu`, `fused_layer_norm`, `float32_vs_float64`, `blas_threads`), the fused layer
@@ -128,14 +134,15 @@ x = rng.standard_normal((2, 3, 12, 12))
 w = rng.standard_normal((4, 3, 3, 3))
 print(
     "max difference:",
-    np.abs(conv2d_windows(x, w, padding=1) - acceleration.conv2d_loops(x, w, padding=1)).max(),
+    np.abs(conv2d_windows(x, w, padding=1) - conv2d_loops(x, w, padding=1).data).max(),
 )
 
 # %% [markdown]
-# **`accelerate` on a small GPT**: swaps the architecture tier's LayerNorm and MLP for
-# fused versions, verifies outputs and gradients on a sample batch, and times the
-# forward pass before and after (one quick comparison, easily disturbed by anything
-# else the machine is doing; Q5 looks closer). A copy keeps the original layers.
+# **`accelerate` on a small GPT**: swaps the architecture tier's LayerNorm and the GELU
+# inside every MLP for fused versions, verifies outputs and gradients on a sample
+# batch, and times the forward pass before and after (one quick comparison, easily
+# disturbed by anything else the machine is doing; Q5 looks closer). A copy keeps the
+# original layers.
 
 # %%
 manual_seed(0)

@@ -14,28 +14,19 @@ import pytest
 
 from tinytorch.core import Tensor
 from tinytorch.nn import GELU, Dropout, Linear, Module, ReLU, Sequential, Sigmoid, Softmax, Tanh
-from tinytorch.perf.profiling import (
-    MachinePeak,
-    Profiler,
-    Timing,
+from tinytorch.perf.flops import (
     activation_flops,
-    amdahl_speedup,
     attention_flops,
     conv2d_flops,
     conv2d_output_shape,
-    count_flops,
-    count_parameters,
     layer_norm_flops,
-    leaves,
     linear_flops,
     matmul_flops,
-    measure_peak,
-    peak_memory,
-    roofline,
-    roofline_point,
-    time_call,
-    walk,
 )
+from tinytorch.perf.measure import Timing, peak_memory, time_call
+from tinytorch.perf.profiling import Profiler, amdahl_speedup, count_flops, count_parameters, leaves
+from tinytorch.perf.roofline import MachinePeak, measure_peak, roofline, roofline_point
+from tinytorch.vision import Conv2d, Flatten, MaxPool2d
 
 
 def mlp() -> Sequential:
@@ -145,15 +136,18 @@ def test_dropout_costs_nothing_in_evaluation() -> None:
 # ============================================================================= parameters
 
 
-def test_parameter_counts_match_the_layers_documented_sizes() -> None:
-    assert count_parameters(Linear(784, 128)) == 784 * 128 + 128 == 100_480
-    assert count_parameters(ReLU()) == 0
-    assert count_parameters(mlp()) == (4 * 8 + 8) + (8 * 3 + 3)
-
-
-def test_a_shared_layer_is_counted_once() -> None:
+def test_profiles_count_parameters_per_layer_and_a_shared_layer_once() -> None:
+    profile = Profiler(warmup=0, repeats=1, memory=False).profile(mlp(), (2, 4))
+    assert [layer.params for layer in profile.layers] == [4 * 8 + 8, 0, 8 * 3 + 3, 0]
+    assert profile.params == (4 * 8 + 8) + (8 * 3 + 3) == mlp().num_parameters()
     shared = Linear(4, 4)
-    assert count_parameters(Sequential(shared, ReLU(), shared)) == 20
+    model = Sequential(shared, ReLU(), shared)
+    assert Profiler(warmup=0, repeats=1, memory=False).profile(model, (2, 4)).params == 20
+
+
+def test_count_parameters_is_a_deprecated_name_of_num_parameters() -> None:
+    with pytest.warns(DeprecationWarning, match="num_parameters"):
+        assert count_parameters(Linear(784, 128)) == 100_480
 
 
 # ============================================================================= the layer tree
@@ -182,7 +176,7 @@ class Net(Module):
 def test_leaves_are_named_by_their_path_in_forward_order() -> None:
     names = [name for name, _ in leaves(Net())]
     assert names == ["encoder.layers.0", "encoder.layers.1", "encoder.act", "head.0", "head.1"]
-    assert [name for name, _ in walk(Net())][:3] == ["", "encoder", "encoder.layers.0"]
+    assert [name for name, _ in Net().named_modules()][:3] == ["", "encoder", "encoder.layers.0"]
 
 
 def test_a_layer_with_a_rule_is_a_leaf_even_alone() -> None:
@@ -433,7 +427,7 @@ def test_measure_peak_calibrates_flops_and_bandwidth() -> None:
 def test_conv2d_layers_are_counted_with_the_conv2d_formula() -> None:
     spatial = pytest.importorskip("tinytorch.vision.spatial")
     conv = spatial.Conv2d(3, 32, 3)
-    assert count_parameters(conv) == 896  # the paper's 3 -> 32, 3x3 example
+    assert conv.num_parameters() == 896  # the paper's 3 -> 32, 3x3 example
     assert count_flops(conv, (2, 3, 8, 8)) == conv2d_flops((2, 3, 8, 8), 32, 3)
     model = Sequential(
         spatial.Conv2d(1, 4, 3, padding=1),
@@ -468,4 +462,78 @@ def test_a_gpt_profile_has_a_row_per_layer() -> None:
     assert names[:2] == ["token_embedding", "position"]
     assert {"blocks.0.attn", "blocks.1.mlp", "ln_f", "head"} <= set(names)
     assert profile.unknown_flops == []
-    assert profile.params == count_parameters(model)
+    assert profile.params == model.num_parameters()
+
+
+# ============================================================================= milestone models
+
+# (name, type, FLOPs, parameters, bytes moved) per reported layer, recorded from the
+# profiler before it looked at models through forward hooks: the figures must not move.
+MILESTONE_PROFILES = {
+    "M3 MLP (64 -> 256 -> 10) on (32, 64)": [
+        ("0", "Linear", 1_056_768, 16_640, 107_520),
+        ("1", "ReLU", 8_192, 0, 65_536),
+        ("2", "Dropout", 0, 0, 65_536),
+        ("3", "Linear", 164_160, 2_570, 44_328),
+    ],
+    "M4 CNN on (8, 1, 16, 16)": [
+        ("0", "Conv2d", 622_592, 160, 139_904),
+        ("1", "ReLU", 32_768, 0, 262_144),
+        ("2", "MaxPool2d", 32_768, 0, 163_840),
+        ("3", "Conv2d", 4_734_976, 4_640, 116_864),
+        ("4", "ReLU", 16_384, 0, 131_072),
+        ("5", "MaxPool2d", 16_384, 0, 81_920),
+        ("6", "Flatten", 0, 0, 32_768),
+        ("7", "Linear", 82_000, 5_130, 37_224),
+    ],
+    "M5 GPT (d 64, 4 heads, 2 layers) on (2, 24) ids": [
+        ("token_embedding", "Embedding", 0, 2_560, 22_912),
+        ("position", "LearnedPositionalEmbedding", 3_072, 3_072, 36_864),
+        ("dropout", "Dropout", 0, 0, 24_576),
+        ("blocks.0.ln1", "LayerNorm", 21_504, 128, 25_088),
+        ("blocks.0.attn", "MultiHeadAttention", 1_907_712, 16_640, 91_712),
+        ("blocks.0.ln2", "LayerNorm", 21_504, 128, 25_088),
+        ("blocks.0.mlp", "MLP", 3_271_680, 33_088, 156_928),
+        ("blocks.0.dropout", "Dropout", 0, 0, 49_152),
+        ("blocks.1.ln1", "LayerNorm", 21_504, 128, 25_088),
+        ("blocks.1.attn", "MultiHeadAttention", 1_907_712, 16_640, 91_712),
+        ("blocks.1.ln2", "LayerNorm", 21_504, 128, 25_088),
+        ("blocks.1.mlp", "MLP", 3_271_680, 33_088, 156_928),
+        ("blocks.1.dropout", "Dropout", 0, 0, 49_152),
+        ("ln_f", "LayerNorm", 21_504, 128, 25_088),
+        ("head", "Linear", 247_680, 2_600, 30_368),
+    ],
+}
+
+
+def milestone_model(name: str) -> tuple[Module, object]:
+    from tinytorch.text import GPT
+
+    if name.startswith("M3"):
+        return Sequential(Linear(64, 256), ReLU(), Dropout(0.1), Linear(256, 10)).eval(), (32, 64)
+    if name.startswith("M4"):
+        model = Sequential(
+            Conv2d(1, 16, 3, padding=1), ReLU(), MaxPool2d(2),
+            Conv2d(16, 32, 3, padding=1), ReLU(), MaxPool2d(2),
+            Flatten(), Linear(32 * 4 * 4, 10),
+        )  # fmt: skip
+        return model, (8, 1, 16, 16)
+    return GPT(40, 64, 4, 2, 48).eval(), np.random.default_rng(0).integers(0, 40, (2, 24))
+
+
+@pytest.mark.parametrize("name", MILESTONE_PROFILES)
+def test_milestone_model_profiles_keep_their_recorded_figures(name: str) -> None:
+    model, x = milestone_model(name)
+    profile = Profiler(warmup=0, repeats=1, memory=False).profile(model, x)
+    rows = [(l.name, l.kind, l.flops, l.params, l.bytes_moved) for l in profile.layers]
+    assert rows == MILESTONE_PROFILES[name]
+    assert profile.flops == count_flops(model, x) == sum(row[2] for row in rows)
+    assert profile.params == model.num_parameters()
+
+
+def test_profiling_leaves_no_hook_behind() -> None:
+    model = mlp()
+    Profiler(warmup=1, repeats=2).profile(model, (2, 4))
+    for layer in model.modules():
+        assert not vars(layer).get("_forward_hooks") and not vars(layer).get("_forward_pre_hooks")
+        assert "forward" not in vars(layer)  # nothing shadows a layer's forward

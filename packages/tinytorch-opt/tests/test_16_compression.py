@@ -31,6 +31,7 @@ from tinytorch.perf.compression import (
     structured_masks,
     teacher_logits,
 )
+from tinytorch.testing import case_ids, check_op, op_cases
 from tinytorch.training import Trainer, accuracy
 from tinytorch.vision.spatial import Conv2d, Flatten
 
@@ -331,3 +332,15 @@ def test_teacher_logits_are_the_teachers_eval_outputs(teacher, digits) -> None:
     np.testing.assert_allclose(
         teacher_logits(teacher, x, batch_size=100), teacher(Tensor(x)).data, rtol=1e-5, atol=1e-5
     )
+
+
+# ----------------------------------------------------------------------------- the op table
+
+MODULE_16 = op_cases([16])
+
+
+@pytest.mark.parametrize("case", MODULE_16, ids=case_ids(MODULE_16))
+def test_every_op_of_this_module_keeps_its_row_of_the_op_table(case, rng) -> None:
+    """From ``tinytorch.testing``: the NumPy forward, the gradient rule the op's own code
+    names (and records), and that rule's gradient against finite differences."""
+    check_op(case, rng)

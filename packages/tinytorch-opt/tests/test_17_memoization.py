@@ -17,6 +17,7 @@ import pytest
 from tinytorch.core import Tensor, manual_seed, no_grad
 from tinytorch.nn import CrossEntropyLoss
 from tinytorch.optim import AdamW
+from tinytorch.perf.measure import Timing
 from tinytorch.perf.memoization import (
     GenerationTiming,
     KVCache,
@@ -29,7 +30,6 @@ from tinytorch.perf.memoization import (
     time_generation,
     token_passes,
 )
-from tinytorch.perf.profiling import Timing
 from tinytorch.text.transformers import GPT
 
 
@@ -117,7 +117,7 @@ class TestKVCache:
         np.testing.assert_array_equal(keys.data, k.data)
 
     def test_bad_inputs_are_refused(self, rng):
-        with pytest.raises(ValueError, match="must be positive"):
+        with pytest.raises(ValueError, match="KVCache: max_len must be >= 1, got 0"):
             KVCache(1, 2, 4, 0)
         cache = KVCache(1, 2, 4, 5)
         with pytest.raises(ValueError, match=r"expected \(1, 2, T_new, 4\)"):

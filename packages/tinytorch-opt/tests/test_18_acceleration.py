@@ -13,34 +13,33 @@ import warnings
 import numpy as np
 import pytest
 
-from tinytorch.core import Tensor, gradcheck
+from tinytorch.core import Function, Tensor, gradcheck
 from tinytorch.nn import GELU, Dropout, Linear, Module, Parameter, ReLU, Sequential
 from tinytorch.nn.activations import gelu
 from tinytorch.perf.acceleration import (
     AccelerationWarning,
     FusedGELU,
-    FusedGELUFunction,
+    FusedLayerNorm,
     Speedup,
     accelerate,
     blas_threads,
     contiguous_vs_strided,
-    conv2d_loops,
     conv2d_windows,
     default_candidates,
     float32_vs_float64,
     fused_gelu,
     fused_layer_norm,
-    fused_layer_norm_class,
-    fused_mlp_class,
     gelu_fused,
     layer_norm,
     layer_norm_fused,
-    layer_norm_reference,
     loops_vs_vectorized,
     measure_speedup,
     run_lessons,
     speedup_table,
 )
+from tinytorch.testing import case_ids, check_op, op_cases
+from tinytorch.text.transformers import GPT, LayerNorm, LayerNormFunction
+from tinytorch.vision import conv2d_loops
 
 # ============================================================================= vectorization
 
@@ -51,7 +50,7 @@ def test_windowed_convolution_equals_the_seven_loops(stride: int, padding: int, 
     w = rng.standard_normal((4, 3, 3, 2))
     b = rng.standard_normal(4)
     for bias in (b, None):
-        expected = conv2d_loops(x, w, bias, stride, padding)
+        expected = conv2d_loops(x, w, bias, stride, padding).data
         got = conv2d_windows(x, w, bias, stride, padding)
         assert got.shape == expected.shape
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
@@ -86,18 +85,17 @@ def test_fused_gelu_writes_into_the_buffer_it_is_given(rng) -> None:
     np.testing.assert_allclose(out, gelu(Tensor(x, dtype=np.float64)).data, rtol=1e-13)
 
 
-@pytest.mark.parametrize("ndim", [1, 2])
+@pytest.mark.parametrize("n_axes", [1, 2])
 @pytest.mark.parametrize("affine", [True, False])
-def test_fused_layer_norm_matches_the_obvious_one(ndim: int, affine: bool, rng) -> None:
+def test_fused_layer_norm_matches_the_obvious_one(n_axes: int, affine: bool, rng) -> None:
     x = 2 + 3 * rng.standard_normal((2, 3, 4, 5))
-    shape = x.shape[4 - ndim :]
+    shape = x.shape[4 - n_axes :]
     w = rng.standard_normal(shape) if affine else None
     b = rng.standard_normal(shape) if affine else None
-    out, mean, rstd = layer_norm_fused(x, w, b, eps=1e-5, ndim=ndim)
-    np.testing.assert_allclose(
-        out, layer_norm_reference(x, w, b, 1e-5, ndim), rtol=1e-12, atol=1e-12
-    )
-    rows = int(np.prod(x.shape[: 4 - ndim]))
+    out, mean, rstd = layer_norm_fused(x, w, b, eps=1e-5, n_axes=n_axes)
+    module_13 = LayerNormFunction.apply(Tensor(x, dtype=np.float64), w, b, n_axes=n_axes, eps=1e-5)
+    np.testing.assert_allclose(out, module_13.data, rtol=1e-12, atol=1e-12)
+    rows = int(np.prod(x.shape[: 4 - n_axes]))
     assert mean.shape == rstd.shape == (rows, 1)
 
 
@@ -110,15 +108,24 @@ def test_layer_norm_gradients_match_finite_differences(rng) -> None:
     x = Tensor(rng.standard_normal((2, 3, 4)), requires_grad=True, dtype=np.float64)
     w = Tensor(rng.standard_normal((3, 4)), requires_grad=True, dtype=np.float64)
     b = Tensor(rng.standard_normal((3, 4)), requires_grad=True, dtype=np.float64)
-    assert gradcheck(lambda x, w, b: layer_norm(x, w, b, ndim=2), [x, w, b])
+    assert gradcheck(lambda x, w, b: layer_norm(x, w, b, n_axes=2), [x, w, b])
     x1 = Tensor(rng.standard_normal((4, 5)), requires_grad=True, dtype=np.float64)
     assert gradcheck(lambda x: layer_norm(x, None, None), [x1])
 
 
 def test_fused_gelu_gradients_match_finite_differences(rng) -> None:
     x = Tensor(3 * rng.standard_normal((3, 4)), requires_grad=True, dtype=np.float64)
-    assert gradcheck(lambda x: FusedGELUFunction.apply(x), [x])
     assert gradcheck(lambda x: FusedGELU()(x), [x])
+    assert type(FusedGELU()(x).grad_fn).__name__ == "GELUBackward"  # Module 05's rule
+
+
+def test_fused_layer_norm_is_module_13s_node_with_a_fused_forward(rng) -> None:
+    layer = LayerNorm(4)
+    fused = FusedLayerNorm(4)
+    x = Tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    out = fused(x)
+    np.testing.assert_allclose(out.data, layer(x).data, rtol=1e-5, atol=1e-6)
+    assert isinstance(out.grad_fn, type(layer(x).grad_fn))  # the same backward rule
 
 
 # ============================================================================= measured lessons
@@ -263,7 +270,10 @@ def test_accelerate_refuses_a_swap_that_raises(rng) -> None:
     assert type(model[1]) is GELU
 
 
-class ZeroGradientGELUFunction(FusedGELUFunction):
+class ZeroGradientGELUFunction(Function):
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return gelu_fused(x)
+
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
         return (grad * 0.0,)
 
@@ -362,38 +372,50 @@ class GammaBetaLayerNorm(TorchStyleLayerNorm):
 
 def test_accelerate_fuses_a_layer_norm_that_uses_pytorch_names(rng) -> None:
     model = Sequential(Linear(6, 8), TorchStyleLayerNorm(8), Linear(8, 2))
-    fused = fused_layer_norm_class(TorchStyleLayerNorm)
-    assert fused_layer_norm_class(TorchStyleLayerNorm) is fused  # one class per base
-    report = accelerate(model, sample(rng), candidates={TorchStyleLayerNorm: fused}, repeats=0)
-    assert [s.replacement for s in report.applied] == ["FusedTorchStyleLayerNorm"]
-    assert type(model[1]) is fused and report.max_grad_error < 1e-4
+    weight = model[1].weight
+    report = accelerate(
+        model, sample(rng), candidates={TorchStyleLayerNorm: FusedLayerNorm}, repeats=0
+    )
+    assert [s.replacement for s in report.applied] == ["FusedLayerNorm"]
+    assert type(model[1]) is FusedLayerNorm and report.max_grad_error < 1e-4
+    assert model[1].weight is weight  # the same Parameter, now in the fused layer
     with pytest.raises(ValueError, match=r"does not end with normalized_shape \(8,\)"):
         model[1](Tensor(np.zeros((2, 7))))
 
 
 def test_accelerate_leaves_a_layer_norm_it_cannot_read(rng) -> None:
     model = Sequential(Linear(6, 8), GammaBetaLayerNorm(8))
-    fused = fused_layer_norm_class(GammaBetaLayerNorm)
     with pytest.warns(AccelerationWarning, match="AttributeError"):
-        report = accelerate(model, sample(rng), candidates={GammaBetaLayerNorm: fused}, repeats=0)
+        report = accelerate(
+            model, sample(rng), candidates={GammaBetaLayerNorm: FusedLayerNorm}, repeats=0
+        )
     assert report.applied == [] and type(model[1]) is GammaBetaLayerNorm
 
 
-def test_default_candidates_include_the_architecture_tier_when_installed() -> None:
-    candidates = default_candidates()
-    assert candidates[GELU] is FusedGELU
-    transformers = pytest.importorskip("tinytorch.text.transformers")
-    assert candidates[transformers.LayerNorm] is fused_layer_norm_class(transformers.LayerNorm)
-    assert candidates[transformers.MLP] is fused_mlp_class(transformers.MLP)
+def test_default_candidates_are_gelu_and_module_13s_layer_norm() -> None:
+    assert default_candidates() == {GELU: FusedGELU, LayerNorm: FusedLayerNorm}
+
+
+def test_accelerate_swaps_modules_in_their_parents_never_their_class(rng) -> None:
+    """A module swap: new objects in the parents' attributes and lists, classes untouched."""
+    model = GPT(vocab_size=20, d_model=16, n_heads=2, n_layers=2, max_len=8)
+    originals = {name: layer for name, layer in model.named_modules() if type(layer) is LayerNorm}
+    accelerate(model, rng.integers(0, 20, size=(2, 8)), repeats=0)
+    for name, layer in originals.items():
+        assert type(layer) is LayerNorm  # the old object is as it was
+        swapped = model.get_submodule(name)
+        assert type(swapped) is FusedLayerNorm and swapped is not layer
+        assert swapped.weight is layer.weight
+    assert type(model.blocks[0].mlp.act) is FusedGELU
 
 
 def test_accelerate_a_gpt_keeps_its_logits_and_gradients(rng) -> None:
-    transformers = pytest.importorskip("tinytorch.text.transformers")
-    model = transformers.GPT(vocab_size=20, d_model=16, n_heads=2, n_layers=2, max_len=8)
+    model = GPT(vocab_size=20, d_model=16, n_heads=2, n_layers=2, max_len=8)
     ids = rng.integers(0, 20, size=(2, 8))
     before = model(ids).data.copy()
+    state = model.state_dict()
     report = accelerate(model, ids, repeats=0)
-    assert {s.original for s in report.applied} == {"LayerNorm", "MLP"}
+    assert {s.original for s in report.applied} == {"LayerNorm", "GELU"}
     assert report.rejected == []
     layer_norms = next(s for s in report.applied if s.original == "LayerNorm").layers
     assert set(layer_norms) == {
@@ -404,3 +426,16 @@ def test_accelerate_a_gpt_keeps_its_logits_and_gradients(rng) -> None:
         "ln_f",
     }
     np.testing.assert_allclose(model(ids).data, before, rtol=1e-4, atol=1e-5)
+    assert model.state_dict().keys() == state.keys()
+
+
+# ----------------------------------------------------------------------------- the op table
+
+MODULE_18 = op_cases([18])
+
+
+@pytest.mark.parametrize("case", MODULE_18, ids=case_ids(MODULE_18))
+def test_every_op_of_this_module_keeps_its_row_of_the_op_table(case, rng) -> None:
+    """From ``tinytorch.testing``: the NumPy forward, the gradient rule the op's own code
+    names (and records), and that rule's gradient against finite differences."""
+    check_op(case, rng)

@@ -1,23 +1,6 @@
 """tinytorch.data — Module 08: datasets and the DataLoader (architecture tier)."""
 
-from tinytorch.data.dataloader import (
-    Batch,
-    CIFAR10Dataset,
-    DataLoader,
-    Dataset,
-    MNISTDataset,
-    TensorDataset,
-    TinyDigitsDataset,
-    collate,
-)
+from tinytorch.data import dataloader
+from tinytorch.data.dataloader import *  # noqa: F403 (its __all__, listed once)
 
-__all__ = [
-    "Batch",
-    "CIFAR10Dataset",
-    "DataLoader",
-    "Dataset",
-    "MNISTDataset",
-    "TensorDataset",
-    "TinyDigitsDataset",
-    "collate",
-]
+__all__ = dataloader.__all__

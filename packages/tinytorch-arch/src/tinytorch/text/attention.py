@@ -27,7 +27,7 @@ import numpy as np
 
 from tinytorch.core.autograd import Function
 from tinytorch.core.tensor import Tensor, _data
-from tinytorch.nn.layers import Linear, Module
+from tinytorch.nn.layers import Linear, Module, check_positive
 
 
 def causal_mask(seq_len: int, past_len: int = 0) -> np.ndarray:
@@ -177,11 +177,9 @@ def attention_memory(
 ) -> AttentionMemory:
     """The O(T²) score memory of one attention layer (float32 unless ``itemsize`` says)."""
     ### BEGIN SOLUTION
-    if min(seq_len, num_heads, batch, itemsize) <= 0:
-        raise ValueError(
-            f"attention_memory: seq_len, num_heads, batch and itemsize must be positive, got "
-            f"{seq_len}, {num_heads}, {batch}, {itemsize}"
-        )
+    check_positive(
+        "attention_memory", seq_len=seq_len, num_heads=num_heads, batch=batch, itemsize=itemsize
+    )
     return AttentionMemory(seq_len, num_heads, batch, itemsize)
     ### END SOLUTION
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from tinytorch.core.autograd import Function
 from tinytorch.core.tensor import Tensor, _data, get_rng
-from tinytorch.nn.layers import Module, Parameter
+from tinytorch.nn.layers import Module, Parameter, check_positive
 
 
 def _indices(op: str, indices: Any, num_embeddings: int) -> np.ndarray:
@@ -61,8 +61,7 @@ class EmbeddingFunction(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
         ### BEGIN SOLUTION
-        indices = self.kwargs["indices"]
-        weight = self.array(0)
+        indices, weight = self.indices, self.array(0)
         grad_weight = np.zeros_like(weight)
         np.add.at(grad_weight, indices.reshape(-1), grad.reshape(-1, weight.shape[-1]))
         self.rows_touched = np.unique(indices)
@@ -111,11 +110,7 @@ class Embedding(Module):
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int) -> None:
-        if num_embeddings <= 0 or embedding_dim <= 0:
-            raise ValueError(
-                f"Embedding: num_embeddings and embedding_dim must be positive, got "
-                f"({num_embeddings}, {embedding_dim})"
-            )
+        check_positive("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         self.weight = Parameter(
@@ -183,11 +178,7 @@ class PositionalEncoding(Module):
     """
 
     def __init__(self, max_len: int, embedding_dim: int) -> None:
-        if max_len <= 0 or embedding_dim <= 0:
-            raise ValueError(
-                f"PositionalEncoding: max_len and embedding_dim must be positive, got "
-                f"({max_len}, {embedding_dim})"
-            )
+        check_positive("PositionalEncoding", max_len=max_len, embedding_dim=embedding_dim)
         self.max_len = max_len
         self.embedding_dim = embedding_dim
         self.table = sinusoidal_table(max_len, embedding_dim)
@@ -212,11 +203,7 @@ class LearnedPositionalEmbedding(Module):
     """
 
     def __init__(self, max_len: int, embedding_dim: int) -> None:
-        if max_len <= 0 or embedding_dim <= 0:
-            raise ValueError(
-                f"LearnedPositionalEmbedding: max_len and embedding_dim must be positive, "
-                f"got ({max_len}, {embedding_dim})"
-            )
+        check_positive("LearnedPositionalEmbedding", max_len=max_len, embedding_dim=embedding_dim)
         self.max_len = max_len
         self.embedding_dim = embedding_dim
         self.weight = Parameter(

@@ -32,8 +32,7 @@ import numpy as np
 
 from tinytorch.core.autograd import Function, no_grad
 from tinytorch.core.tensor import Tensor, _data, get_rng
-from tinytorch.nn.activations import gelu
-from tinytorch.nn.layers import Dropout, Linear, Module, Parameter
+from tinytorch.nn.layers import GELU, Dropout, Linear, Module, Parameter, check_positive
 from tinytorch.text.attention import KVCacheLayer, MultiHeadAttention, _linear, causal_mask
 from tinytorch.text.embeddings import Embedding, LearnedPositionalEmbedding, PositionalEncoding
 
@@ -42,8 +41,9 @@ from tinytorch.text.embeddings import Embedding, LearnedPositionalEmbedding, Pos
 class LayerNormFunction(Function):
     """y = (x − mean) / sqrt(var + eps) · weight + bias over the last ``n_axes`` axes.
 
-    Forward keeps x̂ = (x − mean)·rstd and rstd = 1/sqrt(var + eps). With g = dy·weight
-    and means taken over the normalised axes (N numbers per row):
+    Forward keeps, per row, the mean and rstd = 1/sqrt(var + eps) — two numbers, not a
+    full-size array; backward recomputes x̂ = (x − mean)·rstd from the input it holds
+    anyway. With g = dy·weight and means taken over the normalised axes (N numbers per row):
         dx = rstd · (g − mean(g) − x̂ · mean(g · x̂)),
         dweight = Σ_rows dy · x̂,  dbias = Σ_rows dy.
     One node instead of ~10 primitive ops: fewer saved arrays and one pass each way.
@@ -60,12 +60,11 @@ class LayerNormFunction(Function):
     ) -> np.ndarray:
         ### BEGIN SOLUTION
         axes = tuple(range(x.ndim - n_axes, x.ndim))
-        mean = x.mean(axis=axes, keepdims=True)
-        centred = x - mean
+        self.mean = x.mean(axis=axes, keepdims=True)
+        centred = x - self.mean
         var = (centred * centred).mean(axis=axes, keepdims=True)
         self.rstd = 1.0 / np.sqrt(var + eps)
-        self.normalized = centred * self.rstd
-        out = self.normalized
+        out = centred * self.rstd
         if weight is not None:
             out = out * weight + bias
         return out
@@ -73,16 +72,16 @@ class LayerNormFunction(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
         ### BEGIN SOLUTION
-        n_axes = self.kwargs["n_axes"]
-        x_hat, weight = self.normalized, self.inputs[1]
-        axes = tuple(range(grad.ndim - n_axes, grad.ndim))
-        g = grad * self.array(1) if weight is not None else grad
+        axes = tuple(range(grad.ndim - self.n_axes, grad.ndim))
+        x_hat = (self.array(0) - self.mean) * self.rstd
+        affine = self.inputs[1] is not None
+        g = grad * self.array(1) if affine else grad
         grad_x = g - g.mean(axis=axes, keepdims=True)
         grad_x -= x_hat * (g * x_hat).mean(axis=axes, keepdims=True)
         grad_x *= self.rstd
-        if weight is None:
+        if not affine:
             return (grad_x, None, None)
-        rows = grad.reshape(-1, *grad.shape[grad.ndim - n_axes :])
+        rows = grad.reshape(-1, *grad.shape[grad.ndim - self.n_axes :])
         grad_weight = (rows * x_hat.reshape(rows.shape)).sum(axis=0)
         return grad_x, grad_weight, rows.sum(axis=0)
         ### END SOLUTION
@@ -116,15 +115,19 @@ class LayerNorm(Module):
         self.bias = Parameter(np.zeros(shape, dtype=np.float32)) if elementwise_affine else None
 
     def forward(self, x: Tensor) -> Tensor:
+        self._check_input(x)
         ### BEGIN SOLUTION
+        n = len(self.normalized_shape)
+        return LayerNormFunction.apply(x, self.weight, self.bias, n_axes=n, eps=self.eps)
+        ### END SOLUTION
+
+    def _check_input(self, x: Tensor) -> None:
         n = len(self.normalized_shape)
         if x.shape[x.ndim - n :] != self.normalized_shape or x.ndim < n:
             raise ValueError(
-                f"LayerNorm.forward: input shape {x.shape} does not end with "
+                f"{type(self).__name__}.forward: input shape {x.shape} does not end with "
                 f"normalized_shape {self.normalized_shape}"
             )
-        return LayerNormFunction.apply(x, self.weight, self.bias, n_axes=n, eps=self.eps)
-        ### END SOLUTION
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}"
@@ -140,11 +143,12 @@ class MLP(Module):
     def __init__(self, embed_dim: int, hidden_dim: int | None = None) -> None:
         hidden_dim = 4 * embed_dim if hidden_dim is None else hidden_dim
         self.fc = Linear(embed_dim, hidden_dim)
+        self.act = GELU()
         self.proj = Linear(hidden_dim, embed_dim)
 
     def forward(self, x: Tensor) -> Tensor:
         ### BEGIN SOLUTION
-        return _linear(self.proj, gelu(_linear(self.fc, x)))
+        return _linear(self.proj, self.act(_linear(self.fc, x)))
         ### END SOLUTION
 
 
@@ -202,7 +206,7 @@ class GPT(Module):
     cache (see ``KVCacheLayer``), which returns the keys/values of all P + T_new tokens,
     and the causal mask becomes ``causal_mask(T_new, past_len=P)``. Without caches,
     ``generate`` re-runs the whole sequence for every new token: O(T²) work per
-    sequence, exactly what Module 17 removes.
+    sequence, exactly what Module 17 removes by passing ``generate(..., caches=...)``.
     """
 
     def __init__(
@@ -216,11 +220,14 @@ class GPT(Module):
         positional: str = "learned",
         dropout: float = 0.0,
     ) -> None:
-        if min(vocab_size, d_model, n_heads, n_layers, max_len) <= 0:
-            raise ValueError(
-                f"GPT: vocab_size, d_model, n_heads, n_layers and max_len must be positive, "
-                f"got {vocab_size}, {d_model}, {n_heads}, {n_layers}, {max_len}"
-            )
+        check_positive(
+            "GPT",
+            vocab_size=vocab_size,
+            d_model=d_model,
+            n_heads=n_heads,
+            n_layers=n_layers,
+            max_len=max_len,
+        )
         if positional not in ("learned", "sinusoidal"):
             raise ValueError(
                 f"GPT: positional must be 'learned' or 'sinusoidal', got {positional!r}"
@@ -281,26 +288,25 @@ class GPT(Module):
         temperature: float = 1.0,
         top_k: int | None = None,
         eos_id: int | None = None,
+        caches: Sequence[KVCacheLayer] | None = None,
     ) -> np.ndarray:
         """Extend the prompt one token at a time; returns prompt + new ids (int64).
 
-        ``prompt_ids`` is (T,) or (B, T). Each step runs the model on the last
-        ``max_len`` tokens and picks the next token from the last position's logits:
-        ``temperature=0`` takes the argmax (greedy, deterministic); otherwise it samples
-        from softmax(logits / temperature), restricted to the ``top_k`` most likely
-        tokens when given, with the generator that ``manual_seed`` resets. A row that
-        has produced ``eos_id`` keeps producing it; generation stops early once every
-        row has. Runs in eval mode without recording a graph.
+        ``prompt_ids`` is (T,) or (B, T). Each step runs the model and picks the next
+        token from the last position's logits: ``temperature=0`` takes the argmax
+        (greedy, deterministic); otherwise it samples from softmax(logits / temperature),
+        restricted to the ``top_k`` most likely tokens when given, with the generator
+        that ``manual_seed`` resets. A row that has produced ``eos_id`` keeps producing
+        it; generation stops early once every row has. Runs in eval mode without
+        recording a graph.
+
+        Without ``caches`` every step runs the whole sequence again (its last ``max_len``
+        tokens). With one empty cache per layer (Module 17), the prompt runs once and
+        each later step feeds only the newest token at its position: the same tokens for
+        O(n) instead of O(n²) work, as long as all P + n − 1 positions fit in ``max_len``.
         """
         ### BEGIN SOLUTION
-        ids = np.asarray(_data(prompt_ids))
-        single = ids.ndim == 1
-        ids = ids[None, :] if single else ids
-        if ids.ndim != 2 or ids.shape[1] == 0 or not np.issubdtype(ids.dtype, np.integer):
-            raise ValueError(
-                f"GPT.generate: prompt_ids must be non-empty integer ids (T,) or (B, T), got "
-                f"dtype {ids.dtype} shape {np.shape(_data(prompt_ids))}"
-            )
+        ids, single = prompt_batch("GPT.generate", prompt_ids)
         if temperature < 0 or max_new_tokens < 0:
             raise ValueError(
                 f"GPT.generate: temperature and max_new_tokens must be >= 0, got "
@@ -308,15 +314,18 @@ class GPT(Module):
             )
         if top_k is not None and not 1 <= top_k <= self.vocab_size:
             raise ValueError(f"GPT.generate: top_k must be in [1, {self.vocab_size}], got {top_k}")
-        ids = ids.astype(np.int64)
         done = np.zeros(len(ids), dtype=bool)
         was_training = self.training
         self.eval()
         try:
             with no_grad():
-                for _ in range(max_new_tokens):
-                    logits = self(ids[:, -self.max_len :]).data[:, -1, :].astype(np.float64)
-                    nxt = _pick_next(logits, temperature, top_k)
+                for step in range(max_new_tokens):
+                    if caches is None:
+                        logits = self(ids[:, -self.max_len :])
+                    else:  # the prompt once, then only the token chosen last
+                        new = ids if step == 0 else ids[:, -1:]
+                        logits = self(new, caches, start_pos=ids.shape[1] - new.shape[1])
+                    nxt = _pick_next(logits.data[:, -1, :].astype(np.float64), temperature, top_k)
                     if eos_id is not None:
                         nxt = np.where(done, eos_id, nxt)
                         done |= nxt == eos_id
@@ -389,6 +398,19 @@ class GPT(Module):
             f"training with Adam ≈ 4 × parameters = {4 * params / 1024:.1f} KiB"
         )
         return rows
+
+
+def prompt_batch(op: str, prompt_ids: Any) -> tuple[np.ndarray, bool]:
+    """Prompt ids as int64 (B, T), and whether a single (T,) prompt was given."""
+    ids = np.asarray(_data(prompt_ids))
+    single = ids.ndim == 1
+    ids = ids[None, :] if single else ids
+    if ids.ndim != 2 or ids.shape[1] == 0 or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(
+            f"{op}: prompt_ids must be non-empty integer ids (T,) or (B, T), got "
+            f"dtype {ids.dtype} shape {np.shape(_data(prompt_ids))}"
+        )
+    return ids.astype(np.int64), single
 
 
 def _pick_next(logits: np.ndarray, temperature: float, top_k: int | None) -> np.ndarray:

@@ -5,36 +5,7 @@
 this tier is installed.
 """
 
-from tinytorch.vision.spatial import (
-    AvgPool2d,
-    Conv2d,
-    Flatten,
-    MaxPool2d,
-    ParameterComparison,
-    avg_pool2d,
-    col2im,
-    conv2d,
-    conv2d_loops,
-    conv_output_size,
-    im2col,
-    kaiming_uniform,
-    max_pool2d,
-    parameter_comparison,
-)
+from tinytorch.vision import spatial
+from tinytorch.vision.spatial import *  # noqa: F403 (its __all__, listed once)
 
-__all__ = [
-    "AvgPool2d",
-    "Conv2d",
-    "Flatten",
-    "MaxPool2d",
-    "ParameterComparison",
-    "avg_pool2d",
-    "col2im",
-    "conv2d",
-    "conv2d_loops",
-    "conv_output_size",
-    "im2col",
-    "kaiming_uniform",
-    "max_pool2d",
-    "parameter_comparison",
-]
+__all__ = spatial.__all__

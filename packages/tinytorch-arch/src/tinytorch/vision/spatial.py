@@ -21,7 +21,8 @@ cheap in parameters: Conv2d(3 → 32, 3×3) learns 896 numbers; a dense layer fr
 
 Layout: tensors are (batch, channels, height, width), weights (out_channels, in_channels,
 kernel_h, kernel_w), as in PyTorch. ``kernel_size``, ``stride`` and ``padding`` accept an
-int or an (h, w) pair.
+int or an (h, w) pair. (About 600 lines: the reference, the vectorized op and its
+gradient stay in one file so they can be compared line by line.)
 """
 
 from __future__ import annotations
@@ -35,13 +36,17 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from tinytorch.core.autograd import Function
 from tinytorch.core.tensor import Tensor, _data, get_rng
-from tinytorch.nn.layers import Module, Parameter
+from tinytorch.nn.layers import Module, Parameter, check_positive
 
 Pair = tuple[int, int]
 
 
-def _pair(op: str, name: str, value: Any, minimum: int) -> Pair:
-    """``value`` (an int or a pair of ints) as a pair, each at least ``minimum``."""
+def as_pair(op: str, name: str, value: Any, minimum: int) -> Pair:
+    """``value`` (an int or a pair of ints) as a pair, each at least ``minimum``.
+
+    How every spatial setting (``kernel_size``, ``stride``, ``padding``) is read, here and
+    by every later module that works with these layers.
+    """
     pair = (value, value) if isinstance(value, (int, np.integer)) else value
     if (
         not isinstance(pair, (tuple, list))
@@ -53,10 +58,6 @@ def _pair(op: str, name: str, value: Any, minimum: int) -> Pair:
             f"{op}: {name} must be an int >= {minimum} or a pair of them, got {value!r}"
         )
     return int(pair[0]), int(pair[1])
-
-
-def _needs_grad(value: Any) -> bool:
-    return isinstance(value, Tensor) and value.requires_grad
 
 
 def _check_images(op: str, shape: tuple[int, ...]) -> None:
@@ -135,8 +136,8 @@ def conv2d_loops(
     B · C_out · H_out · W_out · C_in · K_h · K_w of them, so you can count the O(...) cost;
     ``Conv2d`` computes exactly the same numbers with im2col and one GEMM. No gradient.
     """
-    stride = _pair("conv2d_loops", "stride", stride, 1)
-    padding = _pair("conv2d_loops", "padding", padding, 0)
+    stride = as_pair("conv2d_loops", "stride", stride, 1)
+    padding = as_pair("conv2d_loops", "padding", padding, 0)
     image, kernel = np.asarray(_data(x)), np.asarray(_data(weight))
     h_out, w_out = _conv_geometry("conv2d_loops", image.shape, kernel.shape, stride, padding)
     ### BEGIN SOLUTION
@@ -178,9 +179,9 @@ def im2col(
     input's bytes (19× for 5×5 on 32×32). A convolution is then one matrix product:
     ``weight.reshape(C_out, -1) @ cols``.
     """
-    kh, kw = _pair("im2col", "kernel_size", kernel_size, 1)
-    sh, sw = _pair("im2col", "stride", stride, 1)
-    ph, pw = _pair("im2col", "padding", padding, 0)
+    kh, kw = as_pair("im2col", "kernel_size", kernel_size, 1)
+    sh, sw = as_pair("im2col", "stride", stride, 1)
+    ph, pw = as_pair("im2col", "padding", padding, 0)
     ### BEGIN SOLUTION
     if ph or pw:
         x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
@@ -205,9 +206,9 @@ def col2im(
     what the input gradient of a convolution needs. One strided, vectorized addition
     per kernel offset (K_h·K_w of them), never a loop over pixels.
     """
-    kh, kw = _pair("col2im", "kernel_size", kernel_size, 1)
-    sh, sw = _pair("col2im", "stride", stride, 1)
-    ph, pw = _pair("col2im", "padding", padding, 0)
+    kh, kw = as_pair("col2im", "kernel_size", kernel_size, 1)
+    sh, sw = as_pair("col2im", "stride", stride, 1)
+    ph, pw = as_pair("col2im", "padding", padding, 0)
     ### BEGIN SOLUTION
     batch, channels, h, w = input_shape
     h_out, w_out = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
@@ -259,16 +260,14 @@ class Conv2dFunction(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
         ### BEGIN SOLUTION
-        x, weight = self.inputs[0], self.array(1)
+        x_shape, weight = self.array(0).shape, self.array(1)
         c_out = weight.shape[0]
         g = grad.transpose(1, 0, 2, 3).reshape(c_out, -1)  # (C_out, B·H_out·W_out)
         grad_w = (g @ self.cols.T).reshape(weight.shape)
         grad_x = None
-        if _needs_grad(x):
+        if self.needs_input_grad[0]:
             grad_cols = weight.reshape(c_out, -1).T @ g
-            grad_x = col2im(
-                grad_cols, x.shape, weight.shape[2:], self.kwargs["stride"], self.kwargs["padding"]
-            )
+            grad_x = col2im(grad_cols, x_shape, weight.shape[2:], self.stride, self.padding)
         if len(self.inputs) == 3:
             return grad_x, grad_w, grad.sum(axis=(0, 2, 3))
         return grad_x, grad_w
@@ -304,7 +303,7 @@ class MaxPool2dFunction(Function):
         x = self.array(0)
         grad_x = np.zeros_like(x, dtype=grad.dtype)
         taken = np.zeros(grad.shape, dtype=bool)
-        for index in _offsets(self.kwargs["kernel_size"], self.kwargs["stride"], grad.shape[2:]):
+        for index in _offsets(self.kernel_size, self.stride, grad.shape[2:]):
             winner = (x[index] == self.out) & ~taken
             grad_x[index] += grad * winner
             taken |= winner
@@ -326,10 +325,10 @@ class AvgPool2dFunction(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
         ### BEGIN SOLUTION
-        (kh, kw) = self.kwargs["kernel_size"]
+        (kh, kw) = self.kernel_size
         share = grad / (kh * kw)
         grad_x = np.zeros_like(self.array(0), dtype=grad.dtype)
-        for index in _offsets((kh, kw), self.kwargs["stride"], grad.shape[2:]):
+        for index in _offsets((kh, kw), self.stride, grad.shape[2:]):
             grad_x[index] += share
         return (grad_x,)
         ### END SOLUTION
@@ -351,8 +350,8 @@ def conv2d(
     (B, C_out, H_out, W_out) with H_out = (H + 2·pad − K_h) // stride + 1. Cost:
     B·C_out·H_out·W_out·C_in·K_h·K_w multiply-adds.
     """
-    stride = _pair("conv2d", "stride", stride, 1)
-    padding = _pair("conv2d", "padding", padding, 0)
+    stride = as_pair("conv2d", "stride", stride, 1)
+    padding = as_pair("conv2d", "padding", padding, 0)
     w_shape = np.shape(_data(weight))
     _conv_geometry("conv2d", np.shape(_data(x)), w_shape, stride, padding)
     if bias is None:
@@ -368,8 +367,8 @@ def conv2d(
 def _pool(
     op: str, fn: type[Function], x: Tensor, kernel_size: int | Pair, stride: int | Pair | None
 ) -> Tensor:
-    kernel = _pair(op, "kernel_size", kernel_size, 1)
-    step = kernel if stride is None else _pair(op, "stride", stride, 1)
+    kernel = as_pair(op, "kernel_size", kernel_size, 1)
+    step = kernel if stride is None else as_pair(op, "stride", stride, 1)
     shape = np.shape(_data(x))
     _check_images(op, shape)
     if kernel[0] > shape[2] or kernel[1] > shape[3]:
@@ -384,7 +383,8 @@ def max_pool2d(x: Tensor, kernel_size: int | Pair, stride: int | Pair | None = N
     """Max over each K_h×K_w window, stepping by ``stride`` (default: the kernel size).
 
     (B, C, H, W) -> (B, C, (H − K_h) // s_h + 1, (W − K_w) // s_w + 1). No parameters;
-    keeps the index of each maximum (an int per output) for backward.
+    backward finds each window's maximum again by comparing input and output, so nothing
+    beyond them is kept (see :class:`MaxPool2dFunction`).
     """
     return _pool("max_pool2d", MaxPool2dFunction, x, kernel_size, stride)
 
@@ -429,16 +429,12 @@ class Conv2d(Module):
         padding: int | Pair = 0,
         bias: bool = True,
     ) -> None:
-        if in_channels <= 0 or out_channels <= 0:
-            raise ValueError(
-                f"Conv2d: in_channels and out_channels must be positive, got "
-                f"({in_channels}, {out_channels})"
-            )
+        check_positive("Conv2d", in_channels=in_channels, out_channels=out_channels)
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.kernel_size = _pair("Conv2d", "kernel_size", kernel_size, 1)
-        self.stride = _pair("Conv2d", "stride", stride, 1)
-        self.padding = _pair("Conv2d", "padding", padding, 0)
+        self.kernel_size = as_pair("Conv2d", "kernel_size", kernel_size, 1)
+        self.stride = as_pair("Conv2d", "stride", stride, 1)
+        self.padding = as_pair("Conv2d", "padding", padding, 0)
         shape = (out_channels, in_channels, *self.kernel_size)
         fan_in = in_channels * self.kernel_size[0] * self.kernel_size[1]
         self.weight = Parameter(kaiming_uniform(fan_in, shape))
@@ -481,9 +477,9 @@ class MaxPool2d(Module):
     """Max pooling over K×K windows (stride defaults to the kernel size). No parameters."""
 
     def __init__(self, kernel_size: int | Pair, stride: int | Pair | None = None) -> None:
-        self.kernel_size = _pair("MaxPool2d", "kernel_size", kernel_size, 1)
+        self.kernel_size = as_pair("MaxPool2d", "kernel_size", kernel_size, 1)
         self.stride = (
-            self.kernel_size if stride is None else _pair("MaxPool2d", "stride", stride, 1)
+            self.kernel_size if stride is None else as_pair("MaxPool2d", "stride", stride, 1)
         )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -497,9 +493,9 @@ class AvgPool2d(Module):
     """Average pooling over K×K windows (stride defaults to the kernel size). No parameters."""
 
     def __init__(self, kernel_size: int | Pair, stride: int | Pair | None = None) -> None:
-        self.kernel_size = _pair("AvgPool2d", "kernel_size", kernel_size, 1)
+        self.kernel_size = as_pair("AvgPool2d", "kernel_size", kernel_size, 1)
         self.stride = (
-            self.kernel_size if stride is None else _pair("AvgPool2d", "stride", stride, 1)
+            self.kernel_size if stride is None else as_pair("AvgPool2d", "stride", stride, 1)
         )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -593,6 +589,7 @@ __all__ = [
     "MaxPool2d",
     "MaxPool2dFunction",
     "ParameterComparison",
+    "as_pair",
     "avg_pool2d",
     "col2im",
     "conv2d",

@@ -7,20 +7,23 @@ dormant and everything from Modules 01–04 works as before.
 
 from tinytorch.core.autograd import (
     Function,
-    GradcheckError,
-    GraphStats,
     activate_if_implemented,
     disable_autograd,
-    draw_graph,
     enable_autograd,
     enable_grad,
-    gradcheck,
-    graph_dot,
-    graph_stats,
+    is_autograd_active,
     is_autograd_enabled,
     is_grad_enabled,
     no_grad,
     unbroadcast,
+)
+from tinytorch.core.graph_tools import (
+    GradcheckError,
+    GraphStats,
+    draw_graph,
+    gradcheck,
+    graph_dot,
+    graph_stats,
 )
 from tinytorch.core.tensor import (
     Tensor,
@@ -46,6 +49,7 @@ __all__ = [
     "gradcheck",
     "graph_dot",
     "graph_stats",
+    "is_autograd_active",
     "is_autograd_enabled",
     "is_grad_enabled",
     "manual_seed",

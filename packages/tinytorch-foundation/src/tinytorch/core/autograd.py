@@ -4,38 +4,43 @@ Connection map
     Prerequisites : 01 Tensor · 02 Activations · 03 Layers · 04 Losses
     This module   : computational graphs, the chain rule, backpropagation — one Function
                     abstraction, gradients un-broadcast in one place, an iterative
-                    topological sort, gradcheck, graph statistics, and a picture of
-                    the graph (Graphviz DOT text; SVG/PNG when Graphviz is installed)
+                    topological sort; with ``graph_tools``: gradcheck, graph statistics
+                    and a picture of the graph
     Unlocks       : 06 Optimizers · 07 Training · every later module that learns
 
-How it switches on (progressive disclosure): Modules 01–04 compute forward values only.
-``enable_autograd()`` wraps each of their ops so that, when an input requires a gradient,
-the result remembers a Function node that knows the op's local derivative. Code written
-in Modules 01–04 keeps working unchanged; it simply starts building graphs.
+How it switches on (progressive disclosure): every op of Modules 01–04 computes its
+value and then calls Module 01's hook ``record(out, "MulBackward", self, other)``, naming
+the Function below that knows its derivative. Until this module is active the hook
+records nothing. ``enable_autograd()`` installs this module's engine behind the hook and
+behind ``Tensor.backward``: from then on a result whose inputs require a gradient
+remembers its node. No method is replaced, so code written in Modules 01–04 — and every
+name imported from it — keeps working unchanged; it simply starts building graphs.
+Ops written after this module (convolution, attention, ...) call ``SomeFunction.apply``.
 
 Systems insight: the graph keeps every intermediate activation alive until backward
 runs. ``graph_stats(loss)`` counts the nodes and the bytes they hold — usually far more
 than the parameters themselves — which is what activation checkpointing (Module 07) trades
 for recomputation.
+
+Module 05 is two files: this one, the mechanism (one file on purpose, about 630 lines:
+every derivative of Modules 01–04 sits beside the engine that runs it, so it reads top to
+bottom), and ``graph_tools``, which checks a graph (``gradcheck``), measures it
+(``graph_stats``) and draws it (``graph_dot``).
 """
 
 from __future__ import annotations
 
-import importlib
-import math
-import os
-import sys
+import warnings
 from abc import ABC, abstractmethod
-from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tinytorch.core.tensor import Tensor, _data, _plain_index, _varargs
+from tinytorch.core import tensor as _tensor_module
+from tinytorch.core.tensor import DORMANT, DormantGradients, Tensor, _data, _plain_index
+from tinytorch.nn.activations import GELU_C
 
 # ----------------------------------------------------------------------------- grad mode
 
@@ -74,62 +79,56 @@ def is_grad_enabled() -> bool:
 class Function(ABC):
     """One node of the graph: an op applied to ``inputs`` that produced ``out``.
 
+    ``inputs`` are the operands, in order (Tensors, arrays or numbers); ``fields`` are
+    the op's settings, stored as attributes under their own names (``self.axis``,
+    ``self.stride``), so a rule never depends on the order of an op's parameters.
     ``backward(grad)`` receives dLoss/dOut (shaped like ``out``) and returns one gradient
-    per entry of ``inputs`` (None for inputs that are not differentiable). A gradient
-    may keep a broadcast shape: the engine un-broadcasts it, so rules never do.
+    per input (None where no gradient is needed). A gradient may keep a broadcast shape:
+    the engine un-broadcasts it, so rules never do.
 
-    Ops from Modules 01–04 keep their own forward and only add ``backward`` here.
-    Ops from later modules (convolution, attention, ...) define ``forward`` on arrays
-    too and are called through :meth:`apply`.
+    Two ways to make a node, one class: ops of Modules 01–04 compute their value
+    themselves and name their rule in Module 01's ``record`` hook; ops written after this
+    module define ``forward`` on arrays here too and are called as ``Op.apply(...)``.
     """
 
-    def __init__(self, inputs: tuple, kwargs: dict, out: np.ndarray | None = None) -> None:
+    def __init__(self, inputs: tuple, fields: dict) -> None:
+        taken = [name for name in fields if hasattr(self, name)]
+        if taken:
+            raise TypeError(f"{type(self).__name__}: field names {taken} are already attributes")
         self.inputs = inputs
-        self.kwargs = kwargs
-        self.out = out
+        self.out: np.ndarray | None = None
+        vars(self).update(fields)
 
     @abstractmethod
     def backward(self, grad: np.ndarray) -> Sequence[np.ndarray | None]:
         """Gradients of the loss with respect to each input."""
 
-    def arg(self, name: str, position: int, default: Any = None) -> Any:
-        """An argument of the recorded call, given by keyword or by position."""
-        if name in self.kwargs:
-            return self.kwargs[name]
-        return self.inputs[position] if position < len(self.inputs) else default
-
-    def needs_grad(self, position: int) -> bool:
-        """Whether input ``position`` wants a gradient (skip the work when it does not)."""
-        x = self.inputs[position] if position < len(self.inputs) else None
-        return isinstance(x, Tensor) and x.requires_grad
+    @property
+    def needs_input_grad(self) -> tuple[bool, ...]:
+        """For each input, whether it wants a gradient (skip the work when it does not)."""
+        return tuple(isinstance(x, Tensor) and x.requires_grad for x in self.inputs)
 
     def array(self, position: int) -> np.ndarray:
         """The array behind input ``position`` (Tensor data or a raw number/array)."""
         return np.asarray(_data(self.inputs[position]))
 
     @classmethod
-    def apply(cls, *inputs: Any, **kwargs: Any) -> Tensor:
+    def apply(cls, *inputs: Any, **fields: Any) -> Tensor:
         """Run ``forward`` on the inputs' arrays and record the node if gradients are needed."""
-        fn = cls(inputs, kwargs)
-        out = Tensor._wrap(fn.forward(*(_data(x) for x in inputs), **kwargs))
-        fn.out = out.data
-        if _needs_graph(inputs):
-            out.requires_grad = True
-            out.grad_fn = fn
-        return out
+        fn = cls(inputs, fields)
+        out = Tensor._wrap(fn.forward(*(_data(x) for x in inputs), **fields))
+        return _attach(fn, out)
 
-    def forward(self, *arrays: Any, **kwargs: Any) -> np.ndarray:
-        """Only ops called through ``apply`` define this; Module 01–04 ops use their own."""
-        raise TypeError(f"{type(self).__name__} has no array forward; call the Tensor op")
+    def forward(self, *arrays: Any, **fields: Any) -> np.ndarray:
+        """Ops called through ``apply`` define this; Module 01–04 ops compute their own."""
+        raise TypeError(f"{type(self).__name__} has no array forward; call the op that records it")
 
     def saved_arrays(self) -> Iterator[np.ndarray]:
-        """Every array this node keeps alive for backward (inputs, output, extras)."""
+        """Every array this node keeps alive for backward (inputs, output, fields, extras)."""
         for x in self.inputs:
             if isinstance(x, (Tensor, np.ndarray)):
                 yield np.asarray(_data(x))
-        if self.out is not None:
-            yield self.out
-        for value in self.__dict__.values():
+        for value in vars(self).values():
             if isinstance(value, np.ndarray):
                 yield value
 
@@ -137,7 +136,7 @@ class Function(ABC):
         return f"<{type(self).__name__}>"
 
 
-def _needs_graph(inputs: tuple) -> bool:
+def _recording(inputs: tuple) -> bool:
     """Record a node only when grad mode is on and some input requires a gradient.
 
     Checked before a node is built, so inference (``no_grad``) pays nothing for autograd.
@@ -147,6 +146,15 @@ def _needs_graph(inputs: tuple) -> bool:
             if isinstance(x, Tensor) and x.requires_grad:
                 return True
     return False
+
+
+def _attach(fn: Function, out: Tensor) -> Tensor:
+    """Make ``fn`` the node that produced ``out``, if its inputs are being recorded."""
+    fn.out = out.data
+    if _recording(fn.inputs):
+        out.requires_grad = True
+        out.grad_fn = fn
+    return out
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -237,11 +245,11 @@ class MatMulBackward(Function):
         batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
         g2 = grad.reshape((*batch, a2.shape[-2], b2.shape[-1]))
         grad_a = grad_b = None
-        if self.needs_grad(0):
+        if self.needs_input_grad[0]:
             grad_a = g2 @ np.swapaxes(b2, -1, -2)
             if a.ndim == 1:
                 grad_a = grad_a.reshape((*grad_a.shape[:-2], a.shape[0]))
-        if self.needs_grad(1):
+        if self.needs_input_grad[1]:
             grad_b = np.swapaxes(a2, -1, -2) @ g2
             if b.ndim == 1:
                 grad_b = grad_b.reshape((*grad_b.shape[:-2], b.shape[0]))
@@ -259,8 +267,8 @@ def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
 def _restore_reduced(grad: np.ndarray, fn: Function) -> np.ndarray:
     """Give a reduction's gradient back its reduced axes (as size 1) so it broadcasts."""
     x = fn.array(0)
-    if not fn.arg("keepdims", 2, False) and x.ndim:
-        grad = np.expand_dims(grad, _axes(fn.arg("axis", 1), x.ndim))
+    if not fn.keepdims and x.ndim:
+        grad = np.expand_dims(grad, _axes(fn.axis, x.ndim))
     return grad
 
 
@@ -289,7 +297,7 @@ class MaxBackward(Function):
         x = self.array(0)
         top = _restore_reduced(self.out, self)
         winners = (x == top).astype(x.dtype)
-        share = winners / winners.sum(axis=_axes(self.arg("axis", 1), x.ndim), keepdims=True)
+        share = winners / winners.sum(axis=_axes(self.axis, x.ndim), keepdims=True)
         return (_restore_reduced(grad, self) * share,)
         ### END SOLUTION
 
@@ -304,8 +312,7 @@ class ReshapeBackward(Function):
 class PermuteBackward(Function):
     def backward(self, grad):
         ### BEGIN SOLUTION
-        axes = _varargs(self.inputs[1:])
-        return (grad.transpose(np.argsort([a % grad.ndim for a in axes])),)
+        return (grad.transpose(np.argsort([a % grad.ndim for a in self.axes])),)
         ### END SOLUTION
 
 
@@ -316,7 +323,7 @@ class GetItemBackward(Function):
         ### BEGIN SOLUTION
         x = self.array(0)
         full = np.zeros_like(x)
-        np.add.at(full, _plain_index(self.inputs[1]), grad)
+        np.add.at(full, _plain_index(self.index), grad)
         return (full,)
         ### END SOLUTION
 
@@ -370,9 +377,8 @@ class GELUBackward(Function):
     def backward(self, grad):
         ### BEGIN SOLUTION
         x = self.array(0)
-        c = math.sqrt(2.0 / math.pi)
-        t = np.tanh(c * (x + 0.044715 * x * x * x))
-        local = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * c * (1.0 + 3 * 0.044715 * x * x)
+        t = np.tanh(GELU_C * (x + 0.044715 * x * x * x))
+        local = 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * GELU_C * (1.0 + 3 * 0.044715 * x * x)
         return (grad * local,)
         ### END SOLUTION
 
@@ -382,27 +388,28 @@ class SoftmaxBackward(Function):
 
     def backward(self, grad):
         ### BEGIN SOLUTION
-        dim = self.arg("dim", 1, -1)
         s = self.out
-        return (s * (grad - (grad * s).sum(axis=dim, keepdims=True)),)
+        return (s * (grad - (grad * s).sum(axis=self.dim, keepdims=True)),)
         ### END SOLUTION
 
 
 class LogSoftmaxBackward(Function):
     def backward(self, grad):
         ### BEGIN SOLUTION
-        dim = self.arg("dim", 1, -1)
-        return (grad - np.exp(self.out) * grad.sum(axis=dim, keepdims=True),)
+        return (grad - np.exp(self.out) * grad.sum(axis=self.dim, keepdims=True),)
         ### END SOLUTION
 
 
 # ----------------------------------------------------------------------------- Module 04 rules
 
 
+# A loss records (prediction, target) as its inputs: the target is data the node holds,
+# and its gradient is None (no model learns its labels).
+
+
 def _loss_scale(fn: Function, grad: np.ndarray, count: int) -> np.ndarray:
     """dLoss/d(per-element loss) for reduction 'mean' (1/count), 'sum' (1) or 'none'."""
-    reduction = fn.arg("reduction", 2, "mean")
-    return grad / count if reduction == "mean" else grad
+    return grad / count if fn.reduction == "mean" else grad
 
 
 class MSELossBackward(Function):
@@ -410,7 +417,7 @@ class MSELossBackward(Function):
         ### BEGIN SOLUTION
         p = self.array(0)
         diff = p - self.array(1).astype(p.dtype)
-        return (2.0 * diff * _loss_scale(self, grad, p.size),)
+        return 2.0 * diff * _loss_scale(self, grad, p.size), None
         ### END SOLUTION
 
 
@@ -419,14 +426,13 @@ class CrossEntropyBackward(Function):
 
     def backward(self, grad):
         ### BEGIN SOLUTION
-        logits = self.array(0)
-        targets = self.array(1)
+        logits, targets = self.array(0), self.array(1)
         shifted = logits - logits.max(axis=1, keepdims=True)
         probs = np.exp(shifted)
         probs /= probs.sum(axis=1, keepdims=True)
         probs[np.arange(len(targets)), targets] -= 1.0
         scale = _loss_scale(self, grad, len(targets))
-        return (probs * (scale[:, None] if np.ndim(scale) else scale),)
+        return probs * (scale[:, None] if np.ndim(scale) else scale), None
         ### END SOLUTION
 
 
@@ -436,7 +442,7 @@ class BCELossBackward(Function):
         p = self.array(0)
         y = self.array(1).astype(p.dtype)
         local = (p - y) / np.maximum(p * (1.0 - p), 1e-12)
-        return (local * _loss_scale(self, grad, p.size),)
+        return local * _loss_scale(self, grad, p.size), None
         ### END SOLUTION
 
 
@@ -447,7 +453,7 @@ class BCEWithLogitsBackward(Function):
         y = self.array(1).astype(x.dtype)
         e = np.exp(-np.abs(x))
         sig = np.where(x >= 0, 1.0, e) / (1.0 + e)
-        return ((sig - y) * _loss_scale(self, grad, x.size),)
+        return (sig - y) * _loss_scale(self, grad, x.size), None
         ### END SOLUTION
 
 
@@ -534,335 +540,91 @@ def run_backward(root: Tensor, gradient: Any = None) -> None:
     ### END SOLUTION
 
 
-def _tensor_backward(self: Tensor, gradient: Any = None) -> None:
-    """Compute d(self)/d(leaf) for every leaf with ``requires_grad`` into ``leaf.grad``."""
-    run_backward(self, gradient)
-
-
 # ----------------------------------------------------------------------------- switching on
 
-_TENSOR_RULES: dict[str, type[Function]] = {
-    "__add__": AddBackward,
-    "__sub__": SubBackward,
-    "__mul__": MulBackward,
-    "__truediv__": DivBackward,
-    "__pow__": PowBackward,
-    "__neg__": NegBackward,
-    "__matmul__": MatMulBackward,
-    "sum": SumBackward,
-    "mean": MeanBackward,
-    "max": MaxBackward,
-    "reshape": ReshapeBackward,
-    "permute": PermuteBackward,
-    "__getitem__": GetItemBackward,
-    "exp": ExpBackward,
-    "log": LogBackward,
-    "sqrt": SqrtBackward,
-}
 
-# Named by module so this file never imports Modules 02–04 at load time: they may still
-# be importing Module 01 when autograd first switches on (see ``enable_autograd``).
-_MODULE_RULES: dict[str, dict[str, type[Function]]] = {
-    "tinytorch.nn.activations": {
-        "relu": ReLUBackward,
-        "sigmoid": SigmoidBackward,
-        "tanh": TanhBackward,
-        "gelu": GELUBackward,
-        "softmax": SoftmaxBackward,
-        "log_softmax": LogSoftmaxBackward,
-    },
-    "tinytorch.nn.losses": {
-        "mse_loss": MSELossBackward,
-        "cross_entropy": CrossEntropyBackward,
-        "binary_cross_entropy": BCELossBackward,
-        "binary_cross_entropy_with_logits": BCEWithLogitsBackward,
-    },
-}
-
-_originals: dict[tuple[object, str], Callable] = {}
+def _rule(name: str) -> type[Function]:
+    """The gradient rule a Module 01–04 op names in its ``record`` call: a class in this file."""
+    rule = globals().get(name)
+    if not (isinstance(rule, type) and issubclass(rule, Function)):
+        raise LookupError(
+            f"autograd: an op recorded the gradient rule {name!r}, but tinytorch.core.autograd "
+            "defines no Function of that name"
+        )
+    return rule
 
 
-def _tracked(forward: Callable[..., Tensor], rule: type[Function]) -> Callable[..., Tensor]:
-    """Wrap a Module 01–04 forward so its result remembers ``rule`` as its grad_fn."""
+class Engine:
+    """What Module 01's hooks call once autograd is active (see ``enable_autograd``)."""
 
-    ### BEGIN SOLUTION
-    def op(*args: Any, **kwargs: Any) -> Tensor:
-        out = forward(*args, **kwargs)
-        if _needs_graph(args):
-            out.requires_grad = True
-            out.grad_fn = rule(args, kwargs, out.data)
-        return out
+    def record(self, out: Tensor, rule: str, inputs: tuple, fields: dict) -> Tensor:
+        """Make a node of class ``rule`` the producer of ``out``, if the inputs are recorded."""
+        ### BEGIN SOLUTION
+        if not _recording(inputs):
+            return out
+        return _attach(_rule(rule)(inputs, fields), out)
+        ### END SOLUTION
 
-    ### END SOLUTION
-
-    op.__name__, op.__qualname__, op.__doc__ = (
-        forward.__name__,
-        forward.__qualname__,
-        forward.__doc__,
-    )
-    op.__wrapped__ = forward  # type: ignore[attr-defined]
-    return op
+    def backward(self, tensor: Tensor, gradient: Any) -> None:
+        run_backward(tensor, gradient)
 
 
-def _patch(owner: object, name: str, replacement: Callable) -> None:
-    _originals.setdefault((owner, name), getattr(owner, name))
-    setattr(owner, name, replacement)
+ENGINE = Engine()
+SWITCHED_OFF = DormantGradients(
+    "autograd was switched off by disable_autograd(); enable_autograd() switches it back on"
+)
 
 
 def enable_autograd() -> None:
     """Switch gradients on: every op records its node; ``backward()`` works.
 
-    Idempotent (wraps the original ops, never a wrapper). Ops of Modules 02 and 04 are
-    wrapped when their module has finished loading: ``tinytorch.nn`` calls this again at
-    the end of its import.
+    Installs this module's engine behind Module 01's ``record`` hook and
+    ``Tensor.backward``. Idempotent, and it replaces no method: functions imported from
+    Modules 01–04 before or after this call behave the same.
     """
     ### BEGIN SOLUTION
-    for name, rule in _TENSOR_RULES.items():
-        original = _originals.get((Tensor, name), getattr(Tensor, name))
-        _patch(Tensor, name, _tracked(original, rule))
-    for module_name, rules in _MODULE_RULES.items():
-        module = sys.modules.get(module_name)
-        for name, rule in rules.items():
-            original = _originals.get((module, name), getattr(module, name, None))
-            if original is not None:
-                _patch(module, name, _tracked(original, rule))
-    _patch(Tensor, "backward", _tensor_backward)
+    _tensor_module.set_gradient_engine(ENGINE)
     ### END SOLUTION
 
 
 def disable_autograd() -> None:
-    """Put every Module 01–04 op back as it was (dormant gradients), for comparison."""
-    for (owner, name), original in _originals.items():
-        setattr(owner, name, original)
-    _originals.clear()
+    """Back to dormant gradients (ops record nothing), e.g. to compare both modes."""
+    _tensor_module.set_gradient_engine(SWITCHED_OFF)
+
+
+def is_autograd_active() -> bool:
+    """Whether Module 05 is switched on (ops record nodes when inputs require a gradient).
+
+    Not to be confused with :func:`is_grad_enabled`, the ``no_grad`` mode inside it.
+    """
+    return _tensor_module.gradient_engine() is ENGINE
 
 
 def is_autograd_enabled() -> bool:
-    return (Tensor, "backward") in _originals
+    """Deprecated name of :func:`is_autograd_active`."""
+    warnings.warn(
+        "is_autograd_enabled() is deprecated; use is_autograd_active() (is_grad_enabled() is "
+        "the no_grad mode)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return is_autograd_active()
 
 
 def activate_if_implemented() -> bool:
     """Switch autograd on if Module 05 is implemented; a stubbed Module 05 leaves it dormant.
 
-    Called when ``tinytorch.core`` and ``tinytorch.nn`` are imported, so autograd is on
-    from the first line of a training script — and a learner's tree switches it on by
-    itself once their Module 05 works.
+    Called when ``tinytorch.core`` is imported, so autograd is on from the first line of a
+    training script — and a learner's tree switches it on by itself once their Module 05
+    records nodes. The probe records one product: a stub anywhere on that path keeps
+    gradients dormant, with ``backward()`` saying that Module 05 is still to write.
     """
     try:
         enable_autograd()
+        probe = Tensor._wrap(np.ones(1))
+        probe.requires_grad = True
+        _tensor_module.record(Tensor._wrap(np.ones(1)), "MulBackward", probe, 1.0)
     except NotImplementedError:
-        disable_autograd()
+        _tensor_module.set_gradient_engine(DORMANT)
         return False
     return True
-
-
-# ----------------------------------------------------------------------------- checking
-
-
-class GradcheckError(AssertionError):
-    """Analytic and numerical gradients disagree."""
-
-
-# competency: graphs/debugs
-def gradcheck(
-    fn: Callable[..., Tensor],
-    inputs: Sequence[Tensor],
-    eps: float = 1e-6,
-    atol: float = 1e-5,
-    rtol: float = 1e-3,
-    seed: int = 0,
-) -> bool:
-    """Compare backward() with central differences (f(x+eps) - f(x-eps)) / 2eps.
-
-    Inputs that require a gradient must be float64 (float32 rounding swamps eps). The
-    output is contracted with a random vector v, so one backward checks the full
-    vector-Jacobian product. Costs 2 forward passes per input element. Returns True or
-    raises GradcheckError naming the input, the element and both values.
-    """
-    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
-    if not checked:
-        raise ValueError("gradcheck: no input has requires_grad=True")
-    for i in checked:
-        if inputs[i].dtype != np.float64:
-            raise TypeError(f"gradcheck: input {i} is {inputs[i].dtype}; use dtype=np.float64")
-        inputs[i].data = np.array(inputs[i].data)  # own, writable, contiguous
-        inputs[i].grad = None
-    out = fn(*inputs)
-    v = np.random.default_rng(seed).standard_normal(out.shape)
-    out.backward(v)
-
-    def objective() -> float:
-        with no_grad():
-            return float((fn(*inputs).data * v).sum())
-
-    for i in checked:
-        x = inputs[i]
-        analytic = np.zeros_like(x.data) if x.grad is None else x.grad.data
-        numeric = np.zeros_like(x.data)
-        flat = x.data.reshape(-1)
-        for k in range(flat.size):
-            original = flat[k]
-            flat[k] = original + eps
-            plus = objective()
-            flat[k] = original - eps
-            minus = objective()
-            flat[k] = original
-            numeric.reshape(-1)[k] = (plus - minus) / (2 * eps)
-        if not np.allclose(analytic, numeric, atol=atol, rtol=rtol):
-            k = int(np.argmax(np.abs(analytic - numeric)))
-            element = tuple(int(i) for i in np.unravel_index(k, x.shape))
-            raise GradcheckError(
-                f"gradcheck: input {i} (shape {x.shape}) element {element}: "
-                f"analytic {analytic.reshape(-1)[k]:.6g} vs numerical {numeric.reshape(-1)[k]:.6g}"
-            )
-    return True
-
-
-@dataclass
-class GraphStats:
-    """What a graph costs: how many op nodes, and the bytes they keep alive."""
-
-    nodes: int
-    leaves: int
-    saved_bytes: int
-    ops: Counter = field(default_factory=Counter)
-
-    def __str__(self) -> str:
-        top = ", ".join(f"{name}×{n}" for name, n in self.ops.most_common(6))
-        return (
-            f"{self.nodes} nodes, {self.leaves} leaves, "
-            f"{self.saved_bytes / 1024:.1f} KiB saved for backward ({top})"
-        )
-
-
-# competency: graphs/measures, tensors/debugs
-def graph_stats(root: Tensor, exclude: Sequence[np.ndarray] = ()) -> GraphStats:
-    """Count the nodes below ``root`` and the distinct arrays they hold for backward.
-
-    ``exclude`` leaves out arrays that live anyway (e.g. parameters), so what remains is
-    the activation memory the graph alone keeps alive.
-    """
-    if root.grad_fn is None:
-        return GraphStats(nodes=0, leaves=int(root.requires_grad), saved_bytes=0)
-    nodes = _topological_order(root)
-    leaves = {
-        id(x)
-        for n in nodes
-        for x in n.grad_fn.inputs
-        if isinstance(x, Tensor) and x.requires_grad and x.grad_fn is None
-    }
-    skip = {id(a) for a in exclude}
-    arrays = {id(a): a.nbytes for n in nodes for a in n.grad_fn.saved_arrays() if id(a) not in skip}
-    ops = Counter(type(n.grad_fn).__name__ for n in nodes)
-    return GraphStats(
-        nodes=len(nodes), leaves=len(leaves), saved_bytes=sum(arrays.values()), ops=ops
-    )
-
-
-# ----------------------------------------------------------------------------- graph view
-
-
-def optional_import(module: str, feature: str, install: str) -> Any:
-    """Import ``module`` for ``feature``, or raise an ImportError that says how to get it.
-
-    Pictures are optional: the tiers depend on NumPy and tqdm only, so a package that
-    draws (Graphviz, matplotlib) is imported when a picture is asked for, never before.
-    """
-    try:
-        return importlib.import_module(module)
-    except ImportError as error:
-        raise ImportError(
-            f"{feature} needs the {module} package, which tinytorch does not install: {install}"
-        ) from error
-
-
-def _node_label(x: Tensor | np.ndarray, title: str) -> str:
-    """``title``, then ``shape dtype``: the first two lines of every node of the picture."""
-    shape = "scalar" if x.shape == () else str(tuple(x.shape))
-    return f"{title}\\n{shape} {np.dtype(x.dtype).name}"
-
-
-def _bytes(n: int) -> str:
-    return f"{n} B" if n < 1024 else f"{n / 1024:.1f} KiB" if n < 2**20 else f"{n / 2**20:.1f} MiB"
-
-
-# competency: graphs/debugs
-def graph_dot(root: Tensor, names: Mapping[str, Tensor] | None = None) -> str:
-    """The graph below ``root`` as Graphviz DOT text: the forward pass you recorded, drawn.
-
-    One box per op (its name, the output's shape and dtype, and the bytes it holds for
-    backward: the arrays ``graph_stats`` counts, so an array two ops share appears under
-    both), one oval per leaf: parameters, named from ``names`` (e.g.
-    ``dict(model.named_parameters())``), and the data the graph holds. Edges run from
-    each input to the op that used it; ``root`` has a double border. Pure Python: paste
-    the text into any Graphviz viewer, or call ``draw_graph`` to get an SVG or PNG.
-    """
-    label_of = {id(t): name for name, t in (names or {}).items()}
-    ids: dict[int, str] = {}  # n0, n1, ...: stable names, in the order nodes are drawn
-
-    def key(x: object) -> str:
-        return ids.setdefault(id(x), f"n{len(ids)}")
-
-    lines = [
-        "digraph graph_of_loss {",
-        '  rankdir=LR; node [fontname="Helvetica", fontsize=10]; edge [color="#555555"];',
-    ]
-    if root.grad_fn is None:  # nothing was recorded: the picture is one leaf
-        lines += [f'  {key(root)} [shape=ellipse, label="{_node_label(root, "leaf")}"];', "}"]
-        return "\n".join(lines)
-    drawn: set[int] = set()
-    for node in _topological_order(root):
-        fn = node.grad_fn
-        held = sum({id(a): a.nbytes for a in fn.saved_arrays()}.values())
-        title = type(fn).__name__
-        label = f"{_node_label(node, title)}\\nholds {_bytes(held)}"
-        border = ", peripheries=2" if node is root else ""
-        lines.append(
-            f'  {key(node)} [shape=box, style="rounded,filled", fillcolor="#DCEBF7"{border}, '
-            f'label="{label}"];'
-        )
-        for x in fn.inputs:
-            if not isinstance(x, (Tensor, np.ndarray)):
-                continue  # a Python number: part of the op, not a node
-            if id(x) not in drawn and not (isinstance(x, Tensor) and x.grad_fn is not None):
-                drawn.add(id(x))
-                if isinstance(x, Tensor) and x.requires_grad:
-                    leaf = label_of.get(id(x), "parameter")
-                    colour = "#FDE9C7"
-                else:
-                    leaf, colour = "data", "#EEEEEE"
-                label = f"{_node_label(x, leaf)}\\n{_bytes(np.asarray(_data(x)).nbytes)}"
-                lines.append(
-                    f'  {key(x)} [shape=ellipse, style=filled, fillcolor="{colour}", '
-                    f'label="{label}"];'
-                )
-            lines.append(f"  {key(x)} -> {key(node)};")
-    lines.append("}")
-    return "\n".join(lines)
-
-
-def draw_graph(
-    root: Tensor, path: str | os.PathLike[str], names: Mapping[str, Tensor] | None = None
-) -> Path:
-    """Render ``graph_dot(root, names)`` to ``path`` (.svg, .png or .pdf); returns the path.
-
-    Needs the ``graphviz`` Python package and Graphviz's ``dot`` program (the system's
-    package manager: ``apt install graphviz``, ``brew install graphviz``); without them
-    the error says so, and ``graph_dot`` still gives the same picture as text.
-    """
-    path = Path(path)
-    graphviz = optional_import(
-        "graphviz", "draw_graph", "pip install graphviz, and install Graphviz's dot program"
-    )
-    try:
-        image = graphviz.Source(graph_dot(root, names)).pipe(format=path.suffix.lstrip("."))
-    except graphviz.ExecutableNotFound as error:
-        raise FileNotFoundError(
-            "draw_graph needs Graphviz's dot program, which is not on PATH: install Graphviz "
-            "(apt install graphviz, brew install graphviz, or conda install graphviz); "
-            "graph_dot(root) gives the same graph as DOT text without it"
-        ) from error
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(image)
-    os.replace(temporary, path)  # whole or not at all
-    return path

@@ -62,6 +62,57 @@ def _shape_error(op: str, a: Any, b: Any, hint: str) -> ValueError:
     )
 
 
+# ----------------------------------------------------------------------------- gradient hooks
+
+
+class DormantGradients:
+    """Gradients as Module 01 ships them: ops record nothing, ``backward()`` says why.
+
+    Every op below ends with one call to :func:`record`; ``Tensor.backward`` hands its
+    work to the same object. Module 05 replaces this object with its engine (see
+    :func:`set_gradient_engine`); no method of ``Tensor`` is ever replaced.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def record(self, out: Tensor, rule: str, inputs: tuple, fields: dict) -> Tensor:
+        return out
+
+    def backward(self, tensor: Tensor, gradient: Any) -> None:
+        raise RuntimeError(f"Tensor.backward() is dormant: {self.reason}")
+
+
+DORMANT = DormantGradients(
+    "gradients switch on in Module 05 (Autograd), by themselves, once Module 05 is "
+    "implemented: its gradient rules and its engine in tinytorch/core/autograd.py"
+)
+_gradients: Any = DORMANT
+
+
+def set_gradient_engine(engine: Any) -> None:
+    """Install what :func:`record` and ``Tensor.backward`` call (Module 05 does this)."""
+    global _gradients
+    _gradients = engine
+
+
+def gradient_engine() -> Any:
+    """What :func:`record` and ``Tensor.backward`` call now (``DORMANT`` until Module 05)."""
+    return _gradients
+
+
+def record(out: Tensor, rule: str, /, *inputs: Any, **fields: Any) -> Tensor:
+    """Let gradients remember how ``out`` was made; returns ``out``.
+
+    ``rule`` names the class in ``tinytorch/core/autograd.py`` (Module 05) that knows
+    this op's derivative, ``inputs`` are the operands a gradient may flow back to, in
+    order, and ``fields`` are the settings that rule reads by name (``axis=...``). While
+    gradients are dormant this records nothing, so Module 01–04 code runs the same
+    before and after Module 05.
+    """
+    return _gradients.record(out, rule, inputs, fields)
+
+
 # competency: tensors/knows, tensors/implements
 class Tensor:
     """An n-dimensional array of numbers (float32 unless asked otherwise).
@@ -170,33 +221,39 @@ class Tensor:
     # competency: operations/knows
     def __add__(self, other: Any) -> Tensor:
         ### BEGIN SOLUTION
-        return self._elementwise(other, "__add__", np.add)
+        out = self._elementwise(other, "__add__", np.add)
         ### END SOLUTION
+        return record(out, "AddBackward", self, other)
 
     def __sub__(self, other: Any) -> Tensor:
         ### BEGIN SOLUTION
-        return self._elementwise(other, "__sub__", np.subtract)
+        out = self._elementwise(other, "__sub__", np.subtract)
         ### END SOLUTION
+        return record(out, "SubBackward", self, other)
 
     def __mul__(self, other: Any) -> Tensor:
         ### BEGIN SOLUTION
-        return self._elementwise(other, "__mul__", np.multiply)
+        out = self._elementwise(other, "__mul__", np.multiply)
         ### END SOLUTION
+        return record(out, "MulBackward", self, other)
 
     def __truediv__(self, other: Any) -> Tensor:
         ### BEGIN SOLUTION
-        return self._elementwise(other, "__truediv__", np.divide)
+        out = self._elementwise(other, "__truediv__", np.divide)
         ### END SOLUTION
+        return record(out, "DivBackward", self, other)
 
     def __pow__(self, exponent: Any) -> Tensor:
         ### BEGIN SOLUTION
-        return self._elementwise(exponent, "__pow__", np.power)
+        out = self._elementwise(exponent, "__pow__", np.power)
         ### END SOLUTION
+        return record(out, "PowBackward", self, exponent)
 
     def __neg__(self) -> Tensor:
         ### BEGIN SOLUTION
-        return Tensor._wrap(np.negative(self.data))
+        out = Tensor._wrap(np.negative(self.data))
         ### END SOLUTION
+        return record(out, "NegBackward", self)
 
     # Reflected forms (``2 - x``) turn the left operand into a Tensor and reuse the ops
     # above, so every later module (autograd included) sees one op per operator.
@@ -255,12 +312,13 @@ class Tensor:
                 "transpose or reshape one operand",
             )
         try:
-            return Tensor._wrap(np.matmul(self.data, b))
+            out = Tensor._wrap(np.matmul(self.data, b))
         except ValueError:
             raise _shape_error(
                 "Tensor.__matmul__", self, other, "the batch (leading) dimensions must broadcast"
             ) from None
         ### END SOLUTION
+        return record(out, "MatMulBackward", self, other)
 
     def matmul(self, other: Any) -> Tensor:
         return self @ other
@@ -269,22 +327,25 @@ class Tensor:
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Sum over ``axis`` (all elements when None)."""
         ### BEGIN SOLUTION
-        return Tensor._wrap(np.asarray(self.data.sum(axis=axis, keepdims=keepdims)))
+        out = Tensor._wrap(np.asarray(self.data.sum(axis=axis, keepdims=keepdims)))
         ### END SOLUTION
+        return record(out, "SumBackward", self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Arithmetic mean over ``axis`` (all elements when None)."""
         ### BEGIN SOLUTION
-        return Tensor._wrap(np.asarray(self.data.mean(axis=axis, keepdims=keepdims)))
+        out = Tensor._wrap(np.asarray(self.data.mean(axis=axis, keepdims=keepdims)))
         ### END SOLUTION
+        return record(out, "MeanBackward", self, axis=axis, keepdims=keepdims)
 
     def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
         """Largest value over ``axis`` (all elements when None)."""
         ### BEGIN SOLUTION
         if self.data.size == 0:
             raise ValueError(f"Tensor.max: cannot take the max of an empty tensor {self.shape}")
-        return Tensor._wrap(np.asarray(self.data.max(axis=axis, keepdims=keepdims)))
+        out = Tensor._wrap(np.asarray(self.data.max(axis=axis, keepdims=keepdims)))
         ### END SOLUTION
+        return record(out, "MaxBackward", self, axis=axis, keepdims=keepdims)
 
     def argmax(self, axis: int | None = None) -> Tensor:
         """Index of the largest value (int64); a lookup, not a differentiable op."""
@@ -296,13 +357,14 @@ class Tensor:
         ### BEGIN SOLUTION
         shape = _varargs(shape)
         try:
-            return Tensor._wrap(self.data.reshape(shape))
+            out = Tensor._wrap(self.data.reshape(shape))
         except ValueError:
             raise ValueError(
                 f"Tensor.reshape: cannot reshape {self.shape} ({self.size} elements) "
                 f"into {shape}; the element counts must agree"
             ) from None
         ### END SOLUTION
+        return record(out, "ReshapeBackward", self)
 
     def permute(self, *axes: int) -> Tensor:
         """Reorder all axes, e.g. ``x.permute(0, 2, 1)``. Returns a strided view."""
@@ -313,8 +375,9 @@ class Tensor:
                 f"Tensor.permute: axes {axes} are not a permutation of the {self.ndim} "
                 f"axes of shape {self.shape}"
             )
-        return Tensor._wrap(self.data.transpose(axes))
+        out = Tensor._wrap(self.data.transpose(axes))
         ### END SOLUTION
+        return record(out, "PermuteBackward", self, axes=axes)
 
     def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
         """Swap two axes (by default the last two: the matrix transpose)."""
@@ -335,35 +398,39 @@ class Tensor:
         """NumPy indexing: ints, slices, None, Ellipsis, integer or boolean arrays/Tensors."""
         ### BEGIN SOLUTION
         try:
-            return Tensor._wrap(np.asarray(self.data[_plain_index(index)]))
+            out = Tensor._wrap(np.asarray(self.data[_plain_index(index)]))
         except IndexError as error:
             raise IndexError(f"Tensor.__getitem__: {error} (tensor shape {self.shape})") from None
         ### END SOLUTION
+        return record(out, "GetItemBackward", self, index=index)
 
     # ------------------------------------------------------------------ element-wise math
     def exp(self) -> Tensor:
         ### BEGIN SOLUTION
-        return Tensor._wrap(np.exp(self.data))
+        out = Tensor._wrap(np.exp(self.data))
         ### END SOLUTION
+        return record(out, "ExpBackward", self)
 
     def log(self) -> Tensor:
         """Natural logarithm (log of 0 is -inf, of a negative number NaN, as in NumPy)."""
         ### BEGIN SOLUTION
-        return Tensor._wrap(np.log(self.data))
+        out = Tensor._wrap(np.log(self.data))
         ### END SOLUTION
+        return record(out, "LogBackward", self)
 
     def sqrt(self) -> Tensor:
         ### BEGIN SOLUTION
-        return Tensor._wrap(np.sqrt(self.data))
+        out = Tensor._wrap(np.sqrt(self.data))
         ### END SOLUTION
+        return record(out, "SqrtBackward", self)
 
-    # ------------------------------------------------------------------ dormant gradients
+    # ------------------------------------------------------------------ gradients
     def backward(self, gradient: Any = None) -> None:
-        """Dormant until Module 05: says so instead of silently doing nothing."""
-        raise RuntimeError(
-            "Tensor.backward() is not active yet: it switches on in Module 05 (Autograd). "
-            "Call tinytorch.core.enable_autograd() once Module 05 is implemented."
-        )
+        """Fill ``.grad`` of every input this tensor was computed from.
+
+        Dormant until Module 05: until then it says so instead of silently doing nothing.
+        """
+        _gradients.backward(self, gradient)
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:

@@ -12,15 +12,31 @@ from __future__ import annotations
 from importlib.metadata import distributions, entry_points
 from typing import Any
 
+# tinytorch.core first: loading it switches autograd on, and Module 05 reads Module 02's
+# constants, so Modules 02-04 must not be half-loaded when it starts.
+import tinytorch.core  # noqa: F401  (isort: skip)
 from tinytorch.nn import functional
-from tinytorch.nn.activations import GELU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from tinytorch.nn.layers import Dropout, Linear, Module, Parameter, Sequential
+from tinytorch.nn.layers import (
+    GELU,
+    Activation,
+    Dropout,
+    Linear,
+    LogSoftmax,
+    Module,
+    Parameter,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
 from tinytorch.nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 
 ENTRY_POINT_GROUP = "tinytorch.nn"
 
 __all__ = [
     "GELU",
+    "Activation",
     "BCELoss",
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",
@@ -107,9 +123,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(__all__) | set(_registered()))
-
-
-# Switch autograd on now that the ops of Modules 02 and 04 exist (see Module 05).
-from tinytorch.core.autograd import activate_if_implemented  # noqa: E402
-
-activate_if_implemented()

@@ -2,9 +2,10 @@
 
 Connection map
     Prerequisites : 01 Tensor
-    This module   : ReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax — each as a function
-                    (``relu(x)``) and as a callable object (``ReLU()(x)``)
-    Unlocks       : 03 Layers (hidden units), 04 Losses (softmax inside cross-entropy)
+    This module   : relu, sigmoid, tanh, gelu, softmax, log_softmax — the functions every
+                    layer form (``ReLU()``, Module 03) and loss builds on
+    Unlocks       : 03 Layers (hidden units, and each function as a layer: ``ReLU()``) ·
+                    04 Losses (softmax inside cross-entropy)
 
 Systems insight: ``exp(1000)`` overflows float32 (max ~3.4e38) to ``inf``, and
 ``inf / inf`` is NaN. Every function here is written so that inputs of ±1e4 give exact,
@@ -19,16 +20,18 @@ import math
 
 import numpy as np
 
-from tinytorch.core.tensor import Tensor
+from tinytorch.core.tensor import Tensor, record
 
-_GELU_C = math.sqrt(2.0 / math.pi)  # a Python float keeps float32 inputs float32
+#: sqrt(2/pi), GELU's tanh-form constant; a Python float keeps float32 inputs float32.
+GELU_C = math.sqrt(2.0 / math.pi)
 
 
 def relu(x: Tensor) -> Tensor:
     """max(0, x), element-wise."""
     ### BEGIN SOLUTION
-    return Tensor._wrap(np.maximum(x.data, 0))
+    out = Tensor._wrap(np.maximum(x.data, 0))
     ### END SOLUTION
+    return record(out, "ReLUBackward", x)
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -38,15 +41,17 @@ def sigmoid(x: Tensor) -> Tensor:
     """
     ### BEGIN SOLUTION
     e = np.exp(-np.abs(x.data))
-    return Tensor._wrap(np.where(x.data >= 0, 1.0, e) / (1.0 + e))
+    out = Tensor._wrap(np.where(x.data >= 0, 1.0, e) / (1.0 + e))
     ### END SOLUTION
+    return record(out, "SigmoidBackward", x)
 
 
 def tanh(x: Tensor) -> Tensor:
     """Hyperbolic tangent, in (-1, 1)."""
     ### BEGIN SOLUTION
-    return Tensor._wrap(np.tanh(x.data))
+    out = Tensor._wrap(np.tanh(x.data))
     ### END SOLUTION
+    return record(out, "TanhBackward", x)
 
 
 def gelu(x: Tensor) -> Tensor:
@@ -56,8 +61,9 @@ def gelu(x: Tensor) -> Tensor:
     """
     ### BEGIN SOLUTION
     v = x.data
-    return Tensor._wrap(0.5 * v * (1.0 + np.tanh(_GELU_C * (v + 0.044715 * v * v * v))))
+    out = Tensor._wrap(0.5 * v * (1.0 + np.tanh(GELU_C * (v + 0.044715 * v * v * v))))
     ### END SOLUTION
+    return record(out, "GELUBackward", x)
 
 
 # competency: operations/implements, operations/debugs
@@ -69,69 +75,15 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
     ### BEGIN SOLUTION
     shifted = x.data - x.data.max(axis=dim, keepdims=True)
     e = np.exp(shifted)
-    return Tensor._wrap(e / e.sum(axis=dim, keepdims=True))
+    out = Tensor._wrap(e / e.sum(axis=dim, keepdims=True))
     ### END SOLUTION
+    return record(out, "SoftmaxBackward", x, dim=dim)
 
 
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     """log(softmax(x)) via the log-sum-exp trick: (x - m) - log(sum(exp(x - m)))."""
     ### BEGIN SOLUTION
     shifted = x.data - x.data.max(axis=dim, keepdims=True)
-    return Tensor._wrap(shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True)))
+    out = Tensor._wrap(shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True)))
     ### END SOLUTION
-
-
-class Activation:
-    """A parameter-free layer: calling it applies its function.
-
-    Layers (Module 03) treat any callable as a stage, so activations need no parameters,
-    no state and no base class beyond this one.
-    """
-
-    def forward(self, x: Tensor) -> Tensor:  # pragma: no cover - overridden
-        raise TypeError(f"{type(self).__name__} must define forward(x)")
-
-    def __call__(self, x: Tensor) -> Tensor:
-        return self.forward(x)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
-
-
-class ReLU(Activation):
-    def forward(self, x: Tensor) -> Tensor:
-        return relu(x)
-
-
-class Sigmoid(Activation):
-    def forward(self, x: Tensor) -> Tensor:
-        return sigmoid(x)
-
-
-class Tanh(Activation):
-    def forward(self, x: Tensor) -> Tensor:
-        return tanh(x)
-
-
-class GELU(Activation):
-    def forward(self, x: Tensor) -> Tensor:
-        return gelu(x)
-
-
-class Softmax(Activation):
-    def __init__(self, dim: int = -1) -> None:
-        self.dim = dim
-
-    def forward(self, x: Tensor) -> Tensor:
-        return softmax(x, dim=self.dim)
-
-    def __repr__(self) -> str:
-        return f"Softmax(dim={self.dim})"
-
-
-class LogSoftmax(Softmax):
-    def forward(self, x: Tensor) -> Tensor:
-        return log_softmax(x, dim=self.dim)
-
-    def __repr__(self) -> str:
-        return f"LogSoftmax(dim={self.dim})"
+    return record(out, "LogSoftmaxBackward", x, dim=dim)

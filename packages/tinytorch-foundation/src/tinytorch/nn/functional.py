@@ -1,40 +1,33 @@
 """tinytorch.nn.functional — function forms of Modules 02 and 04 (``F.relu(x)``).
 
-Each name resolves, at lookup time, to the function in the module that owns it, so
-``F.cross_entropy`` is always the same op that ``CrossEntropyLoss`` calls — with
-gradients once Module 05 is switched on.
+The very functions the layers call: ``F.cross_entropy`` is the op ``CrossEntropyLoss``
+uses, with gradients once Module 05 is active.
 """
 
-from __future__ import annotations
+from tinytorch.nn.activations import gelu, log_softmax, relu, sigmoid, softmax, tanh
+from tinytorch.nn.losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    mse_loss,
+)
 
-from types import ModuleType
-from typing import Any
-
-from tinytorch.nn import activations, losses
-
-_OWNERS: dict[str, ModuleType] = {
-    **{name: activations for name in ("relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax")},
-    **{
-        name: losses
-        for name in (
-            "mse_loss",
-            "cross_entropy",
-            "binary_cross_entropy",
-            "binary_cross_entropy_with_logits",
-        )
-    },
-}
-
-__all__ = sorted(_OWNERS)
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "gelu",
+    "log_softmax",
+    "mse_loss",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
+]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _OWNERS:
-        return getattr(_OWNERS[name], name)
+def __getattr__(name: str) -> None:
+    """Only for names that do not exist: say which ones do."""
     raise AttributeError(
         f"tinytorch.nn.functional has no {name!r}; available: {', '.join(__all__)}"
     )
-
-
-def __dir__() -> list[str]:
-    return __all__

@@ -1,9 +1,10 @@
-"""Module 03 · Layers — Module, Parameter, Linear, Sequential, Dropout.
+"""Module 03 · Layers — Module, Parameter, Linear, Sequential, Dropout, activation layers.
 
 Connection map
     Prerequisites : 01 Tensor · 02 Activations
-    This module   : the Module container (parameters, train/eval, state_dict), learnable
-                    Parameters, Linear with Xavier/Glorot initialisation, Sequential, Dropout
+    This module   : the Module container (parameters, train/eval, state_dict, forward
+                    hooks), learnable Parameters, Linear with Xavier/Glorot initialisation,
+                    Sequential, Dropout, and Module 02's functions as layers (``ReLU()``)
     Unlocks       : 04 Losses · every model in the curriculum (MLPs here, CNNs and
                     transformers in the architecture tier)
 
@@ -20,7 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from tinytorch.checks import check_int
 from tinytorch.core.tensor import Tensor, get_rng
+from tinytorch.nn.activations import gelu, log_softmax, relu, sigmoid, softmax, tanh
 
 
 class Parameter(Tensor):
@@ -35,12 +38,39 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+class RemovableHandle:
+    """What ``register_forward_hook`` returns: ``handle.remove()`` takes the hook off again.
+
+    Also a context manager: ``with model.register_forward_hook(h): ...`` removes it on exit.
+    """
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict[int, Callable]) -> None:
+        self.hooks = hooks
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.remove()
+
+
 class Module:
     """Base class of every layer and model.
 
     Subclasses set Parameters and sub-Modules as attributes in ``__init__`` and define
     ``forward``. Discovery walks the attributes in the order they were set (lists and
     tuples of Modules count too), which fixes the order of ``parameters()``.
+
+    Calling a Module runs its forward pre-hooks, ``forward`` and its forward hooks, in
+    the order they were registered (see :meth:`register_forward_hook`): the one place
+    where a tool looks inside a model (shapes, timings) without changing it.
     """
 
     training: bool = True
@@ -49,7 +79,43 @@ class Module:
         raise TypeError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.forward(*args, **kwargs)
+        hooks = vars(self)
+        for hook in tuple(hooks.get("_forward_pre_hooks", {}).values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for hook in tuple(hooks.get("_forward_hooks", {}).values()):
+            result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    # -------------------------------------------------------------- hooks
+    def register_forward_pre_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Call ``hook(module, args)`` before every ``forward``; returns a removable handle.
+
+        ``args`` is the tuple of positional inputs (keyword arguments go to ``forward``
+        untouched). A hook that returns something other than None replaces the inputs (a
+        single value is wrapped into a one-element tuple). As in PyTorch.
+        """
+        return self._add_hook("_forward_pre_hooks", hook)
+
+    def register_forward_hook(self, hook: Callable[..., Any]) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after every ``forward``; returns a handle.
+
+        A hook that returns something other than None replaces the output. Hooks run in
+        the order they were registered; an exception inside one propagates to the caller.
+        """
+        return self._add_hook("_forward_hooks", hook)
+
+    def _add_hook(self, kind: str, hook: Callable[..., Any]) -> RemovableHandle:
+        if not callable(hook):
+            raise TypeError(f"{type(self).__name__}: a hook must be callable, got {hook!r}")
+        hooks = vars(self).setdefault(kind, {})
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     # -------------------------------------------------------------- discovery
     def named_children(self) -> Iterator[tuple[str, Module]]:
@@ -88,10 +154,67 @@ class Module:
         return [p for _, p in self.named_parameters()]
 
     def modules(self) -> Iterator[Module]:
-        """This Module and every Module below it."""
-        yield self
-        for _, child in self.named_children():
-            yield from child.modules()
+        """This Module and every Module below it (each once)."""
+        for _, module in self.named_modules():
+            yield module
+
+    def named_modules(
+        self, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
+        """This Module (named ``prefix``) and every Module below it, with dotted names.
+
+        Depth first, in attribute order: ``("", model), ("encoder", ...),
+        ("encoder.layers.0", ...)``. A Module reachable twice (a layer used at two
+        places) is listed once unless ``remove_duplicate=False``.
+        """
+        seen: set[int] = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if remove_duplicate:
+                if id(module) in seen:
+                    continue
+                seen.add(id(module))
+            yield name, module
+            children = [
+                (f"{name}.{child_name}" if name else child_name, child)
+                for child_name, child in module.named_children()
+            ]
+            stack.extend(reversed(children))
+
+    def get_submodule(self, target: str) -> Module:
+        """The Module at dotted path ``target`` (as :meth:`named_modules` names it)."""
+        for name, module in self.named_modules(remove_duplicate=False):
+            if name == target:
+                return module
+        raise AttributeError(f"{type(self).__name__} has no submodule {target!r}")
+
+    def set_submodule(self, target: str, module: Module) -> None:
+        """Put ``module`` at dotted path ``target``, where its parent holds that child.
+
+        How a model changes without touching any class: a quantized or fused layer takes
+        the place of the original in its parent (as in PyTorch's module swaps).
+        """
+        for parent_name, parent in self.named_modules(remove_duplicate=False):
+            for child_name, _ in parent.named_children():
+                if (f"{parent_name}.{child_name}" if parent_name else child_name) == target:
+                    parent._set_child(child_name, module)
+                    return
+        raise AttributeError(f"{type(self).__name__} has no submodule {target!r}")
+
+    def _set_child(self, name: str, module: Module) -> None:
+        """Replace the direct child ``name`` (an attribute, or ``list.i`` for a list item)."""
+        attribute, _, index = name.partition(".")
+        if not index:
+            setattr(self, attribute, module)
+            return
+        items = list(getattr(self, attribute))
+        items[int(index)] = module
+        held = getattr(self, attribute)
+        if isinstance(held, list):
+            held[:] = items
+        else:
+            setattr(self, attribute, tuple(items))
 
     # -------------------------------------------------------------- modes and gradients
     def train(self, mode: bool = True) -> Module:
@@ -162,6 +285,16 @@ class Module:
         return ""
 
 
+def check_positive(op: str, **sizes: int) -> None:
+    """Refuse a size that is not a positive int, naming the op, the size and its value.
+
+    ``check_positive("Linear", in_features=784, out_features=0)`` raises "Linear:
+    out_features must be >= 1, got 0" (one size at a time, as ``tinytorch.checks`` words it).
+    """
+    for name, value in sizes.items():
+        check_int(op, name, value, minimum=1)
+
+
 def xavier_uniform(fan_in: int, fan_out: int, shape: tuple[int, ...] | None = None) -> np.ndarray:
     """Glorot/Xavier uniform init: U(-a, a) with a = sqrt(6 / (fan_in + fan_out)).
 
@@ -183,11 +316,7 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
-        if in_features <= 0 or out_features <= 0:
-            raise ValueError(
-                f"Linear: in_features and out_features must be positive, got "
-                f"({in_features}, {out_features})"
-            )
+        check_positive("Linear", in_features=in_features, out_features=out_features)
         self.in_features = in_features
         self.out_features = out_features
         self.weight = Parameter(xavier_uniform(in_features, out_features))
@@ -238,6 +367,9 @@ class Sequential(Module):
             if isinstance(stage, Module):
                 yield str(i), stage
 
+    def _set_child(self, name: str, module: Module) -> None:
+        self.stages[int(name)] = module
+
     def __repr__(self) -> str:
         lines = [f"  ({i}): {stage!r}".replace("\n", "\n  ") for i, stage in enumerate(self.stages)]
         return "Sequential(\n" + "\n".join(lines) + "\n)"
@@ -264,3 +396,53 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+
+# ------------------------------------------------------------------------ activations as layers
+
+
+class Activation(Module):
+    """A parameter-free layer that applies one of Module 02's functions.
+
+    ``Sequential(Linear(2, 8), ReLU(), Linear(8, 1))``: the function becomes a stage of a
+    model, with everything a Module has (train/eval, hooks, a place in ``modules()``).
+    """
+
+    def forward(self, x: Tensor) -> Tensor:  # pragma: no cover - overridden
+        raise TypeError(f"{type(self).__name__} must define forward(x)")
+
+
+class ReLU(Activation):
+    def forward(self, x: Tensor) -> Tensor:
+        return relu(x)
+
+
+class Sigmoid(Activation):
+    def forward(self, x: Tensor) -> Tensor:
+        return sigmoid(x)
+
+
+class Tanh(Activation):
+    def forward(self, x: Tensor) -> Tensor:
+        return tanh(x)
+
+
+class GELU(Activation):
+    def forward(self, x: Tensor) -> Tensor:
+        return gelu(x)
+
+
+class Softmax(Activation):
+    def __init__(self, dim: int = -1) -> None:
+        self.dim = dim
+
+    def forward(self, x: Tensor) -> Tensor:
+        return softmax(x, dim=self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    def forward(self, x: Tensor) -> Tensor:
+        return log_softmax(x, dim=self.dim)

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.core.tensor import Tensor, _data
+from tinytorch.core.tensor import Tensor, _data, record
 from tinytorch.nn.layers import Module
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -75,8 +75,9 @@ def mse_loss(prediction: Tensor, target: Any, reduction: str = "mean") -> Tensor
     ### BEGIN SOLUTION
     _check_reduction("mse_loss", reduction)
     target = _check_same_shape("mse_loss", prediction, target)
-    return _reduce((prediction.data - target) ** 2, reduction)
+    out = _reduce((prediction.data - target) ** 2, reduction)
     ### END SOLUTION
+    return record(out, "MSELossBackward", prediction, target, reduction=reduction)
 
 
 # competency: operations/debugs
@@ -88,8 +89,9 @@ def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tens
     shifted = logits.data - logits.data.max(axis=1, keepdims=True)
     log_sum_exp = np.log(np.exp(shifted).sum(axis=1))
     picked = shifted[np.arange(len(targets)), targets]
-    return _reduce(log_sum_exp - picked, reduction)
+    out = _reduce(log_sum_exp - picked, reduction)
     ### END SOLUTION
+    return record(out, "CrossEntropyBackward", logits, targets, reduction=reduction)
 
 
 def binary_cross_entropy(probs: Tensor, target: Any, reduction: str = "mean") -> Tensor:
@@ -106,8 +108,9 @@ def binary_cross_entropy(probs: Tensor, target: Any, reduction: str = "mean") ->
     with np.errstate(divide="ignore"):
         log_p = np.maximum(np.log(p), _LOG_FLOOR)
         log_1mp = np.maximum(np.log1p(-p), _LOG_FLOOR)
-    return _reduce(-(target * log_p + (1 - target) * log_1mp), reduction)
+    out = _reduce(-(target * log_p + (1 - target) * log_1mp), reduction)
     ### END SOLUTION
+    return record(out, "BCELossBackward", probs, target, reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(
@@ -118,8 +121,9 @@ def binary_cross_entropy_with_logits(
     _check_reduction("binary_cross_entropy_with_logits", reduction)
     target = _check_same_shape("binary_cross_entropy_with_logits", logits, target)
     x = logits.data
-    return _reduce(np.maximum(x, 0) - x * target + np.log1p(np.exp(-np.abs(x))), reduction)
+    out = _reduce(np.maximum(x, 0) - x * target + np.log1p(np.exp(-np.abs(x))), reduction)
     ### END SOLUTION
+    return record(out, "BCEWithLogitsBackward", logits, target, reduction=reduction)
 
 
 class _Loss(Module):

@@ -23,17 +23,10 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from tinytorch.core.autograd import (
-    Function,
-    enable_grad,
-    graph_stats,
-    no_grad,
-    optional_import,
-    run_backward,
-)
+from tinytorch.core.autograd import Function, enable_grad, no_grad, run_backward
+from tinytorch.core.graph_tools import graph_stats, optional_import
 from tinytorch.core.tensor import Tensor, get_rng
-from tinytorch.nn.activations import ReLU
-from tinytorch.nn.layers import Module, Sequential
+from tinytorch.nn.layers import Module, ReLU, Sequential
 from tinytorch.optim.optimizers import Optimizer
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
@@ -388,16 +381,15 @@ class CheckpointFunction(Function):
             return segment(*(Tensor._wrap(a) for a in arrays[:n_inputs])).data
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
-        segment, n_inputs = self.kwargs["segment"], self.kwargs["n_inputs"]
         replay = []
-        for x in self.inputs[:n_inputs]:
+        for x in self.inputs[: self.n_inputs]:
             r = Tensor._wrap(x.data)
             r.requires_grad = x.requires_grad
             replay.append(r)
         rng = get_rng().bit_generator
         current, rng.state = rng.state, self.rng_state
         with enable_grad():
-            out = segment(*replay)
+            out = self.segment(*replay)
         rng.state = current
         if out.requires_grad:
             run_backward(out, grad)  # parameters inside the segment receive their .grad here

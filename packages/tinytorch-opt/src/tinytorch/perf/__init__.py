@@ -1,9 +1,10 @@
 """tinytorch.perf — Modules 14–19: measure, optimize, and prove it (optimization tier).
 
-One file per module: ``profiling`` (14), ``quantization`` (15), ``compression`` (16),
-``memoization`` (17), ``acceleration`` (18), ``benchmarking`` (19). Import the names below
-from here or from their module; each module's own ``__all__``-worthy helpers (FLOP rules,
-the t distribution, the measured lessons) stay reachable through the module.
+One file per module — ``quantization`` (15), ``compression`` (16), ``memoization`` (17),
+``acceleration`` (18), ``benchmarking`` (19) — except Module 14, which is split by concern:
+``measure`` (timing, memory), ``flops``, ``profiling`` (the profiler) and ``roofline``.
+Import the names below from here or from their module; each module's own helpers (FLOP
+rules, the t distribution, the measured lessons) stay reachable through the module.
 """
 
 from tinytorch.perf import compression, memoization, quantization
@@ -11,11 +12,10 @@ from tinytorch.perf.acceleration import (
     AccelerationReport,
     AccelerationWarning,
     FusedGELU,
+    FusedLayerNorm,
     Speedup,
     accelerate,
     default_candidates,
-    fused_layer_norm_class,
-    fused_mlp_class,
     gelu_fused,
     layer_norm,
     layer_norm_fused,
@@ -34,27 +34,24 @@ from tinytorch.perf.benchmarking import (
     t_quantile,
 )
 from tinytorch.perf.compression import *  # noqa: F403 (its __all__, listed once)
+from tinytorch.perf.flops import (
+    attention_flops,
+    conv2d_flops,
+    linear_flops,
+    register_flops,
+)
+from tinytorch.perf.measure import Timing, peak_memory, time_call
 from tinytorch.perf.memoization import *  # noqa: F403 (its __all__, listed once)
 from tinytorch.perf.profiling import (
     LayerProfile,
-    MachinePeak,
     ModelProfile,
     Profiler,
-    RooflineReport,
-    Timing,
     amdahl_speedup,
-    attention_flops,
-    conv2d_flops,
     count_flops,
     count_parameters,
-    linear_flops,
-    measure_peak,
-    peak_memory,
-    register_flops,
-    roofline,
-    time_call,
 )
 from tinytorch.perf.quantization import *  # noqa: F403 (its __all__, listed once)
+from tinytorch.perf.roofline import MachinePeak, RooflineReport, measure_peak, roofline
 
 # One block per module, in curriculum order.
 __all__ = [  # 14 Profiling
@@ -83,11 +80,10 @@ __all__ += [  # 18 Acceleration
     "AccelerationReport",
     "AccelerationWarning",
     "FusedGELU",
+    "FusedLayerNorm",
     "Speedup",
     "accelerate",
     "default_candidates",
-    "fused_layer_norm_class",
-    "fused_mlp_class",
     "gelu_fused",
     "layer_norm",
     "layer_norm_fused",

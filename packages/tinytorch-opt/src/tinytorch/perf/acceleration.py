@@ -17,12 +17,13 @@ a (256, 1024) float32 activation, eight 1 MiB buffers each written and read back
 buffer (``out=``) keep the arithmetic and drop most of the traffic. Layout matters the
 same way: reading every 16th float32 touches a new 64-byte cache line per element, 16x
 the bytes for the same numbers.
+
+One file (about 630 lines) because each measured lesson and the fused layer it justifies
+belong together: the kernels ``accelerate`` swaps in are the ones the lessons time.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib
 import math
 import os
 import warnings
@@ -32,13 +33,14 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.core.autograd import Function, GELUBackward, is_autograd_enabled
-from tinytorch.core.tensor import Tensor
-from tinytorch.nn.activations import GELU, gelu
-from tinytorch.nn.layers import Module
-from tinytorch.perf.profiling import format_seconds, time_call, walk
-
-_GELU_C = math.sqrt(2.0 / math.pi)
+from tinytorch.core.autograd import is_autograd_active
+from tinytorch.core.tensor import Tensor, _data, record
+from tinytorch.nn.activations import GELU_C, gelu
+from tinytorch.nn.layers import GELU, Module
+from tinytorch.perf.measure import format_seconds, time_call
+from tinytorch.perf.quantization import swap_modules
+from tinytorch.text.transformers import LayerNorm, LayerNormFunction
+from tinytorch.vision.spatial import conv2d_loops
 
 # ============================================================================= measured lessons
 
@@ -67,10 +69,6 @@ class Speedup:
         )
 
 
-def _as_array(value: Any) -> np.ndarray:
-    return np.asarray(value.data if isinstance(value, Tensor) else value)
-
-
 def measure_speedup(
     lesson: str,
     baseline: tuple[str, Callable[[], Any]],
@@ -85,7 +83,7 @@ def measure_speedup(
     """
     ### BEGIN SOLUTION
     (base_name, base_fn), (fast_name, fast_fn) = baseline, optimized
-    expected, got = _as_array(base_fn()), _as_array(fast_fn())
+    expected, got = np.asarray(_data(base_fn())), np.asarray(_data(fast_fn()))
     if expected.shape != got.shape:
         raise ValueError(
             f"measure_speedup({lesson!r}): {base_name} gives shape {expected.shape} but "
@@ -99,38 +97,6 @@ def measure_speedup(
 
 
 # ----------------------------------------------------------------------------- 1. vectorization
-
-
-def conv2d_loops(
-    x: np.ndarray,
-    weight: np.ndarray,
-    bias: np.ndarray | None = None,
-    stride: int = 1,
-    padding: int = 0,
-) -> np.ndarray:
-    """Reference convolution with seven explicit loops (as written in Module 09).
-
-    x (B, C_in, H, W), weight (C_out, C_in, K_h, K_w) -> (B, C_out, H_out, W_out).
-    B * C_out * H_out * W_out * C_in * K_h * K_w Python steps, one multiply-add each.
-    """
-    x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-    batch, c_in, height, width = x.shape
-    c_out, _, kh, kw = weight.shape
-    h_out, w_out = (height - kh) // stride + 1, (width - kw) // stride + 1
-    out = np.zeros((batch, c_out, h_out, w_out), dtype=np.result_type(x, weight))
-    for b in range(batch):
-        for o in range(c_out):
-            for i in range(h_out):
-                for j in range(w_out):
-                    total = 0.0 if bias is None else float(bias[o])
-                    for c in range(c_in):
-                        for p in range(kh):
-                            for q in range(kw):
-                                total += (
-                                    x[b, c, i * stride + p, j * stride + q] * weight[o, c, p, q]
-                                )
-                    out[b, o, i, j] = total
-    return out
 
 
 def conv2d_windows(
@@ -173,7 +139,7 @@ def loops_vs_vectorized(
     kernel: int = 3,
     repeats: int = 3,
 ) -> Speedup:
-    """Seven Python loops vs the window view + tensordot, on the same small convolution."""
+    """Module 09's seven Python loops vs the window view + tensordot, on one small convolution."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, channels, size, size))
     w = rng.standard_normal((out_channels, channels, kernel, kernel))
@@ -227,7 +193,7 @@ def gelu_fused(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     out *= x
     out *= 0.044715
     out += x
-    out *= _GELU_C
+    out *= GELU_C
     np.tanh(out, out=out)
     out += 1.0
     out *= x
@@ -236,42 +202,23 @@ def gelu_fused(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     ### END SOLUTION
 
 
-def layer_norm_reference(
-    x: np.ndarray,
-    weight: np.ndarray | None,
-    bias: np.ndarray | None,
-    eps: float = 1e-5,
-    ndim: int = 1,
-) -> np.ndarray:
-    """LayerNorm over the last ``ndim`` axes, written the obvious way (5 full-size temporaries)."""
-    axes = tuple(range(-ndim, 0))
-    mean = x.mean(axis=axes, keepdims=True)
-    var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
-    out = (x - mean) / np.sqrt(var + eps)
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
-
-
 def layer_norm_fused(
     x: np.ndarray,
     weight: np.ndarray | None,
     bias: np.ndarray | None,
     eps: float = 1e-5,
-    ndim: int = 1,
+    n_axes: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """LayerNorm with one full-size buffer; returns (out, mean, rstd), the last two per row.
 
-    Rows of n = prod(last ``ndim`` sizes) numbers: the centred values are written once
+    Rows of n = prod(last ``n_axes`` sizes) numbers: the centred values are written once
     into ``out``; the variance comes from ``einsum('ij,ij->i')`` (a dot product per row, no
-    squared temporary); scaling by 1/std, gamma and beta happen in place. Backward
-    recomputes the normalized values from (x, mean, rstd) instead of storing them.
+    squared temporary); scaling by 1/std, gamma and beta happen in place. Like Module 13's
+    LayerNorm, backward recomputes the normalized values from (x, mean, rstd).
     """
-    n = math.prod(x.shape[x.ndim - ndim :])
-    if n == 0 or x.ndim < ndim:
-        raise ValueError(f"layer_norm_fused: cannot normalize the last {ndim} axes of {x.shape}")
+    n = math.prod(x.shape[x.ndim - n_axes :])
+    if n == 0 or x.ndim < n_axes:
+        raise ValueError(f"layer_norm_fused: cannot normalize the last {n_axes} axes of {x.shape}")
     ### BEGIN SOLUTION
     rows = x.reshape(-1, n)
     mean = rows.mean(axis=1, keepdims=True)
@@ -300,14 +247,18 @@ def fused_gelu(shape: tuple[int, ...] = (256, 1024), repeats: int = 7) -> Speedu
 
 
 def fused_layer_norm(shape: tuple[int, ...] = (256, 1024), repeats: int = 7) -> Speedup:
-    """:func:`layer_norm_reference` vs :func:`layer_norm_fused` on a float32 activation."""
+    """Module 13's LayerNorm forward (5 full-size temporaries) vs :func:`layer_norm_fused`."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape).astype(np.float32)
     w = rng.standard_normal(shape[-1]).astype(np.float32)
     b = rng.standard_normal(shape[-1]).astype(np.float32)
+    tx, tw, tb = Tensor(x), Tensor(w), Tensor(b)
     return measure_speedup(
         "fused LayerNorm",
-        ("obvious (5 temporaries)", lambda: layer_norm_reference(x, w, b)),
+        (
+            "Module 13's (5 temporaries)",
+            lambda: LayerNormFunction.apply(tx, tw, tb, n_axes=1, eps=1e-5),
+        ),
         ("fused, 1 buffer", lambda: layer_norm_fused(x, w, b)[0]),
         repeats=repeats,
     )
@@ -412,136 +363,45 @@ def speedup_table(results: Sequence[Speedup]) -> str:
 # ============================================================================= fused layers
 
 
-class FusedGELUFunction(GELUBackward):
-    """GELU as one graph node: :func:`gelu_fused` forward, Module 05's GELU derivative."""
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        return gelu_fused(x)
-
-
 class FusedGELU(GELU):
-    """Drop-in GELU computed by :func:`gelu_fused` (same results within float rounding)."""
+    """GELU computed by :func:`gelu_fused`; its gradient is Module 05's ``GELUBackward``."""
 
     def forward(self, x: Tensor) -> Tensor:
-        return FusedGELUFunction.apply(x)
+        return record(Tensor._wrap(gelu_fused(x.data)), "GELUBackward", x)
 
 
-class LayerNormFunction(Function):
-    """LayerNorm over the last ``ndim`` axes as one graph node.
+class FusedLayerNormFunction(LayerNormFunction):
+    """Module 13's LayerNorm node with the fused forward; its backward is Module 13's."""
 
-    Backward, with x_hat = (x - mean) * rstd, g the incoming gradient and n the row size:
-        d_bias   = sum over rows of g
-        d_weight = sum over rows of g * x_hat
-        d_x      = rstd * (d - mean(d) - x_hat * mean(d * x_hat)),  d = g * weight
-    """
-
-    def forward(
-        self,
-        x: np.ndarray,
-        weight: np.ndarray | None,
-        bias: np.ndarray | None,
-        eps: float = 1e-5,
-        ndim: int = 1,
-    ) -> np.ndarray:
-        out, self.mean, self.rstd = layer_norm_fused(x, weight, bias, eps, ndim)
+    def forward(self, x: np.ndarray, weight: Any, bias: Any, *, n_axes: int, eps: float) -> Any:
+        out, mean, rstd = layer_norm_fused(x, weight, bias, eps, n_axes)
+        per_row = x.shape[: x.ndim - n_axes] + (1,) * n_axes
+        self.mean, self.rstd = mean.reshape(per_row), rstd.reshape(per_row)
         return out
-
-    def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
-        ### BEGIN SOLUTION
-        x, weight = self.array(0), self.inputs[1]
-        n = x.size // max(self.mean.size, 1)
-        g = grad.reshape(-1, n)
-        x_hat = (x.reshape(-1, n) - self.mean) * self.rstd
-        grad_weight = (g * x_hat).sum(axis=0) if self.needs_grad(1) else None
-        grad_bias = g.sum(axis=0) if self.needs_grad(2) else None
-        d = g * self.array(1).reshape(-1) if weight is not None else g
-        grad_x = self.rstd * (
-            d - d.mean(axis=1, keepdims=True) - x_hat * (d * x_hat).mean(axis=1, keepdims=True)
-        )
-        shape = x.shape[x.ndim - self.kwargs.get("ndim", 1) :]
-        return (
-            grad_x.reshape(x.shape),
-            None if grad_weight is None else grad_weight.reshape(shape),
-            None if grad_bias is None else grad_bias.reshape(shape),
-        )
-        ### END SOLUTION
 
 
 def layer_norm(
-    x: Tensor, weight: Tensor | None, bias: Tensor | None, eps: float = 1e-5, ndim: int = 1
+    x: Tensor, weight: Tensor | None, bias: Tensor | None, eps: float = 1e-5, n_axes: int = 1
 ) -> Tensor:
-    """Fused LayerNorm on Tensors, with gradients for x, weight and bias."""
-    return LayerNormFunction.apply(x, weight, bias, eps=eps, ndim=ndim)
+    """Fused LayerNorm on Tensors over the last ``n_axes`` axes, with gradients."""
+    return FusedLayerNormFunction.apply(x, weight, bias, n_axes=n_axes, eps=eps)
 
 
-def _fused_layer_norm_forward(self: Any, x: Tensor) -> Tensor:
-    shape = self.normalized_shape
-    shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    if x.shape[x.ndim - len(shape) :] != shape:
-        raise ValueError(
-            f"{type(self).__name__}.forward: input shape {x.shape} does not end with "
-            f"normalized_shape {shape}"
-        )
-    return layer_norm(x, self.weight, self.bias, eps=self.eps, ndim=len(shape))
+class FusedLayerNorm(LayerNorm):
+    """Module 13's LayerNorm computed by :func:`layer_norm_fused`.
 
-
-def _fused_mlp_forward(self: Any, x: Tensor) -> Tensor:
-    rows = x.reshape(-1, x.shape[-1])
-    hidden = FusedGELUFunction.apply(self.fc(rows))
-    return self.proj(hidden).reshape(*x.shape[:-1], self.proj.out_features)
-
-
-def _fused_subclass(base: type, forward: Callable, what: str) -> type:
-    return type(
-        f"Fused{base.__name__}",
-        (base,),
-        {
-            "forward": forward,
-            "__module__": __name__,
-            "__doc__": f"{base.__name__} computed with {what} (Module 18).",
-        },
-    )
-
-
-@functools.cache
-def fused_layer_norm_class(base: type) -> type:
-    """A subclass of the LayerNorm class ``base`` whose forward is :func:`layer_norm`.
-
-    It reads PyTorch's attribute names (``normalized_shape``, ``weight``, ``bias``,
-    ``eps``); a LayerNorm that names them differently fails verification in
-    :func:`accelerate` and is left untouched.
+    Reads PyTorch's attribute names (``normalized_shape``, ``weight``, ``bias``,
+    ``eps``), so it can also stand in for another LayerNorm that uses them.
     """
-    return _fused_subclass(base, _fused_layer_norm_forward, "the fused LayerNorm kernel")
 
-
-@functools.cache
-def fused_mlp_class(base: type) -> type:
-    """A subclass of a transformer MLP (``fc`` -> GELU -> ``proj``) using the fused GELU.
-
-    The architecture tier's MLP calls the GELU *function*, so swapping GELU layers cannot
-    reach it; this swaps the block instead, reusing its own ``fc`` and ``proj``.
-    """
-    return _fused_subclass(base, _fused_mlp_forward, "the fused GELU kernel")
-
-
-# Faster versions of architecture-tier layers, used when that tier is installed.
-_ARCH_CANDIDATES = {
-    "tinytorch.text.transformers:LayerNorm": fused_layer_norm_class,
-    "tinytorch.text.transformers:MLP": fused_mlp_class,
-}
+    def forward(self, x: Tensor) -> Tensor:
+        self._check_input(x)
+        return layer_norm(x, self.weight, self.bias, self.eps, len(self.normalized_shape))
 
 
 def default_candidates() -> dict[type, type]:
-    """What :func:`accelerate` may swap: GELU, and arch's LayerNorm and MLP when installed."""
-    candidates: dict[type, type] = {GELU: FusedGELU}
-    for path, make in _ARCH_CANDIDATES.items():
-        module_name, _, class_name = path.partition(":")
-        try:
-            base = getattr(importlib.import_module(module_name), class_name)
-        except (ImportError, AttributeError):
-            continue
-        candidates[base] = make(base)
-    return candidates
+    """What :func:`accelerate` may swap: GELU layers and Module 13's LayerNorm."""
+    return {GELU: FusedGELU, LayerNorm: FusedLayerNorm}
 
 
 # ============================================================================= accelerate()
@@ -601,7 +461,7 @@ class AccelerationReport:
         return "\n".join(lines)
 
 
-def _outputs(model: Any, sample: tuple[Tensor, ...], check_gradients: bool) -> list[np.ndarray]:
+def _outputs(model: Module, sample: tuple[Tensor, ...], check_gradients: bool) -> list[np.ndarray]:
     """The model's output on ``sample`` and, if requested, every parameter's gradient.
 
     The gradient is of sum(output * v) for a fixed random v, so one backward checks the
@@ -611,7 +471,7 @@ def _outputs(model: Any, sample: tuple[Tensor, ...], check_gradients: bool) -> l
     results = [np.array(out.data, dtype=np.float64)]
     if not (check_gradients and out.requires_grad):
         return results
-    params = model.parameters() if isinstance(model, Module) else []
+    params = model.parameters()
     saved = [p.grad for p in params]
     try:
         for p in params:
@@ -667,9 +527,20 @@ def _agree(
     return None
 
 
+def _carrying_state(faster: type, layer: Module) -> Module:
+    """A new ``faster`` layer holding ``layer``'s state: the same Parameters, settings and mode.
+
+    Nothing is copied: the new layer shares every attribute value with the original, so
+    the state-dict names and the parameters an optimizer holds stay the same.
+    """
+    new = faster.__new__(faster)
+    vars(new).update(vars(layer))
+    return new
+
+
 # competency: operations/optimizes
 def accelerate(
-    model: Any,
+    model: Module,
     *sample: Any,
     rtol: float = 1e-4,
     atol: float = 1e-5,
@@ -679,42 +550,42 @@ def accelerate(
 ) -> AccelerationReport:
     """Opt in to faster layers, keeping only swaps that leave results unchanged on ``sample``.
 
-    For each class in ``candidates`` (default :func:`default_candidates`: GELU, and arch's
-    LayerNorm and MLP when installed) every layer of exactly that class is switched to
-    the faster subclass in place (``layer.__class__ = Fused...``: same object, same
-    parameters, same state-dict names). The model's output on ``sample`` (Tensors or
-    arrays) and, with autograd on, every parameter gradient are compared with the
+    For each class in ``candidates`` (default :func:`default_candidates`: GELU and
+    LayerNorm) every layer of exactly that class is replaced, in its parent, by a layer of
+    the faster class that carries its state (same parameters, same state-dict names) — a
+    module swap, as ``torch.ao`` does it. The model's output on ``sample`` (Tensors or
+    arrays) and, with autograd active, every parameter gradient are compared with the
     original's, each to within ``atol + rtol * scale`` (float32 rounding, see ``_agree``);
-    a swap that raises or differs more is reverted and reported, with an
+    a swap that raises or differs more is undone and reported, with an
     :class:`AccelerationWarning`. Checks run in eval mode (dropout off) and the modes are
     restored. With ``repeats`` > 0 the forward pass is timed before and after.
     """
+    if not isinstance(model, Module):
+        raise TypeError(f"accelerate: expects a Module, got {type(model).__name__}")
     if not sample:
         raise ValueError("accelerate: give a sample input to verify the swaps on")
     xs = tuple(x if isinstance(x, Tensor) else Tensor(x, dtype=np.asarray(x).dtype) for x in sample)
     candidates = default_candidates() if candidates is None else candidates
-    layers = list(walk(model))
-    modes = [(layer, layer.training) for _, layer in layers if isinstance(layer, Module)]
-    check_gradients = check_gradients and is_autograd_enabled()
+    places = list(model.named_modules(remove_duplicate=False))[1:]  # every place but the root
+    modes = [(layer, layer.training) for layer in model.modules()]
+    check_gradients = check_gradients and is_autograd_active()
     report = AccelerationReport()
     try:
-        for _, layer in layers:
-            if isinstance(layer, Module):
-                layer.training = False
+        for layer, _ in modes:
+            layer.training = False
         if repeats:
             report.time_before = time_call(lambda: model(*xs), warmup=1, repeats=repeats).median
         reference = _outputs(model, xs, check_gradients)
         ### BEGIN SOLUTION
         for original, faster in candidates.items():
-            targets = [
-                (name or type(model).__name__, l) for name, l in layers if type(l) is original
-            ]
+            targets = [(name, layer) for name, layer in places if type(layer) is original]
             if not targets:
                 continue
             names = tuple(name for name, _ in targets)
+            originals = {id(layer): layer for _, layer in targets}
+            fast = {i: _carrying_state(faster, layer) for i, layer in originals.items()}
             try:
-                for _, layer in targets:
-                    layer.__class__ = faster
+                swap_modules(model, fast)
                 results = _outputs(model, xs, check_gradients)
                 problem = _agree(reference, results, rtol, atol)
             except Exception as failure:  # any failure at all means "do not swap"
@@ -726,8 +597,7 @@ def accelerate(
                 if check_gradients and len(results) > 1:
                     report.max_grad_error = max(report.max_grad_error or 0.0, grad_error)
                 continue
-            for _, layer in targets:
-                layer.__class__ = original
+            swap_modules(model, {id(fast[i]): layer for i, layer in originals.items()})
             report.rejected.append(Swap(original.__name__, faster.__name__, names, reason=problem))
             warnings.warn(
                 f"accelerate: kept {original.__name__} at {', '.join(names)}: {problem}",

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.perf.profiling import format_seconds, time_call
+from tinytorch.perf.measure import SampleStatistics, format_seconds, time_call
 
 TIERS = ("tinytorch-foundation", "tinytorch-arch", "tinytorch-opt")
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -188,7 +188,7 @@ def bootstrap_interval(
 
 
 @dataclass(frozen=True)
-class BenchmarkResult:
+class BenchmarkResult(SampleStatistics):
     """Repeated timings of one thing, with their summary and a confidence interval.
 
     ``samples`` are seconds per call (each the average of ``number`` calls). The interval
@@ -203,14 +203,6 @@ class BenchmarkResult:
     ci_high: float
     warmup: int = 0
     number: int = 1
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.samples)
-
-    @property
-    def mean(self) -> float:
-        return statistics.fmean(self.samples)
 
     @property
     def std(self) -> float:

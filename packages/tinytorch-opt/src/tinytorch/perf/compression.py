@@ -3,7 +3,7 @@
 Connection map
     Prerequisites : 03 Layers (Linear, parameters) · 04 Losses (cross-entropy) · 05 Autograd
                     (Function, gradcheck) · 06 Optimizers · 07 Training (Trainer) · 09 Spatial
-                    (Conv2d filters) · 14 Profiling (walking a model's layers)
+                    (Conv2d filters)
     This module   : magnitude pruning — unstructured (smallest weights, one global threshold
                     or one per layer) and structured (whole output neurons or filters by L2
                     norm) — with masks that stay applied while fine-tuning; sparsity and
@@ -38,7 +38,6 @@ from tinytorch.nn.layers import Linear, Module, Parameter
 from tinytorch.nn.losses import class_indices
 from tinytorch.optim.optimizers import AdamW, Optimizer
 from tinytorch.optim.schedulers import CosineAnnealingLR
-from tinytorch.perf.profiling import walk
 from tinytorch.training.trainer import History, Trainer
 from tinytorch.vision.spatial import Conv2d
 
@@ -47,7 +46,8 @@ SCOPES = ("global", "layer")
 
 def prunable_layers(model: Module) -> list[tuple[str, Module]]:
     """(dotted name, layer) of every Linear and Conv2d in ``model``, each listed once."""
-    return [(name, layer) for name, layer in walk(model) if isinstance(layer, (Linear, Conv2d))]
+    found = model.named_modules()
+    return [(name, layer) for name, layer in found if isinstance(layer, (Linear, Conv2d))]
 
 
 def _output_axis(layer: Module) -> int:

@@ -3,14 +3,15 @@
 Connection map
     Prerequisites : 01 Tensor (bytes per element) · 05 Autograd (no_grad) · 12 Attention
                     (MultiHeadAttention's cache hook, ``causal_mask`` with a past) ·
-                    13 Transformers (``GPT.forward(ids, caches, start_pos)``, ``generate``,
-                    ``kv_cache_bytes``) · 14 Profiling (``time_call``, Amdahl's law)
+                    13 Transformers (``GPT.forward(ids, caches, start_pos)``,
+                    ``generate(..., caches=)``, ``kv_cache_bytes``) · 14 Profiling
+                    (``time_call``, Amdahl's law)
     This module   : a KV cache per layer (keys and values preallocated for the whole
                     generation, a write position, a clear error on overflow, reset); cached
-                    generation that reproduces ``GPT.generate`` token for token (greedy,
-                    temperature, top-k, end of sequence); the cache's bytes, checked against
-                    Module 13's formula; the work saved, counted by hand and timed at
-                    several lengths
+                    generation through ``GPT.generate``'s own loop, token for token the
+                    uncached output (greedy, temperature, top-k, end of sequence); the
+                    cache's bytes, checked against Module 13's formula; the work saved,
+                    counted by hand and timed at several lengths
     Unlocks       : 18 Acceleration · 19 Benchmarking (cached vs uncached generation with
                     statistics) · 20 Capstone and Milestone 6 (the generation row)
 
@@ -38,10 +39,11 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.core.autograd import is_grad_enabled, no_grad
+from tinytorch.core.autograd import is_grad_enabled
 from tinytorch.core.tensor import Tensor
-from tinytorch.perf.profiling import Timing, format_bytes, format_seconds, time_call
-from tinytorch.text.transformers import GPT, _pick_next
+from tinytorch.nn.layers import check_positive
+from tinytorch.perf.measure import Timing, format_bytes, format_seconds, time_call
+from tinytorch.text.transformers import GPT, prompt_batch
 
 # ============================================================================= the cache
 
@@ -75,11 +77,9 @@ class KVCache:
     def __init__(
         self, batch: int, num_heads: int, head_dim: int, max_len: int, dtype: Any = np.float32
     ) -> None:
-        if min(batch, num_heads, head_dim, max_len) <= 0:
-            raise ValueError(
-                f"KVCache: batch, num_heads, head_dim and max_len must be positive, got "
-                f"{batch}, {num_heads}, {head_dim}, {max_len}"
-            )
+        check_positive(
+            "KVCache", batch=batch, num_heads=num_heads, head_dim=head_dim, max_len=max_len
+        )
         ### BEGIN SOLUTION
         shape = (batch, num_heads, max_len, head_dim)
         self.keys = np.zeros(shape, dtype=dtype)
@@ -265,19 +265,6 @@ def token_passes(prompt_len: int, new_tokens: int) -> tuple[int, int]:
 # ============================================================================= generation
 
 
-def _prompt_batch(prompt_ids: Any) -> tuple[np.ndarray, bool]:
-    """Prompt ids as int64 (B, T), and whether a single (T,) prompt was given."""
-    ids = np.asarray(prompt_ids.data if isinstance(prompt_ids, Tensor) else prompt_ids)
-    single = ids.ndim == 1
-    ids = ids[None, :] if single else ids
-    if ids.ndim != 2 or ids.shape[1] == 0 or not np.issubdtype(ids.dtype, np.integer):
-        raise ValueError(
-            f"generate_cached: prompt_ids must be non-empty integer ids (T,) or (B, T), got "
-            f"dtype {ids.dtype} shape {np.shape(prompt_ids)}"
-        )
-    return ids.astype(np.int64), single
-
-
 # competency: deployment/optimizes
 def generate_cached(
     model: GPT,
@@ -289,26 +276,19 @@ def generate_cached(
 ) -> np.ndarray:
     """``model.generate`` with a KV cache: the same tokens, O(n) instead of O(n²) work.
 
-    ``prompt_ids`` (T,) or (B, T). The prompt runs through the model once, filling one
-    :class:`KVCache` per layer; every later step feeds only the token just chosen, at its
-    position, through ``GPT.forward(ids, caches, start_pos)``. The next token is picked
-    exactly as ``GPT.generate`` picks it (``temperature=0``: argmax; otherwise a sample
-    from softmax(logits / temperature) over the ``top_k`` most likely tokens, drawn from
-    the generator ``manual_seed`` resets), and ``eos_id`` ends a row the same way, so the
+    ``prompt_ids`` (T,) or (B, T). Builds one :class:`KVCache` per layer, sized to exactly
+    the positions this generation runs, and hands them to ``GPT.generate(..., caches=)``:
+    the prompt runs through the model once, filling the caches, and every later step feeds
+    only the token just chosen, at its position. Tokens are picked by ``GPT.generate``'s
+    own loop (greedy at ``temperature=0``, else sampled, ``top_k``, ``eos_id``), so the
     output is the uncached output, token for token. Returns prompt + new ids (int64).
 
     A cache cannot slide: learned positions stop at ``max_len``, so the prompt plus the new
     tokens must fit (P + n − 1 ≤ max_len positions are run), where ``GPT.generate`` would
-    crop its context. Runs in eval mode, without recording a graph.
+    crop its context.
     """
-    ids, single = _prompt_batch(prompt_ids)
-    if temperature < 0 or max_new_tokens < 0:
-        raise ValueError(
-            f"generate_cached: temperature and max_new_tokens must be >= 0, got {temperature} "
-            f"and {max_new_tokens}"
-        )
-    if top_k is not None and not 1 <= top_k <= model.vocab_size:
-        raise ValueError(f"generate_cached: top_k must be in [1, {model.vocab_size}], got {top_k}")
+    ### BEGIN SOLUTION
+    ids, _ = prompt_batch("generate_cached", prompt_ids)
     needed = ids.shape[1] + max_new_tokens - 1
     if needed > model.max_len:
         raise ValueError(
@@ -316,30 +296,9 @@ def generate_cached(
             f"tokens run {needed} positions, more than the model's max_len {model.max_len}; "
             "a KV cache cannot slide its window (GPT.generate crops the context instead)"
         )
-    if max_new_tokens == 0:
-        return ids[0] if single else ids
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            ### BEGIN SOLUTION
-            caches = make_caches(model, len(ids), needed)
-            done = np.zeros(len(ids), dtype=bool)
-            logits = model(ids, caches=caches, start_pos=0).data[:, -1, :]
-            for step in range(max_new_tokens):
-                nxt = _pick_next(logits.astype(np.float64), temperature, top_k)
-                if eos_id is not None:
-                    nxt = np.where(done, eos_id, nxt)
-                    done |= nxt == eos_id
-                position = ids.shape[1]
-                ids = np.concatenate([ids, nxt[:, None]], axis=1)
-                if step == max_new_tokens - 1 or (eos_id is not None and done.all()):
-                    break
-                logits = model(nxt[:, None], caches=caches, start_pos=position).data[:, -1, :]
-            ### END SOLUTION
-    finally:
-        model.train(was_training)
-    return ids[0] if single else ids
+    caches = make_caches(model, len(ids), needed) if max_new_tokens > 0 else None
+    return model.generate(prompt_ids, max_new_tokens, temperature, top_k, eos_id, caches=caches)
+    ### END SOLUTION
 
 
 # ============================================================================= measuring

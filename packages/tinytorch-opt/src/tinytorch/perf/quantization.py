@@ -3,7 +3,7 @@
 Connection map
     Prerequisites : 01 Tensor (dtypes, bytes per element) · 03 Layers (Linear, Module) ·
                     07 Training (a trained model and its accuracy) · 09 Spatial (Conv2d and
-                    im2col) · 14 Profiling (walking a model's layers, counting FLOPs)
+                    im2col) · 14 Profiling (counting FLOPs)
     This module   : INT8 affine quantization (scale and zero-point), per tensor and per
                     channel; calibration observers (min-max, percentile) that find the range
                     of activations on sample data; QuantizedLinear and QuantizedConv2d with
@@ -28,13 +28,14 @@ Two ways to compute with int8 weights:
       (z_w = 0) the integer sum needs no correction terms.
     * ``compute="dequantize"`` (W8A32): expand the weights back to float32 and run the float
       matrix product. Only storage shrinks; the input keeps full precision.
-NumPy has no integer BLAS: ``int32 @ int32`` is a plain loop, about 50× slower than the
-float32 BLAS call for the M3 layers. :func:`int_matmul` gets the very same integers from a
-float BLAS call instead — a float holds every integer below 2^24 (float32) or 2^53 (float64)
-exactly, so as long as every partial sum stays below that, nothing is ever rounded. Even so
-the int8 path costs a few float passes more than the float layer here (quantize the input,
-convert, rescale); ``benchmarks/bench_opt.py`` measures both paths. The default is
-``"int8"``: its accuracy is the one a deployed int8 model has, activation rounding included.
+NumPy has no integer BLAS (``int32 @ int32`` is a loop, ~50× slower than float32 BLAS for
+the M3 layers), so :func:`int_matmul` gets the very same integers from a float BLAS call: a
+float holds every integer below 2^24 (float32) or 2^53 (float64) exactly. The int8 path still
+costs a few float passes more than the float layer (``benchmarks/bench_opt.py`` measures
+both); it is the default because its accuracy is a deployed int8 model's.
+
+One file on purpose (about 800 lines): the quantized layers are the affine maps and the
+observers above, applied to Linear and Conv2d; apart, that would be harder to see.
 """
 
 from __future__ import annotations
@@ -51,8 +52,8 @@ import numpy as np
 from tinytorch.core.autograd import no_grad
 from tinytorch.core.tensor import Tensor, _data
 from tinytorch.nn.layers import Linear, Module
-from tinytorch.perf.profiling import Call, conv2d_flops, linear_flops, register_flops, walk
-from tinytorch.vision.spatial import Conv2d, conv2d, conv_output_size, im2col
+from tinytorch.perf.flops import conv2d_rule, linear_rule, register_flops
+from tinytorch.vision.spatial import Conv2d, as_pair, conv2d, conv_output_size, im2col
 
 INT8_MIN, INT8_MAX = -128, 127
 #: Smallest scale ever used: a range narrower than 255 · eps (an all-zero channel) still
@@ -66,14 +67,6 @@ QParams = tuple[np.ndarray, np.ndarray]  # (scale float32, zero_point int32)
 
 def _array(x: Any) -> np.ndarray:
     return np.asarray(_data(x))
-
-
-def _as_pair(op: str, name: str, value: Any, minimum: int) -> tuple[int, int]:
-    """``stride``/``padding`` as Conv2d keeps them: an int or an (h, w) pair -> (h, w)."""
-    pair = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and v >= minimum for v in pair):
-        raise ValueError(f"{op}: {name} must be an int or a pair of ints >= {minimum}: {value!r}")
-    return int(pair[0]), int(pair[1])
 
 
 def _along(param: np.ndarray, axis: int | None, ndim: int) -> np.ndarray:
@@ -345,7 +338,8 @@ class PercentileObserver(MinMaxObserver):
 
 def quantizable_layers(model: Module) -> list[tuple[str, Module]]:
     """(dotted name, layer) of every Linear and Conv2d in ``model``, each listed once."""
-    return [(name, layer) for name, layer in walk(model) if isinstance(layer, (Linear, Conv2d))]
+    found = model.named_modules()
+    return [(name, layer) for name, layer in found if isinstance(layer, (Linear, Conv2d))]
 
 
 def _batches(data: Any, batch_size: int) -> Iterator[np.ndarray]:
@@ -414,27 +408,19 @@ class Calibrator:
 
     @contextmanager
     def _observing(self) -> Iterator[None]:
-        """Route each layer's forward through its observer (an instance attribute shadows
-        the class's ``forward``); put everything back afterwards, even after an error."""
-        own = {name: vars(layer).get("forward") for name, layer in self.layers.items()}
+        """Each layer's observer sees the layer's input through a forward pre-hook (Module
+        03); the hooks come off afterwards, even after an error."""
+        handles = [
+            layer.register_forward_pre_hook(
+                lambda module, args, observer=self.observers[name]: observer.observe(args[0])
+            )
+            for name, layer in self.layers.items()
+        ]
         try:
-            for name, layer in self.layers.items():
-                layer.forward = self._observed(layer.forward, self.observers[name])
             yield
         finally:
-            for name, layer in self.layers.items():
-                if own[name] is None:
-                    del layer.forward
-                else:
-                    layer.forward = own[name]
-
-    @staticmethod
-    def _observed(forward: Any, observer: MinMaxObserver) -> Any:
-        def run(x: Tensor) -> Tensor:
-            observer.observe(x)
-            return forward(x)
-
-        return run
+            for handle in handles:
+                handle.remove()
 
 
 # ============================================================================= layers
@@ -590,8 +576,8 @@ class QuantizedConv2d(Module):
             raise ValueError("QuantizedConv2d: per-channel weights need axis=0 (filters)")
         self.out_channels, self.in_channels = weight.shape[:2]
         self.kernel_size = weight.shape[2], weight.shape[3]
-        self.stride = _as_pair("QuantizedConv2d", "stride", stride, 1)
-        self.padding = _as_pair("QuantizedConv2d", "padding", padding, 0)
+        self.stride = as_pair("QuantizedConv2d", "stride", stride, 1)
+        self.padding = as_pair("QuantizedConv2d", "padding", padding, 0)
         self.weight = weight
         self.bias = _float_bias(bias, self.out_channels, "QuantizedConv2d")
         _store_input_qparams(self, input_qparams)
@@ -657,40 +643,26 @@ class QuantizedConv2d(Module):
 
 
 # The profiler counts an integer multiply-add like a float one, so quantized profiles
-# stay comparable with the float model's.
-def _quantized_linear_flops(layer: QuantizedLinear, call: Call) -> int:
-    rows = math.prod(call.inputs[0][:-1])
-    return linear_flops(rows, layer.in_features, layer.out_features, layer.bias is not None)
-
-
-def _quantized_conv_flops(layer: QuantizedConv2d, call: Call) -> int:
-    return conv2d_flops(
-        call.inputs[0],
-        layer.out_channels,
-        layer.kernel_size,
-        layer.stride,
-        layer.padding,
-        bias=layer.bias is not None,
-    )
-
-
-register_flops(QuantizedLinear, _quantized_linear_flops)
-register_flops(QuantizedConv2d, _quantized_conv_flops)
+# stay comparable with the float model's: the float layers' rules read the same attributes.
+register_flops(QuantizedLinear, linear_rule)
+register_flops(QuantizedConv2d, conv2d_rule)
 
 
 # ============================================================================= whole models
 
 
-def _replace_layers(model: Module, replacements: dict[int, Module]) -> None:
-    """Swap layers in place wherever they are held: attributes, lists or tuples."""
-    for module in list(model.modules()):
-        for name, value in list(vars(module).items()):
-            if id(value) in replacements:
-                setattr(module, name, replacements[id(value)])
-            elif isinstance(value, list):
-                value[:] = [replacements.get(id(item), item) for item in value]
-            elif isinstance(value, tuple):
-                setattr(module, name, tuple(replacements.get(id(item), item) for item in value))
+def swap_modules(model: Module, replacements: dict[int, Module]) -> Module:
+    """Put ``replacements[id(layer)]`` wherever ``layer`` sits in ``model``; return the model.
+
+    A module swap, as ``torch.ao`` converts a model: each new layer takes the place of the
+    old one in its parent (an attribute, a list item, a Sequential stage), at every place
+    the old one is used. If the model itself is replaced, the replacement is returned.
+    """
+    places = list(model.named_modules(remove_duplicate=False))[1:]  # every place but the root
+    for name, layer in places:
+        if id(layer) in replacements:
+            model.set_submodule(name, replacements[id(layer)])
+    return replacements.get(id(model), model)
 
 
 # competency: efficiency/implements
@@ -724,8 +696,7 @@ def quantize_model(
         replacements[id(layer)] = convert.from_float(
             layer, calibrator.qparams(name), per_channel, compute
         )
-    _replace_layers(quantized, replacements)
-    quantized = replacements.get(id(quantized), quantized)  # the model may be one layer
+    quantized = swap_modules(quantized, replacements)  # the model may be one layer itself
     ### END SOLUTION
     return quantized.eval()
 
@@ -824,4 +795,5 @@ __all__ = [
     "quantize_model",
     "quantize_tensor",
     "size_report",
+    "swap_modules",
 ]
