@@ -8,21 +8,20 @@ import numpy as np
 
 from tinytorch.core import Tensor
 from tinytorch.nn import Linear, ReLU, Sequential
-from tinytorch.perf.profiling import (
+from tinytorch.perf import (
     MachinePeak,
     Profiler,
-    activation_flops,
     amdahl_speedup,
     attention_flops,
     conv2d_flops,
     count_parameters,
     linear_flops,
-    matmul_flops,
     measure_peak,
     peak_memory,
-    roofline_point,
     time_call,
 )
+from tinytorch.perf.flops import activation_flops, matmul_flops
+from tinytorch.perf.roofline import roofline_point
 
 
 def _model():
