@@ -114,10 +114,15 @@ def shifted_digits(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     return shift_onto_canvas(x_train, rng), y_train, shift_onto_canvas(x_test, rng), y_test
 
 
+def normalization(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each channel's training mean and standard deviation, shaped (1, C, 1, 1)."""
+    axes = (0, 2, 3)
+    return train.mean(axis=axes, keepdims=True), train.std(axis=axes, keepdims=True)
+
+
 def standardize(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Centre and scale each channel by training statistics (test data never leaks in)."""
-    axes = (0, 2, 3)
-    mean, std = train.mean(axis=axes, keepdims=True), train.std(axis=axes, keepdims=True)
+    mean, std = normalization(train)
     return ((train - mean) / std).astype(np.float32), ((test - mean) / std).astype(np.float32)
 
 

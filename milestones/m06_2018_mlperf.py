@@ -7,7 +7,9 @@ the M3 MLP (TinyDigits) and the M4 CNN (shifted digits) are profiled layer by la
 (16); a small GPT trained on TinyTalks as in M5 generates with and without a KV cache
 (17); each baseline/optimized pair is benchmarked with warm-up, repeats, confidence
 intervals and a significance test (19) and written as a capstone submission that must
-validate (20). A report table and a PNG close the run.
+validate (20), its two models saved beside it so that a leaderboard can measure them
+again (``nox -s leaderboard -- milestones/results/m06_2018_mlperf --verify``). A report
+table and a PNG close the run.
 Bars: every submission validates; int8 MLP and CNN lose <= 1 point of test accuracy with
 weights >= 3.9x smaller; the pruned MLP loses <= 2 points at >= 90% sparsity; cached
 generation gives the uncached tokens exactly and is >= 10x faster (200 new tokens for a
@@ -53,13 +55,17 @@ from common import (  # noqa: E402
     ticking,
 )
 from tinytorch.capstone import (  # noqa: E402
+    Generation,
+    Inputs,
     ModelResult,
     make_submission,
+    models_folder,
+    save_model,
     validate_submission,
     write_submission,
 )
 from tinytorch.core import Tensor, manual_seed, no_grad  # noqa: E402
-from tinytorch.datasets import load_tinytalks_rows  # noqa: E402
+from tinytorch.datasets import load_tinydigits, load_tinytalks_rows  # noqa: E402
 from tinytorch.nn import CrossEntropyLoss, Module  # noqa: E402
 from tinytorch.perf import (  # noqa: E402
     BenchmarkResult,
@@ -129,22 +135,24 @@ def timed(model: Module, x: np.ndarray, label: str) -> BenchmarkResult:
 # ----------------------------------------------------------------------------- models
 
 
-def train_mlp(seed: int) -> tuple[Module, tuple[np.ndarray, ...]]:
-    """Milestone 3's MLP and recipe on TinyDigits, one seed."""
+def train_mlp(seed: int) -> tuple[Module, tuple[np.ndarray, ...], Inputs]:
+    """Milestone 3's MLP and recipe on TinyDigits, one seed; and how it takes an image."""
     setup, _, data = m03.load(None)
     trainer, _ = m03.train(setup, data, seed, desc="M3 MLP")
-    return trainer.model.eval(), data
+    raw_train, _ = load_tinydigits("train", flatten=True)
+    return trainer.model.eval(), data, Inputs((64,), *m03.normalization(raw_train))
 
 
-def train_cnn(seed: int) -> tuple[Module, tuple[np.ndarray, ...]]:
-    """Milestone 4's CNN and recipe on its shifted-digits task."""
+def train_cnn(seed: int) -> tuple[Module, tuple[np.ndarray, ...], Inputs]:
+    """Milestone 4's CNN and recipe on its shifted-digits task; and how it takes an image."""
     x_train, y_train, x_test, y_test = m04.shifted_digits(seed)
+    inputs = Inputs(x_train.shape[1:], *m04.normalization(x_train))
     x_train, x_test = m04.standardize(x_train, x_test)
     data = (x_train, y_train, x_test, y_test)
     manual_seed(seed)
     model = m04.build_models(x_train.shape[1], x_train.shape[2])["CNN"]
     m04.train(model, m04.SHIFTED_DIGITS, data, seed, desc="M4 CNN")
-    return model.eval(), data
+    return model.eval(), data, inputs
 
 
 def train_gpt(seed: int, epochs: int) -> tuple[GPT, m05.QA, float]:
@@ -279,10 +287,13 @@ class Entry:
     optimizations: list[str]
     batch_size: int  # samples per timed call
     notes: str
+    models: tuple[Module, Module]  # baseline and optimized, saved beside the submission
+    how: tuple[dict, dict]  # how a leaderboard measures each (save_model's keywords)
 
 
 def submit(entry: Entry) -> tuple[Path, list[str]]:
-    """Write one capstone submission (baseline vs optimized) and validate the file."""
+    """Write one capstone submission (baseline vs optimized) and its two models, then
+    validate the file."""
     results = [
         ModelResult(
             model=row.label,
@@ -306,6 +317,8 @@ def submit(entry: Entry) -> tuple[Path, list[str]]:
         notes=entry.notes,
     )
     path = write_submission(SUBMISSIONS_DIR / f"{entry.name}.json", document)
+    for name, model, how in zip(("baseline", "optimized"), entry.models, entry.how):
+        save_model(models_folder(path) / f"{name}.json", model, **how)
     return path, validate_submission(path)
 
 
@@ -417,12 +430,12 @@ def main(argv: list[str] | None = None) -> int:
 
     print("Training the models of Milestones 3, 4 and 5")
     start = time.perf_counter()
-    mlp, (mx_train, my_train, mx_test, my_test) = train_mlp(args.seed)
+    mlp, (mx_train, my_train, mx_test, my_test), mlp_inputs = train_mlp(args.seed)
     print(
         f"  M3 MLP: {accuracy_of(mlp, mx_test, my_test):.2%} ({time.perf_counter() - start:.0f} s)"
     )
     start = time.perf_counter()
-    cnn, (cx_train, _, cx_test, cy_test) = train_cnn(args.seed)
+    cnn, (cx_train, _, cx_test, cy_test), cnn_inputs = train_cnn(args.seed)
     print(
         f"  M4 CNN: {accuracy_of(cnn, cx_test, cy_test):.2%} ({time.perf_counter() - start:.0f} s)"
     )
@@ -524,20 +537,31 @@ def main(argv: list[str] | None = None) -> int:
     print("\n4 · Submit (Module 20): one validated submission per optimization")
     digits, shifted = "TinyDigits test split", "TinyDigits on a 16x16 canvas (Milestone 4)"
     whole_split = "latency: one forward pass over the whole test split"
+    # The held-out sets a leaderboard measures the models on (see the instructor guide).
+    mlp_how = {"heldout": "tinydigits", "inputs": mlp_inputs}
+    cnn_how = {"heldout": "tinydigits-canvas16", "inputs": cnn_inputs}
+    gpt_how = [
+        {"heldout": "tinytalks", "generation": Generation(qa.tokenizer, cache=cache)}
+        for cache in (False, True)
+    ]  # M5's prompt: <bos> " question\n"
     entries = [
         Entry("mlp-int8", mlp_base, mlp_q, "digit classification, MLP", digits,
-              ["int8-quantization"], len(mx_test), whole_split),
+              ["int8-quantization"], len(mx_test), whole_split,
+              (mlp, mlp_int8), (mlp_how, mlp_how)),
         Entry("mlp-pruned", mlp_base, mlp_p, "digit classification, MLP", digits,
               ["magnitude-pruning-90", "fine-tuning", "csr-storage"], len(mx_test),
-              f"{whole_split}; size: weights stored as CSR, the forward pass is still dense"),
+              f"{whole_split}; size: weights stored as CSR, the forward pass is still dense",
+              (mlp, mlp_pruned), (mlp_how, {**mlp_how, "size": "csr"})),
         Entry("cnn-int8", cnn_base, cnn_q, "shifted-digit classification, CNN", shifted,
-              ["int8-quantization"], len(cx_test), whole_split),
+              ["int8-quantization"], len(cx_test), whole_split,
+              (cnn, cnn_int8), (cnn_how, cnn_how)),
         Entry("gpt-kv-cache", gpt_rows[0], gpt_rows[1], "TinyTalks greedy generation, GPT",
               "TinyTalks test split", ["kv-cache"], GPT_BATCH * NEW_TOKENS,
               f"latency: {NEW_TOKENS} new tokens for {GPT_BATCH} prompts of "
               f"{generation['prompt_len']} tokens (batch_size counts generated tokens); "
               "accuracy: test exact-match of greedy answers; the cache adds "
-              f"{generation['kv_cache_bytes']:,} bytes while generating"),
+              f"{generation['kv_cache_bytes']:,} bytes while generating",
+              (gpt, gpt), tuple(gpt_how)),
     ]  # fmt: skip
     valid = 0
     for entry in entries:
