@@ -237,7 +237,7 @@ class Module:
 
         PyTorch's ``model.to(device)``, ``model.to(dtype)``, ``model.to(device, dtype)``:
         the device can only be the CPU, so ``model.to("cpu")`` changes nothing. The
-        Parameters stay the same objects, so an optimizer holding them keeps working.
+        Parameters stay the same objects, so whatever holds them keeps working.
         """
         name = f"{type(self).__name__}.to"
         dtype = _conversion_target(name, args, kwargs)
