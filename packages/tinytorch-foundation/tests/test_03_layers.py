@@ -150,16 +150,16 @@ def test_print_model_uses_pytorchs_layout() -> None:
         ")"
     )
 
-
-def test_a_module_with_settings_and_children_lists_both() -> None:
-    class Scaled(Module):
+    class Scaled(Module):  # settings of its own and children: settings first
         def __init__(self) -> None:
-            self.inner = ReLU()
+            self.inner = Linear(2, 2)
 
         def extra_repr(self) -> str:
             return "scale=2.0"
 
-    assert repr(Scaled()) == "Scaled(\n  scale=2.0\n  (inner): ReLU()\n)"
+    assert repr(Scaled()) == (
+        "Scaled(\n  scale=2.0\n  (inner): Linear(in_features=2, out_features=2, bias=True)\n)"
+    )
 
 
 # ----------------------------------------------------------------------------- discovery
