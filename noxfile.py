@@ -74,7 +74,8 @@ def tests(session: nox.Session, tier: str) -> None:
 def tooling(session: nox.Session) -> None:
     """Tests of the repository's own tooling (layering contracts, course tools)."""
     install_tier(session, "foundation", editable=True)
-    session.install("pytest>=8", "hypothesis>=6", "import-linter>=2.1")
+    session.install("pytest>=8", "hypothesis>=6", "import-linter>=2.1", *GRADER_TOOLS)
+    session.install(*tier_requirements())  # what every tier's graded checks import
     session.run(
         "pytest",
         "tests",
@@ -115,12 +116,19 @@ def bench(session: nox.Session) -> None:
 
     ``nox -s bench -- m3 [--data-dir DIR]``: Milestone 3 beside its PyTorch twin
     (benchmarks/bench_m3_twin.py; PyTorch's side runs when torch is installed in the venv).
+    ``nox -s bench -- grading``: the grader on a tier and on a batch of 20 submissions
+    (in an environment without any tier: the grader's sandbox refuses one).
     """
     if session.posargs[:1] == ["m3"]:
         install_tier(session, "foundation")
         session.install("tqdm")
         twin = ROOT / "benchmarks" / "bench_m3_twin.py"
         session.run("python", str(twin), *session.posargs[1:])
+        return
+    if session.posargs[:1] == ["grading"]:
+        session.install(*tier_requirements(), *GRADER_TOOLS, *COURSE_TOOLS)
+        grading = ROOT / "benchmarks" / "bench_grading.py"
+        session.run("python", str(grading), env={"PYTHONPATH": str(COURSES)})
         return
     tiers = session.posargs or TIERS
     install_tier(session, max(tiers, key=TIERS.index))
@@ -170,34 +178,29 @@ def student(session: nox.Session) -> None:
         run_coursetool(session, "student", tier)
 
 
-def tier_of(tree: str) -> str:
-    """The tier a tree belongs to: ``name = "tinytorch-<tier>"`` in its pyproject.toml."""
-    for line in (Path(tree) / "pyproject.toml").read_text(encoding="utf-8").splitlines():
-        key, _, value = line.partition("=")
-        tier = value.strip().strip('"').removeprefix("tinytorch-")
-        if key.strip() == "name" and tier in TIERS:
-            return tier
-    raise ValueError(f"{tree} is not a tree of one of the tiers {TIERS}")
-
-
 @nox.session
 def grade(session: nox.Session) -> None:
-    """Grade a tree: ``nox -s grade -- build/student/foundation [--tests DIR] [--json FILE]``."""
+    """Grade a tree: ``nox -s grade -- build/student/foundation [--key FILE] [--json FILE]``.
+
+    The learner's code runs only in the grader's sandbox (bubblewrap when run as root);
+    the environment holds the tiers' third-party dependencies, never a tier.
+    """
     if not session.posargs:
-        session.error("usage: nox -s grade -- PATH [--tests DIR] [--timeout SECONDS] [--json FILE]")
-    install_tier(session, tier_of(session.posargs[0]))  # dependencies; the grader runs PATH's code
-    session.install("pytest>=8", "hypothesis>=6", "tomli; python_version < '3.11'")
+        session.error("usage: nox -s grade -- TREE [--key FILE] [--json FILE]")
+    session.install(*tier_requirements(), *GRADER_TOOLS, *COURSE_TOOLS)
     run_coursetool(session, "grade", *session.posargs)
 
 
 @nox.session
 def coverage(session: nox.Session) -> None:
-    """Solution coverage: a stub in place of any one solution block fails a test of its module."""
+    """Solution coverage: a stub in place of any one solution block fails a test of its module
+    and changes a graded check of its module (``-- foundation`` for one tier)."""
     tiers = session.posargs or TIERS
-    install_tier(session, max(tiers, key=TIERS.index))
-    session.install("pytest>=8", "hypothesis>=6", "tomli; python_version < '3.11'")
+    session.install(*tier_requirements(), "pytest>=8", "hypothesis>=6", *GRADER_TOOLS)
+    session.install(*COURSE_TOOLS)
     for tier in tiers:
         run_coursetool(session, "coverage", tier)
+        run_coursetool(session, "coverage", tier, "--checks")
 
 
 @nox.session
@@ -275,6 +278,7 @@ def integration(session: nox.Session) -> None:
 # tools read each tier from packages/ and put exactly the sources they mean on PYTHONPATH.
 
 COURSE_TOOLS = ["packaging>=23", "tomli; python_version < '3.11'"]
+GRADER_TOOLS = ["psutil>=5.9"]  # the grader's process control (coursetools.sandbox)
 
 
 def tier_requirements() -> list[str]:
@@ -306,7 +310,7 @@ def bundle(session: nox.Session) -> None:
     import shutil
 
     session.install(*tier_requirements(), "pytest>=8", "hypothesis>=6", "jupytext>=1.16")
-    session.install(*COURSE_TOOLS, *([] if shutil.which("uv") else ["build"]))
+    session.install(*COURSE_TOOLS, *GRADER_TOOLS, *([] if shutil.which("uv") else ["build"]))
     run_coursetool(session, "bundle", *session.posargs)
 
 
@@ -334,14 +338,14 @@ def release(session: nox.Session) -> None:
 
 @nox.session(name="grade-batch")
 def grade_batch(session: nox.Session) -> None:
-    """Grade a folder of submissions: ``nox -s grade-batch -- DIR [--out DIR] [--jobs N]``.
+    """Grade a folder of submissions: ``nox -s grade-batch -- DIR [--key FILE] [--out DIR]``.
 
-    Trees, bundles or zips of them; each graded in its own process with a time limit
-    (--time-limit, 1800 s), into build/grades/gradebook.csv and gradebook.json.
+    Trees, bundles or zips of them, checked as data first; each tree graded in a sandbox
+    (``--jobs`` at once, default one per core) into build/grades/gradebook.csv and .json.
     """
     if not session.posargs:
-        session.error("usage: nox -s grade-batch -- DIR [--out DIR] [--jobs N] [--time-limit S]")
-    session.install(*tier_requirements(), "pytest>=8", "hypothesis>=6", *COURSE_TOOLS)
+        session.error("usage: nox -s grade-batch -- DIR [--key FILE] [--out DIR] [--jobs N]")
+    session.install(*tier_requirements(), *GRADER_TOOLS, *COURSE_TOOLS)
     run_coursetool(session, "gradebook", *session.posargs)
 
 

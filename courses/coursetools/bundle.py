@@ -31,10 +31,13 @@ into it (:mod:`coursetools.leaks`, over every file, inside wheels and notebooks 
 debug tier's bugs are all applied, the patched-away text is gone, the instructor's
 notes are not inside, and the shipped tests fail on the bugged tree while each bug is
 caught on its own (:func:`coursetools.debug.check_catalog`). A debug bundle's
-instructor notes are written next to the zip (``NAME-....instructor.md``), never into it.
+instructor notes are written next to the zip (``NAME-....instructor.md``), never into it;
+so are the answer keys of its learner trees (``NAME-....answers.json``, mode 0600, see
+:mod:`coursetools.answers`), with which ``nox -s grade-batch`` grades submissions.
 
 :func:`read_bundle` and :func:`safe_extract` open a bundle (or any learner zip) and
-refuse entries with absolute paths, ``..`` components or symlinks before extracting
+refuse entries with absolute paths, ``..`` components or symlinks, and zips with too
+many entries or too many uncompressed bytes (:class:`ZipLimits`), before extracting
 anything.
 
 Command line::
@@ -61,10 +64,10 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from coursetools import courses, debug, leaks, shipping
-from coursetools.grading import CURRICULUM
+from coursetools import answers, courses, debug, leaks, shipping
+from coursetools.points import CURRICULUM
 from coursetools.student import generate_student_tree, student_files
-from coursetools.tiers import COURSES_DIR, REPO_ROOT, Tier
+from coursetools.tiers import COURSES_DIR, REPO_ROOT, Tier, lower_tiers
 
 DIST = REPO_ROOT / "dist" / "courses"
 TEMPLATES = COURSES_DIR / "templates"
@@ -136,6 +139,15 @@ def write_zip(files: dict[str, bytes], path: Path, top: str, epoch: int) -> None
     os.replace(partial, path)
 
 
+@dataclass(frozen=True)
+class ZipLimits:
+    """What a zip may hold before anything of it is read: entries and uncompressed bytes."""
+
+    entries: int = 50_000
+    entry_bytes: int = 512 << 20
+    total_bytes: int = 2 << 30
+
+
 def _check_entry(archive_name: str, info: zipfile.ZipInfo) -> None:
     name = info.filename
     reason = None
@@ -154,27 +166,58 @@ def _check_entry(archive_name: str, info: zipfile.ZipInfo) -> None:
         )
 
 
-def read_bundle(path: Path | str) -> dict[str, bytes]:
+def _checked_entries(
+    archive: zipfile.ZipFile, name: str, limits: ZipLimits
+) -> list[zipfile.ZipInfo]:
+    """The archive's file entries once every name and declared size is acceptable.
+
+    Only the central directory is read. A declared size that lies is caught while
+    reading: :mod:`zipfile` never returns more than the declared bytes of an entry
+    and fails its CRC check when the data does not match.
+    """
+    infos = archive.infolist()
+    if len(infos) > limits.entries:
+        raise UnsafeArchiveError(f"{name}: {len(infos)} entries, more than {limits.entries}")
+    for info in infos:
+        _check_entry(name, info)
+        if info.file_size > limits.entry_bytes:
+            raise UnsafeArchiveError(
+                f"{name}: entry {info.filename!r} unpacks to {info.file_size} bytes, "
+                f"more than {limits.entry_bytes}"
+            )
+    total = sum(info.file_size for info in infos)
+    if total > limits.total_bytes:
+        raise UnsafeArchiveError(
+            f"{name}: unpacks to {total} bytes, more than {limits.total_bytes}"
+        )
+    return [info for info in infos if not info.is_dir()]
+
+
+def read_bundle(path: Path | str, limits: ZipLimits = ZipLimits()) -> dict[str, bytes]:
     """Every file of a zip (name -> bytes), after checking every entry is safe."""
     path = Path(path)
     with zipfile.ZipFile(path) as archive:
-        infos = archive.infolist()
-        for info in infos:
-            _check_entry(str(path), info)
-        return {info.filename: archive.read(info) for info in infos if not info.is_dir()}
+        infos = _checked_entries(archive, str(path), limits)
+        return {info.filename: archive.read(info) for info in infos}
 
 
-def safe_extract(path: Path | str, dest: Path | str) -> Path:
-    """Extract a zip into ``dest`` once every entry has been checked; return ``dest``."""
+def safe_extract(path: Path | str, dest: Path | str, limits: ZipLimits = ZipLimits()) -> Path:
+    """Extract a zip into ``dest`` once every entry has been checked; return ``dest``.
+
+    Entries are streamed to disk in chunks: memory stays small whatever the zip holds.
+    """
     dest = Path(dest)
-    files = read_bundle(path)
     root = dest.resolve()
-    for name, data in sorted(files.items()):
-        target = (dest / name).resolve()
-        if not target.is_relative_to(root):  # belt and braces after _check_entry
-            raise UnsafeArchiveError(f"{path}: refusing entry {name!r}: it leaves {dest}")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+    with zipfile.ZipFile(path) as archive:
+        for info in _checked_entries(archive, str(path), limits):
+            target = (dest / info.filename).resolve()
+            if not target.is_relative_to(root):  # belt and braces after _check_entry
+                raise UnsafeArchiveError(
+                    f"{path}: refusing entry {info.filename!r}: it leaves {dest}"
+                )
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(info) as source, open(target, "wb") as sink:
+                shutil.copyfileobj(source, sink, 1 << 20)
     return dest
 
 
@@ -499,7 +542,7 @@ installed from this folder only.
 python -m pip install nox uv      # once; uv makes environments fast (optional)
 nox -s test                       # every tier's tests (yours fail until you write them)
 nox -s test -- {yours[0] if yours else "foundation"} -x --tb=short   # one tier, first failure
-nox -s grade                      # your grade: reports/grade.md
+nox -s grade                      # your estimate: reports/grade.md
 nox -s milestone                  # the historical milestones, on your code
 ```
 
@@ -524,11 +567,13 @@ Work through the lessons in order, either the notebooks in `lessons/` or the
 
 ## Grading
 
-`nox -s grade` runs each module's tests against the code in your tree (never a
-reference copy) and gives each test an equal share of the module's points
-(`grading/points.json`); a test that hangs costs that test only. Pushed to GitHub,
-`.github/workflows/classroom.yml` does the same on every push and shows the table in
-the run's summary. Your instructor may grade with more tests than you see here.
+`nox -s grade` runs each module's tests on the code in your tree and gives the module
+the share of its points (`grading/points.json`) that its passing tests make of its
+tests. Pushed to GitHub, `.github/workflows/classroom.yml` does the same on every push
+and shows the table in the run's summary. That is an estimate for you: your course
+grade comes from your instructor's graded checks, which run your code on inputs of
+their own and compare what it computes with answers you do not have. Code that only
+makes the tests pass (or that stubs earn nothing from) earns nothing there.
 
 ## What is in this folder
 
@@ -681,7 +726,25 @@ def build(
     if notes_text:
         notes = out_dir / f"{course.bundle_name}.instructor.md"
         notes.write_text(notes_text, encoding="utf-8")
+    answer_keys(course, out_dir / f"{course.bundle_name}.answers.json")
     return Bundle(target, course, lock, target.stat().st_size, notes)
+
+
+def answer_keys(course: courses.Course, path: Path) -> Path | None:
+    """The answer keys of the course's learner trees, next to the bundle (never inside it).
+
+    ``nox -s grade-batch -- DIR --key PATH`` grades the learners' submissions with them.
+    """
+    keys = []
+    for course_tier in course.tiers:
+        if course_tier.mode == "solution":
+            continue
+        start = None
+        if course_tier.mode != "student":  # a debug tree: the solution with its bugs
+            bugs = debug.select(debug.load_catalog(course_tier.name), course_tier.bugs)
+            start = debug.debug_tree_files(course_tier.tier, bugs)
+        keys.append(answers.record(course_tier.tier, lower_tiers(course_tier.tier), start=start))
+    return answers.save(keys, path) if keys else None
 
 
 def summary(bundle: Bundle) -> str:

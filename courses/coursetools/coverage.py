@@ -1,13 +1,16 @@
-"""Solution coverage: every solution block must be noticed by its module's tests.
+"""Solution coverage: every solution block must be noticed by its module's tests and checks.
 
-A block the tests do not notice is one a learner could leave as a stub and still get
-full marks for its module. (The report also says when another module's tests notice
-the stub: the learner then loses that module's points instead.)
+A block the tests do not notice is one a learner could leave as a stub and still pass
+its module's tests; a block the graded checks do not notice is one a learner could
+leave as a stub and still get full marks. (The report also says when another module's
+tests notice the stub: the learner then loses that module's points instead.)
 
-For each code block in a tier's ``src`` this check builds a tree with
-only that block stripped and runs the module's test file (``tests/test_NN_*.py``,
-``-x``): at least one test must fail. Blocks that hold only comments are not code and
-are not checked.
+For each code block in a tier's ``src`` this check builds a tree with only that block
+stripped and runs the module's test files (``tests/test_NN_*.py``, ``-x``): at least one
+test must fail. With ``--checks`` it runs the module's graded checks instead
+(:mod:`coursetools.grading`, in the sandbox) against an answer key recorded from the
+solution: at least one check must come out wrong. Blocks that hold only comments are
+not code and are not checked.
 
 Fast enough to run often: the tier's ``src`` is copied once per worker (two by
 default, the size of the reference laptop); a worker writes the one stripped file
@@ -16,7 +19,7 @@ involved must pass on the untouched copy, or the check means nothing and stops.
 
 Command line::
 
-    python -m coursetools.coverage foundation [--workers 2] [--timeout 300]
+    python -m coursetools.coverage foundation [--checks] [--workers 2] [--timeout 300]
 
 prints one row per block and exits 1 if any block goes unnoticed.
 """
@@ -25,22 +28,21 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import queue
 import shutil
-import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from coursetools import markers
-from coursetools.grading import pytest_command
+from coursetools.classroom import run_pytest
 from coursetools.tiers import (
-    COURSES_DIR,
     Tier,
+    WrongCodeError,
     lower_tiers,
     python_env,
+    require_own_code,
     resolve_tier,
     write_metadata_shim,
 )
@@ -90,69 +92,56 @@ class _Workspace:
         self.scratch = scratch
         self.shim = write_metadata_shim([tier, *below], scratch / "metadata")
         self.below = below
-        self.free: queue.Queue[Path] = queue.Queue()
+        self.free: queue.Queue[tuple[int, Path]] = queue.Queue()
         for index in range(copies):
             copy = scratch / f"src{index}"
             shutil.copytree(tier.src, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-            self.free.put(copy)
+            try:  # the tests must run the copy, not an installed tier
+                require_own_code(
+                    copy, tier.subpackages(), [copy, *(t.src for t in below), self.shim], scratch
+                )
+            except (ImportError, WrongCodeError) as error:
+                raise CoverageError(f"the tests do not run the copied source: {error}") from None
+            self.free.put((index, copy))
 
-    def run(self, test_files: list[Path], replace: tuple[Path, str] | None = None) -> _Run:
-        """Run ``test_files`` on a copy, with one source file replaced for the run.
+    def run(self, judge, replace: tuple[Path, str] | None = None) -> _Run:
+        """``judge(copy, slot)`` on a copy, with one source file replaced for the run.
 
-        ``replace`` is (path inside the tier's ``src``, new text).
+        ``replace`` is (path inside the tier's ``src``, new text); ``slot`` tells
+        concurrent sandboxes apart.
         """
-        copy = self.free.get()
+        slot, copy = self.free.get()
         target = copy / replace[0].relative_to(self.tier.src) if replace else None
         original = target.read_bytes() if target else b""
         try:
             if target:
                 target.write_bytes(replace[1].encode("utf-8"))
-            return self._pytest(copy, test_files)
+            return judge(copy, slot)
         finally:
             if target:
                 target.write_bytes(original)
-            self.free.put(copy)
+            self.free.put((slot, copy))
+
+    def tests(self, test_files: list[Path]):
+        """A judge that runs ``test_files``."""
+        return lambda copy, slot: self._pytest(copy, test_files)
 
     def _pytest(self, copy: Path, test_files: list[Path]) -> _Run:
-        log = Path(tempfile.mkstemp(suffix=".jsonl", dir=self.scratch)[1])
-        command = [
-            *pytest_command(test_files, self.tier.root),
+        pythonpath = [copy, *(t.src for t in self.below), self.shim]
+        code, cases = run_pytest(
+            test_files,
+            self.tier.root,
+            self.timeout,
+            python_env(pythonpath),
             "-x",
-            "-p",
-            "coursetools.pytest_grading",
-            f"--grading-log={log}",
-            f"--grading-src={copy}",
-            f"--grading-own={','.join(self.tier.subpackages())}",
-        ]
-        pythonpath = [copy, *(t.src for t in self.below), self.shim, COURSES_DIR]
-        try:
-            result = subprocess.run(
-                command,
-                cwd=self.tier.root,
-                env=python_env(pythonpath),
-                capture_output=True,
-                text=True,
-                timeout=self.timeout,
-            )
-        except subprocess.TimeoutExpired:
+            f"--confcutdir={self.tier.root}",
+        )
+        if code == -1:
             return _Run(-1, "", f"timed out after {self.timeout:g} s")
-        events = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
-        if any(e["event"] == "wrong-code" for e in events):
-            raise CoverageError(f"the tests do not run the copied source: {result.stdout.strip()}")
-        first = next(
-            (
-                e
-                for e in events
-                if e["event"] == "collect-error" or e.get("outcome") in ("failed", "error")
-            ),
-            None,
-        )
+        first = next((case for case in cases if case.outcome == "failed"), None)
         if first is None:
-            return _Run(result.returncode, "", result.stdout.strip()[-300:])
-        nodeid = first.get("nodeid", "collection")
-        return _Run(
-            result.returncode, Path(nodeid.split("::")[0]).name, f"{nodeid}: {first['message']}"
-        )
+            return _Run(code, "", "")
+        return _Run(code, Path(first.file).name, f"{first.file}::{first.name}: {first.message}")
 
 
 def check_coverage(
@@ -161,7 +150,88 @@ def check_coverage(
     """One :class:`BlockCoverage` per code solution block of the tier's ``src``, in file order."""
     tier = Tier.load(tier_dir)
     below = lower_tiers(tier) if lower is None else lower
-    tests = tier.module_tests()
+    jobs = _jobs(tier, tier.module_tests())
+    with tempfile.TemporaryDirectory(prefix="coursetools-coverage-") as scratch:
+        workspace = _Workspace(tier, below, Path(scratch), workers, timeout)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            needed = sorted({f for job in jobs for f in job.test_files})
+            runs = pool.map(lambda f: workspace.run(workspace.tests([f])), needed)
+            for test_file, run in zip(needed, runs):
+                if run.code != 0:
+                    raise CoverageError(
+                        f"{test_file.name} fails on the solution itself: {run.detail}"
+                    )
+            return list(pool.map(lambda job: _cover(workspace, tier, job), jobs))
+
+
+def checks_coverage(
+    tier_dir: Path | str,
+    lower: list[Tier] | None = None,
+    checks_dir: Path | None = None,
+    workers: int = 2,
+) -> list[BlockCoverage]:
+    """One :class:`BlockCoverage` per code block: does stubbing it change a graded check?"""
+    from coursetools import answers, grading  # the sandbox's tools: only this judge needs them
+
+    tier = Tier.load(tier_dir)
+    below = lower_tiers(tier) if lower is None else lower
+    key = answers.record(tier, below, checks_dir)  # also: every check passes on the solution
+    checks = key.checks()
+    jobs = [
+        job for job in _jobs(tier, {}) if any(c.module == job.parsed.module.number for c in checks)
+    ]
+    unjudged = [job for job in _jobs(tier, {}) if job not in jobs]
+
+    def judge(job: _Job):
+        own = [c for c in checks if c.module == job.parsed.module.number]
+
+        def run(copy: Path, slot: int) -> _Run:
+            outcomes = grading.run_checks(
+                own,
+                copy,
+                key.sources,
+                preload=key.subpackages,
+                metadata=key.metadata_tiers(),
+                lower=[t.src for t in below],
+                seconds={c.id: grading.limit(key.seconds[c.id]) for c in own},
+                slot=slot,
+                trusted=True,
+            )
+            for check, outcome in zip(own, outcomes):
+                wrong = outcome.message or grading.mismatch(key.answers[check.id], outcome.value)
+                if outcome.status != "ok" or wrong:
+                    return _Run(1, check.file, f"{check.id}: {outcome.status}: {wrong}")
+            return _Run(0, "", "")
+
+        return run
+
+    with tempfile.TemporaryDirectory(prefix="coursetools-coverage-") as scratch:
+        workspace = _Workspace(tier, below, Path(scratch), workers, timeout=0)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            runs = pool.map(lambda job: workspace.run(judge(job), replace=_stub(tier, job)), jobs)
+            covered = [
+                BlockCoverage(
+                    job.block,
+                    job.parsed.module.number,
+                    run.noticed,
+                    run.detail or "no check notices it",
+                )
+                for job, run in zip(jobs, runs)
+            ]
+    missing = [
+        BlockCoverage(
+            job.block,
+            job.parsed.module.number,
+            False,
+            f"module {job.parsed.module.number:02d} has no graded checks",
+        )
+        for job in unjudged
+    ]
+    return sorted([*covered, *missing], key=lambda r: (str(r.block.path), r.block.begin))
+
+
+def _jobs(tier: Tier, tests: dict[int, list[Path]]) -> list[_Job]:
+    """One job per code solution block of the tier's ``src``, in file order."""
     jobs = []
     for path in sorted(tier.src.rglob("*.py")):
         parsed = markers.parse(path)
@@ -170,16 +240,16 @@ def check_coverage(
             for block in parsed.solutions
             if not block.comment_only
         ]
-    with tempfile.TemporaryDirectory(prefix="coursetools-coverage-") as scratch:
-        workspace = _Workspace(tier, below, Path(scratch), workers, timeout)
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            needed = sorted({f for job in jobs for f in job.test_files})
-            for test_file, run in zip(needed, pool.map(lambda f: workspace.run([f]), needed)):
-                if run.code != 0:
-                    raise CoverageError(
-                        f"{test_file.name} fails on the solution itself: {run.detail}"
-                    )
-            return list(pool.map(lambda job: _cover(workspace, tier, job), jobs))
+    return jobs
+
+
+def _stub(tier: Tier, job: _Job) -> tuple[Path, str]:
+    """(file, text) of the file of ``job`` with its block alone stripped."""
+    lesson = tier.lesson_for(job.parsed.module.number)
+    only_this = dataclasses.replace(job.parsed, blocks=(job.block,))
+    return job.parsed.path, markers.strip(
+        only_this, lesson.relative_to(tier.root).as_posix() if lesson else None
+    )
 
 
 def _cover(workspace: _Workspace, tier: Tier, job: _Job) -> BlockCoverage:
@@ -189,30 +259,27 @@ def _cover(workspace: _Workspace, tier: Tier, job: _Job) -> BlockCoverage:
     notices the stub at all (a learner would then lose those modules' points instead).
     """
     module = job.parsed.module.number
-    lesson = tier.lesson_for(module)
-    only_this = dataclasses.replace(job.parsed, blocks=(job.block,))
-    stub = (
-        job.parsed.path,
-        markers.strip(only_this, lesson.relative_to(tier.root).as_posix() if lesson else None),
-    )
+    stub = _stub(tier, job)
     own = list(job.test_files)
     names = ", ".join(f.name for f in own)
     if own:
-        run = workspace.run(own, replace=stub)
+        run = workspace.run(workspace.tests(own), replace=stub)
         if run.noticed:
             return BlockCoverage(job.block, module, True, run.detail)
         if run.code not in (0, 5):
             raise CoverageError(f"pytest exited {run.code} on {names}: {run.detail}")
     verdict = f"{names} passes without it" if own else f"no tests/test_{module:02d}_*.py"
     others = [f for files in tier.module_tests().values() for f in files if f not in own]
-    elsewhere = workspace.run(others, replace=stub) if others else None
+    elsewhere = workspace.run(workspace.tests(others), replace=stub) if others else None
     if elsewhere is not None and elsewhere.noticed:
         verdict += f"; {elsewhere.failed_in or 'another module'} notices it"
     return BlockCoverage(job.block, module, False, verdict)
 
 
-def table(tier: Tier, results: list[BlockCoverage], width: int = 70) -> str:
-    """One row per block: where it is, what it implements, and which test noticed it."""
+def table(
+    tier: Tier, results: list[BlockCoverage], width: int = 70, judged_by: str = "tests"
+) -> str:
+    """One row per block: where it is, what it implements, and which test or check noticed it."""
     rows = [f"Solution coverage of {tier.project} {tier.version}", ""]
     for result in results:
         where = f"{result.block.path.relative_to(tier.root).as_posix()}:{result.block.begin}"
@@ -223,7 +290,9 @@ def table(tier: Tier, results: list[BlockCoverage], width: int = 70) -> str:
     missed = [r for r in results if not r.noticed]
     rows.append("")
     noticed = len(results) - len(missed)
-    rows.append(f"{noticed} of {len(results)} solution blocks noticed by their module's tests")
+    rows.append(
+        f"{noticed} of {len(results)} solution blocks noticed by their module's {judged_by}"
+    )
     rows += [
         f"  not noticed: {r.block.location} ({r.block.qualname or 'module level'}): {r.detail}"
         for r in missed
@@ -236,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m coursetools.coverage", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("tier", help="tier name (foundation, arch, opt) or tier directory")
+    parser.add_argument(
+        "--checks", action="store_true", help="judge by the graded checks instead of the tests"
+    )
     parser.add_argument("--workers", type=int, default=2, help="test runs at once (default 2)")
     parser.add_argument(
         "--timeout", type=float, default=300.0, help="seconds per test file run (default 300)"
@@ -243,11 +315,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     tier = resolve_tier(args.tier)
     try:
-        results = check_coverage(tier.root, workers=args.workers, timeout=args.timeout)
-    except (CoverageError, markers.MarkerError) as error:
+        if args.checks:
+            results = checks_coverage(tier.root, workers=args.workers)
+        else:
+            results = check_coverage(tier.root, workers=args.workers, timeout=args.timeout)
+    except (markers.MarkerError, RuntimeError) as error:  # CoverageError, GradingError
         print(error, file=sys.stderr)
         return 2
-    print(table(tier, results))
+    print(table(tier, results, judged_by="graded checks" if args.checks else "tests"))
     return 0 if all(r.noticed for r in results) else 1
 
 

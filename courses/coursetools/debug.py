@@ -44,7 +44,7 @@ from pathlib import Path
 
 from coursetools import markers
 from coursetools.coverage import CoverageError, _Workspace
-from coursetools.grading import CURRICULUM
+from coursetools.points import CURRICULUM
 from coursetools.shipping import support_files
 from coursetools.student import student_files
 from coursetools.tiers import COURSES_DIR, Tier, lower_tiers, resolve_tier
@@ -287,7 +287,7 @@ def check_catalog(
         staged = _stage(solution, Path(scratch))
         test_files = sorted(staged.tests.glob("test_*.py"))
         workspace = _Workspace(staged, below, Path(scratch) / "work", workers, timeout)
-        clean = workspace.run(test_files)
+        clean = workspace.run(workspace.tests(test_files))
         if clean.code != 0:
             raise CatalogError(
                 f"{solution.project}: the shipped tests fail on the solution with no bug "
@@ -301,7 +301,7 @@ def check_catalog(
             for files in (own, [f for f in test_files if f not in own]):
                 if not files:
                     continue
-                result = workspace.run(files, replace=replace)
+                result = workspace.run(workspace.tests(files), replace=replace)
                 if result.noticed:
                     return BugCheck(bug, True, result.detail)
             return BugCheck(bug, False, "every shipped test passes with this bug applied")

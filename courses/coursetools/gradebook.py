@@ -1,57 +1,86 @@
 """Grade a folder of learner submissions into one gradebook (CSV and JSON).
 
-``nox -s grade-batch -- DIR`` grades every submission in ``DIR``: a student tree
-(a folder with ``pyproject.toml``), a course bundle (a folder with ``bundle.lock.json``,
-whose trees are graded in tier order), a folder holding one of those, or a ``.zip`` of
-any of them (extracted with :func:`coursetools.bundle.safe_extract`, which refuses
-entries with ``..`` or absolute paths: such a submission is recorded as refused).
+``nox -s grade-batch -- DIR`` grades every submission in ``DIR``: a student tree (a
+folder with ``pyproject.toml``), a course bundle (a folder with ``bundle.lock.json``,
+whose trees are graded in tier order), a folder holding one of those (a clone), or a
+``.zip`` of any of them.
 
-Each tree is graded in its own process (``python -m coursetools.grade``), several at
-once (``--jobs``, default the number of cores), each with a wall-clock limit
-(``--time-limit``, default 1800 s) on top of the grader's own per-test limit. A
-submission that overruns is killed with everything it started and recorded as
-``timeout``; one that crashes the grader is recorded as ``error``: one bad submission
-never stops the batch.
+Submissions are data until proven otherwise. Before anything is graded:
 
-By default learners' code is graded with the course's own tests (the tier's tests in
-this monorepo, hidden tests included) and the trusted solution tiers below it, not
-with whatever tests the learner's tree carries; ``--learner-tests`` uses the trees'
-own tests instead.
+* a zip's central directory is checked (entry count, declared and total uncompressed
+  size, no absolute path, ``..``, backslash or symbolic link) before a byte is
+  extracted, and extraction streams with a byte budget (:class:`SubmissionLimits`);
+* a folder is walked without following links: it must hold only regular files and
+  folders, within the same limits;
+* a ``bundle.lock.json`` must be a small JSON object whose trees are folders inside
+  the submission.
 
-Output (``--out``, default ``build/grades``): ``gradebook.csv`` (one row per graded
-tree: submission, tier, status, points, max points, the points of each module, the
-first failure or what went wrong) and ``gradebook.json`` (the same rows with each
-tree's full report), both written atomically.
+A submission that fails any of this is one ``error`` row that says why; the batch goes
+on. Each tree is then graded by :func:`coursetools.grading.grade` in a sandboxed
+worker, up to ``--jobs`` at once (default: one per core), each with its own sandbox
+slot. The tiers below a tree are the submission's own trees when it has them (a bundle),
+else the monorepo's solution tiers.
+
+Answer keys: ``--key FILE`` (written next to a course bundle by ``nox -s bundle``), or
+by default recorded from this monorepo's tiers (``build/answers/``).
+
+Output (``--out``, default ``build/grades``, never inside ``DIR``): ``gradebook.csv``
+(submission, tier, version, status, points, max points, the points of each module,
+seconds, the first failure or what went wrong), ``gradebook.json`` (the same rows and
+each tree's full report) and ``reports/<submission>-<hash>-<tier>.json``, whose names
+are unique per submission. All are written atomically, by this process only.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import io
 import json
 import os
-import signal
-import subprocess
+import queue
+import re
+import stat
 import sys
 import tempfile
 import time
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from coursetools.bundle import BundleError, safe_extract
-from coursetools.tiers import COURSES_DIR, PACKAGES_DIR, REPO_ROOT, Tier
+from coursetools import answers, grading, sandbox
+from coursetools.bundle import BundleError, ZipLimits, safe_extract
+from coursetools.tiers import PACKAGES_DIR, REPO_ROOT, resolve_tier, tomllib
 
-DEFAULT_TIME_LIMIT = 1800.0
-_POLL_SECONDS = 0.2
+LOCK_NAME = "bundle.lock.json"
+MAX_LOCK_BYTES = 1 << 20
+MAX_PYPROJECT_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
-class Job:
+class SubmissionLimits:
+    """The most one submission may hold (zipped or not)."""
+
+    files: int = 20_000
+    file_bytes: int = 64 << 20
+    total_bytes: int = 256 << 20
+
+
+class SubmissionError(ValueError):
+    """A submission that cannot be graded; the message says why."""
+
+
+@dataclass(frozen=True)
+class Tree:
+    """One learner tree of a submission, and the submission's other trees by project."""
+
     submission: str
-    tree: Path | None
-    problem: str = ""  # set when the submission cannot be graded at all
+    path: Path
+    project: str
+    version: str
+    siblings: dict[str, Path]
 
 
 @dataclass
@@ -60,7 +89,7 @@ class Row:
     tier: str = ""
     project: str = ""
     version: str = ""
-    status: str = "graded"  # graded, timeout, error, refused
+    status: str = "graded"  # graded or error
     points: float = 0.0
     max_points: int = 0
     modules: dict[str, float] = field(default_factory=dict)
@@ -69,185 +98,196 @@ class Row:
     report: dict | None = None
 
 
-def find_trees(folder: Path) -> list[Path]:
+# ----------------------------------------------------------------------------- submissions
+
+
+def open_submission(entry: Path, scratch: Path, limits: SubmissionLimits) -> Path:
+    """The folder to grade for one entry of the submissions folder (zips extracted)."""
+    if entry.is_symlink():
+        raise SubmissionError("it is a symbolic link")
+    if entry.is_dir():
+        _check_folder(entry, limits)
+        return entry
+    if entry.suffix != ".zip":
+        raise SubmissionError("not a folder or a .zip")
+    zip_limits = ZipLimits(limits.files, limits.file_bytes, limits.total_bytes)
+    try:
+        return safe_extract(entry, scratch, zip_limits)
+    except BundleError as error:  # its message names the zip already
+        raise SubmissionError(str(error)) from None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
+        raise SubmissionError(f"{entry.name}: {error}") from None
+
+
+def _check_folder(folder: Path, limits: SubmissionLimits) -> None:
+    """Only regular files and folders, no links, within the limits; nothing is read."""
+    files = total = 0
+    for parent, dirs, names in os.walk(folder):
+        for name in [*dirs, *names]:
+            path = Path(parent, name)
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode) or not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+                raise SubmissionError(f"{path.relative_to(folder)} is not a regular file or folder")
+            if stat.S_ISREG(mode):
+                files, size = files + 1, path.lstat().st_size
+                total += size
+                if size > limits.file_bytes or files > limits.files or total > limits.total_bytes:
+                    raise SubmissionError(
+                        f"more than {limits.files} files, {limits.file_bytes} bytes in one "
+                        f"file or {limits.total_bytes} bytes in all"
+                    )
+
+
+def find_trees(root: Path, name: str) -> list[Tree]:
     """The learner trees of one submission folder, lowest tier first."""
-    lock = folder / "bundle.lock.json"
+    root = root.resolve()
+    lock = root / LOCK_NAME
     if lock.is_file():
+        paths = _lock_trees(root, lock)
+    elif (root / "pyproject.toml").is_file():
+        paths = [root]
+    else:
+        children = [c for c in sorted(root.iterdir()) if c.is_dir() and not c.name.startswith(".")]
+        if len(children) == 1:  # a zip or clone with one top folder
+            return find_trees(children[0], name)
+        raise SubmissionError("no student tree (pyproject.toml) or bundle.lock.json found")
+    identities = [(path, *_identity(path)) for path in paths]
+    siblings = {project: path for path, project, _ in identities}
+    return [Tree(name, path, project, version, siblings) for path, project, version in identities]
+
+
+def _lock_trees(root: Path, lock: Path) -> list[Path]:
+    """The tree folders a bundle's lock names, each checked to be a folder of the submission."""
+    if lock.stat().st_size > MAX_LOCK_BYTES:
+        raise SubmissionError(f"{LOCK_NAME} is larger than {MAX_LOCK_BYTES} bytes")
+    try:
         tiers = json.loads(lock.read_text(encoding="utf-8"))["tiers"]
-        return [folder / t["tree"] for t in tiers if "tree" in t]
-    if (folder / "pyproject.toml").is_file():
-        return [folder]
-    children = [c for c in sorted(folder.iterdir()) if c.is_dir() and not c.name.startswith(".")]
-    if len(children) == 1:  # a zip or clone with one top folder
-        return find_trees(children[0])
-    return []
+        trees = [t["tree"] for t in tiers if "tree" in t]
+    except (ValueError, KeyError, TypeError) as error:
+        raise SubmissionError(f"{LOCK_NAME} is not a bundle lock: {error!r}") from None
+    paths = []
+    for tree in trees:
+        pure = PurePosixPath(tree) if isinstance(tree, str) else None
+        path = (root / tree).resolve() if pure and not pure.is_absolute() else None
+        if path is None or ".." in pure.parts or "\\" in tree or not path.is_relative_to(root):
+            raise SubmissionError(f"{LOCK_NAME} names a tree outside the submission: {tree!r}")
+        if not path.is_dir():
+            raise SubmissionError(f"{LOCK_NAME} names a tree that is not there: {tree!r}")
+        paths.append(path)
+    if not paths:
+        raise SubmissionError(f"{LOCK_NAME} names no learner tree")
+    return paths
 
 
-def collect(folder: Path, scratch: Path) -> list[Job]:
-    """One job per tree of every submission in ``folder`` (zips extracted into ``scratch``)."""
-    jobs = []
-    for entry in sorted(folder.iterdir()):
-        if entry.name.startswith("."):
-            continue
-        name = entry.stem if entry.suffix == ".zip" else entry.name
-        if entry.is_file() and entry.suffix != ".zip":
-            continue
-        if entry.suffix == ".zip":
-            try:
-                root = safe_extract(entry, scratch / name)
-            except (BundleError, OSError, ValueError) as error:
-                jobs.append(Job(name, None, f"refused: {error}"))
-                continue
-        else:
-            root = entry
-        trees = find_trees(root)
-        if not trees:
-            jobs.append(Job(name, None, "refused: no student tree (pyproject.toml) found"))
-        jobs += [Job(name, tree) for tree in trees]
-    return jobs
-
-
-def grade_job(
-    job: Job,
-    out: Path,
-    time_limit: float,
-    learner_tests: bool,
-    test_timeout: float | None,
-    packages_dir: Path = PACKAGES_DIR,
-) -> Row:
-    """Grade one tree in its own process under a wall-clock limit."""
-    if job.tree is None:
-        return Row(job.submission, status="refused", detail=job.problem)
+def _identity(tree: Path) -> tuple[str, str]:
+    """(project, version) from a tree's ``pyproject.toml``."""
+    pyproject = tree / "pyproject.toml"
+    if not pyproject.is_file() or pyproject.stat().st_size > MAX_PYPROJECT_BYTES:
+        raise SubmissionError(f"{tree.name}/pyproject.toml is missing or too large")
     try:
-        tier = Tier.load(job.tree)
-    except (FileNotFoundError, KeyError, ValueError) as error:
-        return Row(job.submission, status="refused", detail=f"not a tier tree: {error}")
-    row = Row(job.submission, tier.name, tier.project, tier.version)
-    report_file = out / "reports" / f"{_safe(job.submission)}-{tier.name}.json"
-    report_file.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "coursetools.grade", str(job.tree), "--json", str(report_file)]
-    course_tests = packages_dir / tier.project / "tests"
-    if not learner_tests:
-        if not course_tests.is_dir():
-            row.status, row.detail = (
-                "refused",
-                f"no course tests for {tier.project} in {packages_dir}",
-            )
-            return row
-        command += ["--tests", str(course_tests)]
-    if test_timeout:
-        command += ["--timeout", str(test_timeout)]
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(COURSES_DIR), os.environ.get("PYTHONPATH")])
-        ),
-    }
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+        return str(project["name"]), str(project.get("version", ""))
+    except (ValueError, KeyError, TypeError) as error:
+        raise SubmissionError(f"{tree.name}/pyproject.toml names no project: {error!r}") from None
+
+
+def report_name(submission: str, tier: str) -> str:
+    """A report file name unique to the submission, readable, and safe on any filesystem."""
+    readable = re.sub(r"[^A-Za-z0-9_.-]", "_", submission)[:60]
+    digest = hashlib.sha256(submission.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return f"{readable}-{digest}-{tier}.json"
+
+
+# ----------------------------------------------------------------------------- grading
+
+
+def grade_tree(tree: Tree, keys: dict[str, answers.TierKey], packages_dir: Path, slot: int) -> Row:
+    """Grade one tree in its sandbox slot; any problem is this row's error."""
+    row = Row(tree.submission, tree.project.removeprefix("tinytorch-"), tree.project, tree.version)
     started = time.monotonic()
-    with tempfile.TemporaryFile() as output:
-        process = subprocess.Popen(
-            command,
-            cwd=job.tree,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        timed_out = _wait(process, time_limit)
-        output.seek(0)
-        printed = output.read().decode("utf-8", errors="replace").strip()
-    row.seconds = round(time.monotonic() - started, 1)
-    if timed_out:
-        row.status, row.detail = "timeout", f"grading took over {time_limit:g} s and was stopped"
-        return row
-    if process.returncode != 0 or not report_file.is_file():
-        row.status = "refused" if process.returncode == 2 else "error"
-        row.detail = printed.splitlines()[-1] if printed else f"exit code {process.returncode}"
-        return row
-    report = json.loads(report_file.read_text(encoding="utf-8"))
-    row.report = report
-    row.points, row.max_points = report["points"], report["max_points"]
-    row.modules = {f"{m['module']:02d}": m["points"] for m in report["modules"]}
-    row.detail = next((m["first_failure"] for m in report["modules"] if m["first_failure"]), "")
-    return row
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-
-
-def _wait(process: subprocess.Popen, limit: float) -> bool:
-    """Wait for ``process``; past ``limit`` seconds kill it and all it started. True if killed."""
-    deadline = time.monotonic() + limit
-    while process.poll() is None:
-        if time.monotonic() > deadline:
-            for pid in [*_descendants(process.pid), process.pid]:
-                _kill(pid)
-            process.wait()
-            return True
-        time.sleep(_POLL_SECONDS)
-    return False
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid``, deepest first. The grader starts each pytest run in a
-    session of its own, so killing the grader's process group would miss them."""
-    children: dict[int, list[int]] = {}
-    for stat_file in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat_file.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(stat_file.parent.name))
-    found, pending = [], [pid]
-    while pending:
-        for child in children.get(pending.pop(), []):
-            found.append(child)
-            pending.append(child)
-    return found[::-1]
-
-
-def _kill(pid: int) -> None:
     try:
-        if hasattr(os, "killpg"):
-            os.killpg(pid, signal.SIGKILL)  # sessions the grader started lead their own group
-        else:  # pragma: no cover - Windows
-            os.kill(pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError, AttributeError):
-            pass
+        key = keys.get(tree.project)
+        if key is None:
+            raise SubmissionError(f"no answer key for {tree.project!r}")
+        lower = [
+            tree.siblings.get(m["project"]) or packages_dir / m["project"] for m in key.metadata[1:]
+        ]
+        missing = [str(p) for p in lower if not (p / "src").is_dir()]
+        if missing:
+            raise SubmissionError(f"no tier to grade on below it: {', '.join(missing)}")
+        report = grading.grade(tree.path, key, [p / "src" for p in reversed(lower)], slot)
+    except (SubmissionError, grading.GradingError, sandbox.SandboxError, OSError) as error:
+        row.status, row.detail = "error", str(error)
+    else:
+        row.report = report.to_json()
+        row.points, row.max_points = report.points, report.max_points
+        row.modules = {f"{m.number:02d}": m.points for m in report.modules}
+        row.detail = next((m.first_failure for m in report.modules if m.first_failure), "")
+    row.seconds = round(time.monotonic() - started, 1)
+    return row
 
 
 def grade_batch(
     folder: Path | str,
     out: Path | str,
     jobs: int | None = None,
-    time_limit: float = DEFAULT_TIME_LIMIT,
-    learner_tests: bool = False,
-    test_timeout: float | None = None,
+    keys: dict[str, answers.TierKey] | None = None,
     packages_dir: Path = PACKAGES_DIR,
+    limits: SubmissionLimits = SubmissionLimits(),
 ) -> list[Row]:
     """Grade every submission of ``folder``; write the gradebook into ``out``; return its rows."""
-    folder, out = Path(folder), Path(out)
+    folder, out = Path(folder).resolve(), Path(out).resolve()
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a folder of submissions")
-    (out / "reports").mkdir(parents=True, exist_ok=True)
+    if out.is_relative_to(folder):
+        raise ValueError(f"the gradebook cannot go inside the submissions folder: {out}")
+    jobs = jobs or os.cpu_count() or 2
     with tempfile.TemporaryDirectory(prefix="coursetools-batch-") as scratch:
-        work = collect(folder, Path(scratch))
-        with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 2) as pool:
-            rows = list(
-                pool.map(
-                    lambda job: grade_job(
-                        job, out, time_limit, learner_tests, test_timeout, packages_dir
-                    ),
-                    work,
-                )
-            )
+        rows: list[Row] = []
+        trees: list[tuple[int, Tree]] = []
+        for entry in sorted(folder.iterdir()):
+            if entry.name.startswith(".") or (entry.is_file() and entry.suffix != ".zip"):
+                continue
+            name = entry.stem if entry.suffix == ".zip" else entry.name
+            try:
+                root = open_submission(entry, Path(scratch) / str(len(rows)), limits)
+                found = find_trees(root, name)
+            except (SubmissionError, OSError) as error:
+                rows.append(Row(name, status="error", detail=f"refused: {error}"))
+                continue
+            for tree in found:
+                trees.append((len(rows), tree))
+                rows.append(Row(name))
+        keys = (
+            keys
+            if keys is not None
+            else _monorepo_keys({t.project for _, t in trees}, packages_dir)
+        )
+        slots: queue.Queue[int] = queue.Queue()
+        for slot in range(jobs):
+            slots.put(slot)
+
+        def grade_in_a_slot(tree: Tree) -> Row:
+            slot = slots.get()
+            try:
+                return grade_tree(tree, keys, packages_dir, slot)
+            finally:
+                slots.put(slot)
+
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            for (index, _), row in zip(trees, pool.map(grade_in_a_slot, [t for _, t in trees])):
+                rows[index] = row
     write_gradebook(rows, out)
     return rows
+
+
+def _monorepo_keys(projects: set[str], packages_dir: Path) -> dict[str, answers.TierKey]:
+    """Answer keys of the monorepo's tiers the submissions are made of (recorded if stale)."""
+    keys = {}
+    for project in sorted(projects):
+        if (packages_dir / project / "pyproject.toml").is_file():
+            keys[project] = answers.for_tier(resolve_tier(project, packages_dir))
+    return keys
 
 
 def write_gradebook(rows: list[Row], out: Path) -> None:
@@ -270,30 +310,15 @@ def write_gradebook(rows: list[Row], out: Path) -> None:
                 row.detail.replace("\n", " ")[:300],
             ]
         )
-    _atomic(out / "gradebook.csv", buffer.getvalue())
-    payload = [
-        {
-            "submission": row.submission,
-            "tier": row.tier,
-            "project": row.project,
-            "version": row.version,
-            "status": row.status,
-            "points": row.points,
-            "max_points": row.max_points,
-            "modules": row.modules,
-            "seconds": row.seconds,
-            "detail": row.detail,
-            "report": row.report,
-        }
-        for row in rows
-    ]
-    _atomic(out / "gradebook.json", json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
-
-
-def _atomic(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+    grading.write_atomic(out / "gradebook.csv", buffer.getvalue())
+    for row in rows:
+        if row.report is not None:
+            text = json.dumps(row.report, indent=2, ensure_ascii=False) + "\n"
+            grading.write_atomic(out / "reports" / report_name(row.submission, row.tier), text)
+    payload = [{k: v for k, v in row.__dict__.items()} for row in rows]
+    grading.write_atomic(
+        out / "gradebook.json", json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -302,27 +327,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("folder", type=Path, help="folder of submissions (trees, bundles, zips)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "build" / "grades")
-    parser.add_argument("--jobs", type=int, help="submissions graded at once (default: cores)")
-    parser.add_argument(
-        "--time-limit", type=float, default=DEFAULT_TIME_LIMIT, help="seconds per tree (1800)"
-    )
-    parser.add_argument("--timeout", type=float, help="seconds per test (default: per module)")
-    parser.add_argument(
-        "--learner-tests", action="store_true", help="grade with the trees' own tests"
-    )
+    parser.add_argument("--jobs", type=int, help="trees graded at once (default: one per core)")
+    parser.add_argument("--key", type=Path, help="answer key file (default: record from packages/)")
     args = parser.parse_args(argv)
     try:
-        rows = grade_batch(
-            args.folder, args.out, args.jobs, args.time_limit, args.learner_tests, args.timeout
-        )
-    except FileNotFoundError as error:
+        keys = answers.load(args.key) if args.key else None
+        rows = grade_batch(args.folder, args.out, args.jobs, keys)
+    except (FileNotFoundError, ValueError, grading.GradingError, sandbox.SandboxError) as error:
         print(error, file=sys.stderr)
         return 2
     for row in rows:
         score = f"{row.points:7.2f} / {row.max_points:<4}" if row.status == "graded" else " " * 14
-        print(f"{row.submission:<28} {row.tier:<11} {row.status:<8} {score} {row.detail[:60]}")
-    book = args.out / "gradebook"
-    print(f"{len(rows)} tree(s); gradebook: {book}.csv, {book}.json")
+        print(f"{row.submission:<28} {row.tier:<11} {row.status:<7} {score} {row.detail[:60]}")
+    book = Path(args.out).resolve() / "gradebook"
+    print(f"{len(rows)} row(s); gradebook: {book}.csv, {book}.json")
     return 0
 
 

@@ -1,166 +1,248 @@
-"""Grade a tree: run each module's tests against that tree's code and award points.
+"""The instructor's grade: graded checks on a learner's code, compared with an answer key.
 
-A tree is a student tree (``build/student/foundation``, or a learner's clone of it)
-or a tier of the monorepo (``packages/tinytorch-foundation``, which should score
-full marks). For every module test file ``tests/test_NN_<name>.py``:
+A *graded check* is a function ``check_<what>()`` in ``courses/checks/<tier>/check_NN_<name>.py``
+(``NN`` is the curriculum module). It builds inputs of its own choosing, calls the
+learner's code, and returns what that code produced as plain data (numbers, lists,
+NumPy arrays, strings, dicts of those)::
 
-* the tests run in a fresh ``pytest`` process with the tree's ``src`` first on
-  ``PYTHONPATH`` and the solution tiers below it after; before grading, and again
-  inside each test run, the grader checks that the tree's own subpackages import
-  from the tree's ``src`` — it refuses to grade anything else;
-* each test has a time limit (:data:`DEFAULT_TIMEOUT` seconds, more where the paper
-  asks for it). The grader watches the run from outside and kills the process when a
-  test overruns, whatever the test is doing (``while True: pass``, a long NumPy call,
-  a bare ``except:`` that swallows interrupts), records that test as ``timeout`` and
-  resumes the file without it: a stuck test costs itself, not the run;
-* points: each module's points (:data:`CURRICULUM`) are split evenly over its graded
-  tests, so partial work earns partial credit. A failure, an error or a time-out
-  earns nothing. Skipped and xfailed tests are not graded at all (the foundation's
-  gradient tests skip while autograd is dormant, and a module's points must not
-  wait for a later module); a skip raised from the learner's own code counts as a
-  failure. A test file that does not import earns 0.
+    def check_softmax_rows_of_large_logits():
+        \"\"\"softmax of logits up to 1e4: rows sum to one, no overflow.\"\"\"
+        return softmax(Tensor([[1e4, 0.0, -1e4], [1.0, 2.0, 3.0]])).data
 
-``tests_dir`` lets an instructor grade a learner's code with the course's own tests
-(hidden tests included) instead of the copies in the learner's tree.
+The checks run only in a sandboxed worker (:mod:`coursetools.sandbox`). The answers they
+must match were recorded from the solution when the course was built
+(:mod:`coursetools.answers`); they stay in this process and the instructor's files,
+never in a worker, a student tree or a bundle. This process never imports learner
+code: it reads the checks' names from their source with :mod:`ast`, sends the calls
+to the worker, and compares the JSON values that come back (:func:`mismatch`).
+
+Points: each module's points (:func:`module_spec`) are split evenly over its checks. A
+check earns its share only when the learner's code returned a value that matches the
+answer; an exception, a wrong value, a time-out or a crash earns nothing, so the
+untouched student tree scores exactly 0 (:mod:`coursetools.answers` refuses a check
+that passes on it). Each check has a wall-clock limit: ten times what the solution
+took, plus 2 s, at most the module's limit; a hang costs only the checks that hang.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
-import signal
-import subprocess
-import sys
+import re
 import tempfile
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from coursetools.tiers import (
-    COURSES_DIR,
-    PACKAGES_DIR,
-    Tier,
-    WrongCodeError,
-    lower_tiers,
-    python_env,
-    require_own_code,
-    write_metadata_shim,
-)
+import numpy as np
 
-DEFAULT_TIMEOUT = 60.0
-_POLL_SECONDS = 0.1
+from coursetools import sandbox
+from coursetools.points import DEFAULT_TIMEOUT, module_spec
+from coursetools.tiers import Tier, write_metadata_shim
 
+if TYPE_CHECKING:
+    from coursetools.answers import TierKey
 
-@dataclass(frozen=True)
-class ModuleSpec:
-    """A curriculum module: its points and the time limit of each of its tests."""
-
-    number: int
-    name: str
-    points: int
-    timeout: float = DEFAULT_TIMEOUT
-
-
-#: Points per module. The paper fixes Module 01 Tensor at 60 and Module 05 Autograd at
-#: 100; the rest follow the weight of the module (size of what is built, and how much
-#: of the later curriculum stands on it). Foundation 400, architectures 360,
-#: optimisation 390. Module 09's explicit-loop convolution gets the paper's 5 minutes.
-CURRICULUM: dict[int, ModuleSpec] = {
-    spec.number: spec
-    for spec in (
-        ModuleSpec(1, "Tensor", 60),
-        ModuleSpec(2, "Activations", 40),
-        ModuleSpec(3, "Layers", 50),
-        ModuleSpec(4, "Losses", 40),
-        ModuleSpec(5, "Autograd", 100),
-        ModuleSpec(6, "Optimizers", 60),
-        ModuleSpec(7, "Training", 50),
-        ModuleSpec(8, "DataLoader", 40),
-        ModuleSpec(9, "Spatial", 80, timeout=300.0),
-        ModuleSpec(10, "Tokenization", 40),
-        ModuleSpec(11, "Embeddings", 40),
-        ModuleSpec(12, "Attention", 80),
-        ModuleSpec(13, "Transformers", 80),
-        ModuleSpec(14, "Profiling", 40),
-        ModuleSpec(15, "Quantization", 60),
-        ModuleSpec(16, "Compression", 50),
-        ModuleSpec(17, "Memoization", 50),
-        ModuleSpec(18, "Acceleration", 50),
-        ModuleSpec(19, "Benchmarking", 40),
-        ModuleSpec(20, "Capstone", 100),
-    )
-}
+RTOL, ATOL = 1e-4, 1e-6  # how close a float must be to its answer
+CHECK_FILE = re.compile(r"check_(\d{2})_\w+\.py")
 
 
 class GradingError(RuntimeError):
-    """The tree cannot be graded (not a tier, or its code is not what would run)."""
+    """Grading cannot go ahead (no answer key for the tier, checks broken on the solution)."""
+
+
+# ----------------------------------------------------------------------------- checks
 
 
 @dataclass(frozen=True)
-class TestResult:
-    nodeid: str
-    outcome: str  # passed, failed, error, skipped or timeout
+class Check:
+    """One graded check: ``function`` in ``file`` (a module of the checks folder)."""
+
+    module: int
+    file: str
+    function: str
+    doc: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{Path(self.file).stem}:{self.function}"
+
+
+def find_checks(sources: dict[str, str]) -> list[Check]:
+    """The checks in check files (name -> source), in module then source order.
+
+    Read with :mod:`ast`, never imported: the check files import the code under test.
+    """
+    found = []
+    for name in sorted(sources):
+        match = CHECK_FILE.fullmatch(name)
+        if not match:
+            continue
+        for node in ast.parse(sources[name], filename=name).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("check_"):
+                doc = (ast.get_docstring(node) or "").strip().split("\n")[0]
+                found.append(Check(int(match.group(1)), name, node.name, doc))
+    return found
+
+
+def check_sources(folder: Path) -> dict[str, str]:
+    """File name -> source of every check file in ``folder``."""
+    return {
+        path.name: path.read_text(encoding="utf-8")
+        for path in sorted(folder.glob("check_*.py"))
+        if CHECK_FILE.fullmatch(path.name)
+    }
+
+
+def run_checks(
+    checks: list[Check],
+    src: Path,
+    sources: dict[str, str],
+    *,
+    preload: list[str],
+    metadata: list[Tier],
+    lower: list[Path],
+    seconds: dict[str, float],
+    slot: int = 0,
+    trusted: bool = False,
+    limits: sandbox.Limits | None = None,
+) -> list[sandbox.Outcome]:
+    """Run ``checks`` in a sandbox on the code in ``src``; one outcome per check.
+
+    ``preload`` are the subpackages under test (imported first: an exit there fails every
+    check); ``metadata`` the tiers whose entry points the code looks up (the tier and those
+    below); ``lower`` the ``src`` folders of the tiers below; ``seconds`` the limit per check.
+    ``trusted`` code (the solution, the stubs) may run without bubblewrap even as root.
+    """
+    with tempfile.TemporaryDirectory(prefix="coursetools-checks-") as scratch:
+        checks_dir = Path(scratch) / "checks"
+        checks_dir.mkdir()
+        for name, text in sources.items():
+            (checks_dir / name).write_text(text, encoding="utf-8")
+        readonly = {
+            "checks": checks_dir,
+            "meta": write_metadata_shim(metadata, Path(scratch) / "meta"),
+        }
+        readonly.update({f"lower{n}": folder for n, folder in enumerate(lower)})
+        calls = [
+            sandbox.Call(Path(c.file).stem, c.function, seconds=seconds.get(c.id, DEFAULT_TIMEOUT))
+            for c in checks
+        ]
+        return sandbox.run(
+            calls,
+            work=src,
+            readonly=readonly,
+            path=["ro/checks", "work", *(f"ro/lower{n}" for n in range(len(lower))), "ro/meta"],
+            preload=[*preload, *sorted({Path(c.file).stem for c in checks})],
+            slot=slot,
+            trusted=trusted,
+            limits=limits or sandbox.Limits(),
+        )
+
+
+def mismatch(answer: object, value: object, where: str = "the value") -> str:
+    """Why ``value`` does not match ``answer`` ("" if it does), without telling the answer.
+
+    Numbers (and rectangular lists of them) match within ``RTOL``/``ATOL`` (NaN matches
+    NaN); integer arrays, strings, booleans and None must be equal; dicts need the same
+    keys, lists the same length.
+    """
+    if isinstance(answer, dict):
+        if not isinstance(value, dict) or sorted(value) != sorted(answer):
+            return f"{where} should be a dict with the keys {sorted(answer)}"
+        return next(
+            (m for k in answer if (m := mismatch(answer[k], value[k], f"{where}[{k!r}]"))), ""
+        )
+    expected = _numbers(answer)
+    if expected is not None:
+        got = _numbers(value)
+        if got is None:
+            return f"{where} should be numbers"
+        if got.shape != expected.shape:
+            return f"{where} has shape {got.shape}, expected {expected.shape}"
+        if expected.dtype.kind in "iu":
+            return "" if np.array_equal(got, expected) else f"{where} is wrong"
+        close = np.allclose(got, expected, rtol=RTOL, atol=ATOL, equal_nan=True)
+        return "" if close else f"{where} is wrong"
+    if isinstance(answer, list):
+        if not isinstance(value, list) or len(value) != len(answer):
+            return f"{where} should be a list of {len(answer)}"
+        pairs = zip(answer, value)
+        return next(
+            (m for n, (a, v) in enumerate(pairs) if (m := mismatch(a, v, f"{where}[{n}]"))), ""
+        )
+    return "" if type(value) is type(answer) and value == answer else f"{where} is wrong"
+
+
+def _numbers(data: object) -> np.ndarray | None:
+    """``data`` as an int or float array if it is a number or a rectangular list of numbers."""
+    if isinstance(data, bool) or not isinstance(data, (int, float, list)):
+        return None
+    try:
+        array = np.asarray(data)
+    except (ValueError, OverflowError):
+        return None
+    return array if array.dtype.kind in "iuf" else None
+
+
+# ----------------------------------------------------------------------------- reports
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: str
+    doc: str
+    status: str  # passed, wrong, raised, timeout, crashed
     message: str = ""
+    seconds: float = 0.0
 
 
 @dataclass
 class ModuleResult:
-    """How one module's test file went."""
-
     number: int
     name: str
-    test_file: str
     max_points: int
-    tests: list[TestResult] = field(default_factory=list)
-    error: str = ""  # the test file did not import or did not finish collecting
+    checks: list[CheckResult] = field(default_factory=list)
 
     @property
     def passed(self) -> int:
-        return sum(t.outcome == "passed" for t in self.tests)
-
-    @property
-    def graded(self) -> int:
-        """Tests that count: all but the skipped (and xfailed) ones."""
-        return sum(t.outcome != "skipped" for t in self.tests)
+        return sum(c.status == "passed" for c in self.checks)
 
     @property
     def points(self) -> float:
-        if self.error or not self.graded:  # a test file that does not import earns 0
+        if not self.checks:
             return 0.0
-        return round(self.max_points * self.passed / self.graded, 2)
+        return round(self.max_points * self.passed / len(self.checks), 2)
 
     @property
     def first_failure(self) -> str:
-        if self.error:
-            return self.error
-        failed = next((t for t in self.tests if t.outcome not in ("passed", "skipped")), None)
+        failed = next((c for c in self.checks if c.status != "passed"), None)
         if failed is None:
             return ""
-        return f"{failed.nodeid.split('::', 1)[-1]} [{failed.outcome}] {failed.message}".strip()
+        return f"{failed.check.split(':')[-1]} [{failed.status}] {failed.message}".strip()
 
     def to_json(self) -> dict:
         return {
             "module": self.number,
             "name": self.name,
-            "test_file": self.test_file,
             "passed": self.passed,
-            "graded": self.graded,
-            "skipped": len(self.tests) - self.graded,
+            "checks": len(self.checks),
             "points": self.points,
             "max_points": self.max_points,
-            "error": self.error,
             "first_failure": self.first_failure,
-            "tests": [asdict(t) for t in self.tests],
+            "results": [asdict(c) for c in self.checks],
         }
 
 
 @dataclass
 class GradeReport:
-    """Everything the grader found, as a table for people and JSON for machines."""
+    """A tree's grade: a table for people, JSON for machines."""
 
     tree: str
     project: str
     version: str
+    isolation: str
     modules: list[ModuleResult]
 
     @property
@@ -176,6 +258,7 @@ class GradeReport:
             "tree": self.tree,
             "project": self.project,
             "version": self.version,
+            "isolation": self.isolation,
             "points": self.points,
             "max_points": self.max_points,
             "modules": [m.to_json() for m in self.modules],
@@ -183,201 +266,78 @@ class GradeReport:
 
     def write_json(self, path: Path) -> None:
         """Write the report atomically (a reader never sees half a file)."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(
-            json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-        os.replace(partial, path)
+        write_atomic(path, json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n")
 
     def table(self, width: int = 72) -> str:
-        rows = [f"Grade for {self.tree} ({self.project} {self.version})", ""]
-        rows.append(f"{'module':<18} {'tests':>9} {'points':>15}  first failure")
+        rows = [f"Grade for {self.tree} ({self.project} {self.version}, {self.isolation})", ""]
+        rows.append(f"{'module':<18} {'checks':>9} {'points':>15}  first failure")
         for m in self.modules:
-            tests = f"{m.passed}/{m.graded}" if m.tests else "-"
             points = f"{m.points:.2f} / {m.max_points}"
             failure = m.first_failure.replace("\n", " ")
             failure = failure if len(failure) <= width else failure[: width - 1] + "…"
-            rows.append(f"{m.number:02d} {m.name:<15} {tests:>9} {points:>15}  {failure}")
+            passed = f"{m.passed}/{len(m.checks)}"
+            rows.append(f"{m.number:02d} {m.name:<15} {passed:>9} {points:>15}  {failure}")
         rows.append(f"{'total':<18} {'':>9} {f'{self.points:.2f} / {self.max_points}':>15}")
         return "\n".join(rows)
 
 
+def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
+    """Write ``text`` to a temporary file beside ``path`` and rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(partial, mode)
+    os.replace(partial, path)
+
+
+# ----------------------------------------------------------------------------- grading
+
+
+def limit(solution_seconds: float) -> float:
+    """A check's time limit from the solution's time: ten times it plus 2 s, in tenths."""
+    return round(2.0 + 10 * solution_seconds, 1)
+
+
 def grade(
-    tree_path: Path | str,
-    tests_dir: Path | str | None = None,
-    lower: list[Tier] | None = None,
-    timeout: float | None = None,
+    tree: Path | str,
+    key: TierKey,
+    lower: list[Path],
+    slot: int = 0,
+    limits: sandbox.Limits | None = None,
 ) -> GradeReport:
-    """Run every module test file of the tree against the tree's own code.
+    """Grade the learner's code in ``tree/src`` against an answer key.
 
-    ``lower`` are the trusted solution tiers below the tree (default: found in the
-    monorepo's ``packages/``). ``timeout`` overrides each module's time per test.
+    ``lower`` are the ``src`` folders of the tiers below, lowest first. Nothing of the
+    tree but ``src`` is used: its tests, configuration and tooling play no part.
     """
-    tier = Tier.load(tree_path)
-    tests = Path(tests_dir).resolve() if tests_dir else tier.tests
-    lower = lower_tiers(tier, PACKAGES_DIR) if lower is None else lower
-    with tempfile.TemporaryDirectory(prefix="coursetools-grade-") as scratch:
-        pythonpath = [
-            tier.src,
-            *(t.src for t in lower),
-            write_metadata_shim([tier, *lower], Path(scratch) / "metadata"),
-            COURSES_DIR,
-        ]
-        try:
-            require_own_code(tier.src, tier.subpackages(), pythonpath, cwd=Path(scratch))
-        except ImportError:
-            pass  # a tree that does not import still gets graded: its tests fail, and say why
-        except WrongCodeError as error:
-            raise GradingError(f"refusing to grade: {error}") from None
-        modules = []
-        names = tier.module_names()
-        for number, test_files in tier.module_tests(tests).items():
-            spec = CURRICULUM.get(number) or ModuleSpec(number, test_files[0].stem, 0)
-            results, errors = [], []
-            for test_file in test_files:  # a process each: every file reports its own results
-                run = _TestRun(test_file, tier, pythonpath, Path(scratch), timeout or spec.timeout)
-                file_results, error = run.all_tests()
-                results += file_results
-                if error:
-                    errors.append(f"{test_file.name}: {error}" if len(test_files) > 1 else error)
-            error = "; ".join(errors)
-            name = names.get(number, spec.name)
-            modules.append(
-                ModuleResult(
-                    number,
-                    name,
-                    ", ".join(_display(f, tier.root) for f in test_files),
-                    spec.points,
-                    results,
-                    error,
-                )
-            )
-    return GradeReport(str(tree_path), tier.project, tier.version, modules)
-
-
-def _display(path: Path, root: Path) -> str:
-    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
-
-
-class _TestRun:
-    """One module's test file, run to the end however many of its tests hang."""
-
-    def __init__(
-        self, test_file: Path, tier: Tier, pythonpath: list[Path], scratch: Path, timeout: float
-    ):
-        self.test_file = test_file
-        self.tier = tier
-        self.env = python_env(pythonpath)
-        self.scratch = scratch
-        self.timeout = timeout
-
-    def all_tests(self) -> tuple[list[TestResult], str]:
-        """Every test's result in run order, and what stopped the file from running if anything."""
-        results: dict[str, TestResult] = {}
-        while True:
-            events, stalled, output = self._run_once(deselect=list(results))
-            started, collected = None, False
-            for event in events:
-                if event["event"] == "wrong-code":
-                    raise GradingError(
-                        f"refusing to grade: {event['module']} imports from {event['file']}"
-                    )
-                if event["event"] == "collect-error":
-                    return list(results.values()), f"test file does not import: {event['message']}"
-                collected = collected or event["event"] == "collected"
-                if event["event"] == "start":
-                    started = event["nodeid"]
-                if event["event"] == "result":
-                    results[event["nodeid"]] = TestResult(
-                        event["nodeid"], event["outcome"], event["message"]
-                    )
-                    started = None
-            if not collected:
-                problem = (
-                    f"collecting tests took over {self.timeout:g} s"
-                    if stalled
-                    else f"pytest failed: {output}"
-                )
-                return list(results.values()), problem
-            if started is None:
-                return list(results.values()), ""
-            results[started] = TestResult(started, "timeout", f"took over {self.timeout:g} s")
-
-    def _run_once(self, deselect: list[str]) -> tuple[list[dict], bool, str]:
-        """Run the file once, minus ``deselect``; kill it if no test finishes in time.
-
-        Returns the plugin's events, whether the run had to be killed, and the last
-        line pytest printed.
-        """
-        log = Path(tempfile.mkstemp(suffix=".jsonl", dir=self.scratch)[1])
-        command = [
-            *pytest_command([self.test_file], self.tier.root),
-            "-p",
-            "coursetools.pytest_grading",
-            f"--grading-log={log}",
-            f"--grading-src={self.tier.src}",
-            f"--grading-own={','.join(self.tier.subpackages())}",
-            *(f"--deselect={nodeid}" for nodeid in deselect),
-        ]
-        output = log.with_suffix(".out")
-        with open(output, "wb") as sink:
-            process = subprocess.Popen(
-                command,
-                cwd=self.tier.root,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            stalled = _watch(process, log, self.timeout)
-        events = [
-            json.loads(line)
-            for line in log.read_text(encoding="utf-8").splitlines()
-            if line.endswith("}")
-        ]
-        printed = output.read_text(encoding="utf-8", errors="replace").strip().splitlines()
-        return events, stalled, printed[-1] if printed else ""
-
-
-def pytest_command(test_files: list[Path], rootdir: Path) -> list[str]:
-    """``python -m pytest`` on test files, configured by the tree alone (not the repo around it)."""
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        *map(str, test_files),
-        "-q",
-        "-p",
-        "no:cacheprovider",
-    ]
-    command += [f"--rootdir={rootdir}", f"--confcutdir={rootdir}"]
-    config = rootdir / "pyproject.toml"
-    return command + ([f"--config-file={config}"] if config.is_file() else [])
-
-
-def _watch(process: subprocess.Popen, log: Path, timeout: float) -> bool:
-    """Wait for ``process``; kill it once ``log`` has not grown for ``timeout`` seconds.
-
-    Returns True if it had to be killed.
-    """
-    size, last_progress = 0, time.monotonic()
-    while process.poll() is None:
-        time.sleep(_POLL_SECONDS)
-        current = log.stat().st_size
-        if current != size:
-            size, last_progress = current, time.monotonic()
-        elif time.monotonic() - last_progress > timeout:
-            _kill(process)
-            return True
-    return False
-
-
-def _kill(process: subprocess.Popen) -> None:
-    """Kill the test process and anything it started (it leads its own session)."""
-    if hasattr(os, "killpg"):
-        os.killpg(process.pid, signal.SIGKILL)
-    else:
-        process.kill()
-    process.wait()
+    tree = Path(tree)
+    checks = key.checks()
+    seconds = {c.id: min(module_spec(c.module).timeout, limit(key.seconds[c.id])) for c in checks}
+    outcomes = run_checks(
+        checks,
+        tree / "src",
+        key.sources,
+        preload=key.subpackages,
+        metadata=key.metadata_tiers(),
+        lower=lower,
+        seconds=seconds,
+        slot=slot,
+        limits=limits,
+    )
+    modules = {
+        number: ModuleResult(number, name, module_spec(number, name).points)
+        for number, name in sorted(key.modules.items())
+    }
+    for check, outcome in zip(checks, outcomes):
+        status, message = outcome.status, outcome.message
+        if status == "ok":
+            message = mismatch(key.answers[check.id], outcome.value)
+            status = "wrong" if message else "passed"
+        modules[check.module].checks.append(
+            CheckResult(check.id, check.doc, status, message, outcome.seconds)
+        )
+    return GradeReport(
+        str(tree), key.project, key.version, sandbox.isolation(), list(modules.values())
+    )

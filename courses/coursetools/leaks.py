@@ -16,6 +16,12 @@ into archives inside archives. A notebook is JSON, so each secret is also search
 for as a JSON string would spell it, and a comment line also without its ``#``
 (jupytext turns a ``# text`` line of a Markdown cell into ``text``).
 
+Every file is also searched for anything that looks like a solution marker, exact or
+misspelt (:func:`coursetools.markers.looks_like_marker`): the comments of a Python file,
+any line holding a ``#`` elsewhere. A marker the generator did not recognise leaves its
+block in place, so its mere presence is a leak. Files inside a wheel are exempt: a
+course ships wheels of its solution tiers only, and they keep their markers.
+
 Command line::
 
     python -m coursetools.leaks TIER ARTEFACT [ARTEFACT ...]
@@ -31,6 +37,7 @@ import json
 import re
 import sys
 import tarfile
+import tokenize
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -126,16 +133,47 @@ def _forms(text: str) -> list[str]:
     return [form for form in forms if not is_trivial(form)]
 
 
-def find_leaks(artefact: Path, secrets: list[Secret]) -> list[Leak]:
-    """Every (file, secret) pair where a file of ``artefact`` contains a secret."""
+@dataclass(frozen=True)
+class MarkerLeak:
+    """A line of an artefact file that looks like a solution marker."""
+
+    artefact_file: str
+    line: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.artefact_file}:{self.line}: looks like a solution marker: {self.text!r}"
+
+
+def find_leaks(artefact: Path, secrets: list[Secret]) -> list[Leak | MarkerLeak]:
+    """Every (file, secret) pair where a file of ``artefact`` contains a secret, and every
+    line that looks like a solution marker."""
     spelled = [(secret, secret.spellings()) for secret in secrets]
-    leaks = []
+    leaks: list[Leak | MarkerLeak] = []
     for name, data in _members(artefact, str(artefact)):
         text = data.decode("utf-8", errors="replace")
         leaks += [
             Leak(name, secret) for secret, forms in spelled if any(form in text for form in forms)
         ]
+        if ".whl!" not in name:  # wheels are built from solution tiers, markers and all
+            leaks += [MarkerLeak(name, n, line.strip()) for n, line in _marker_lines(name, text)]
     return leaks
+
+
+def _marker_lines(name: str, text: str) -> list[tuple[int, str]]:
+    """(line, text) of each comment of a Python file, or line with a ``#`` of any other
+    file, that looks like a marker. Marker text inside a docstring is not a marker."""
+    comments = None
+    if name.endswith(".py"):
+        try:
+            tokens = tokenize.generate_tokens(io.StringIO(text).readline)
+            comments = [(t.start[0], t.string) for t in tokens if t.type == tokenize.COMMENT]
+        except (tokenize.TokenError, SyntaxError):
+            comments = None  # not Python after all: read it as text
+    if comments is None:
+        lines = enumerate(text.splitlines(), start=1)
+        comments = [(n, line[line.index("#") :]) for n, line in lines if "#" in line]
+    return [(n, comment) for n, comment in comments if markers.looks_like_marker(comment)]
 
 
 def _is_archive(name: str) -> bool:

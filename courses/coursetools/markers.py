@@ -28,7 +28,9 @@ The rules, which ``tests/courses/test_markers.py`` pins down:
 * Malformed markers are errors with ``file:line``: BEGIN without END, END without
   BEGIN, a BEGIN inside an open block, an END of the other kind, BEGIN and END at
   different indentation (or a body line left of them), a marker sharing its line
-  with code, a misspelt marker.
+  with code, and any comment that looks like a marker without being exactly one
+  (``### begin solution``, ``###  BEGIN SOLUTION``, ``### BEGIN SOLUTON``: see
+  :func:`looks_like_marker`). A near miss never ships a solution silently.
 * Line endings are kept (a CRLF file stays CRLF), and the output depends on the
   input alone.
 """
@@ -36,6 +38,7 @@ The rules, which ``tests/courses/test_markers.py`` pins down:
 from __future__ import annotations
 
 import ast
+import difflib
 import io
 import json
 import re
@@ -51,7 +54,9 @@ ANSWER_PLACEHOLDER = "# YOUR ANSWER HERE"
 
 _MARKER = re.compile(r"(?:# )?### (BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*")
 _HEADER_HINT = "'Module NN · Name — ...' line to name it by"
-_LOOKS_LIKE_MARKER = re.compile(r"\b(?:BEGIN|END) (?:SOLUTION|HIDDEN TESTS)\b")
+#: The markers' words, lower case, without spaces or punctuation.
+_MARKER_LETTERS = ("beginsolution", "endsolution", "beginhiddentests", "endhiddentests")
+_NEAR_MISS = 0.85  # difflib similarity from which a comment counts as meant to be a marker
 _LAYOUT = {tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER}
 _NOT_CODE = _LAYOUT | {tokenize.COMMENT}
 
@@ -208,7 +213,7 @@ def _markers(path: Path, lines: tuple[str, ...], tokens: list[tokenize.TokenInfo
         first_token_col.setdefault(token.start[0], token.start[1])
     found = []
     for token in tokens:
-        if token.type != tokenize.COMMENT or not _LOOKS_LIKE_MARKER.search(token.string):
+        if token.type != tokenize.COMMENT or not looks_like_marker(token.string):
             continue
         line, col = token.start
         match = _MARKER.fullmatch(token.string)
@@ -218,6 +223,21 @@ def _markers(path: Path, lines: tuple[str, ...], tokens: list[tokenize.TokenInfo
             raise MarkerError.at(path, line, "marker must be alone on its line")
         found.append(_Marker(line, match.group(1), match.group(2), lines[line - 1][:col]))
     return found
+
+
+def looks_like_marker(comment: str) -> bool:
+    """Whether a comment reads like a marker, whatever its case, spacing, punctuation or a typo.
+
+    Its letters are compared with the markers' letters: ``### begin solution``,
+    ``#  ###  BEGIN SOLUTION``, ``### BEGIN-SOLUTION`` and ``### BEGIN SOLUTON`` all
+    look like ``### BEGIN SOLUTION``; ``# begin with the solution of ...`` does not.
+    """
+    letters = re.sub(r"[^a-z]", "", comment.lower())
+    return any(
+        difflib.SequenceMatcher(None, letters[:size], marker).ratio() >= _NEAR_MISS
+        for marker in _MARKER_LETTERS
+        for size in (len(marker) - 1, len(marker), len(marker) + 1)
+    )
 
 
 def _find_blocks(

@@ -1,7 +1,8 @@
 """What the course tooling adds to the trees and bundles it hands out.
 
-* :func:`grader_files` — the grader, copied under ``grading/coursetools/`` so a tree or
-  bundle can grade itself in CI without the monorepo (see :mod:`coursetools.classroom`);
+* :func:`grader_files` — the formative runner, copied under ``grading/coursetools/`` so a
+  tree or bundle gives feedback in CI without the monorepo (see :mod:`coursetools.classroom`;
+  the instructor's grader and its answer keys never ship);
 * :func:`support_files` — files of a tier outside ``src``/``tests``/``lessons`` that its
   tests read (``scripts/generate_tinytalks.py``: the TinyTalks test regenerates the data);
 * :func:`tree_extras` — all of the above plus the GitHub Classroom workflow and a
@@ -17,13 +18,13 @@ from pathlib import Path
 from coursetools.tiers import COURSES_DIR, Tier
 
 TEMPLATES = COURSES_DIR / "templates"
-#: The modules of the shipped grader; they import nothing else from the course tooling.
-GRADER_MODULES = ("tiers.py", "grading.py", "grade.py", "pytest_grading.py", "classroom.py")
+#: The modules of the shipped runner; they import nothing else from the course tooling.
+GRADER_MODULES = ("points.py", "classroom.py")
 _NOT_SHIPPED = ("__pycache__", "build", "dist")
 
-_PACKAGE_DOC = '''"""The TinyTorch grader, as shipped with a course (copied from the course tools).
+_PACKAGE_DOC = '''"""TinyTorch's formative test runner, as shipped with a course.
 
-``python -m coursetools.classroom TREE --out reports`` grades a tree: see classroom.py.
+``python -m coursetools.classroom TREE --out reports`` runs a tree's tests: see classroom.py.
 """
 '''
 

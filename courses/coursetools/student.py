@@ -35,7 +35,7 @@ import tempfile
 from pathlib import Path
 
 from coursetools import leaks, markers, shipping
-from coursetools.grading import CURRICULUM
+from coursetools.points import CURRICULUM
 from coursetools.tiers import (
     REPO_ROOT,
     Tier,
@@ -262,12 +262,14 @@ python -m pytest tests -q          # everything
 
 ## Grading
 
-Your course grades this tree with `python -m coursetools.grade <this tree>`. It runs
-each module's test file against the code in this tree's `src/` (never a reference
-copy), gives every test an equal share of the module's points, and allows each test
-a fixed time (60 s; 300 s for Module 09), so a test that hangs costs that test only.
-Instructors may grade with additional tests you do not see here. Passing the tests
-in this tree is the best way to know where you stand.
+Your course grades the code in this tree's `src/` with graded checks: for each module,
+functions that call your code on inputs of their own and compare what it computes with
+answers recorded from the reference solution, which you never see. Each module's points
+are split evenly over its checks; a check earns its share only when your code's result
+matches, so an untouched tree scores exactly 0. Your code runs in a sandbox with a time
+limit per check: a function that hangs costs only the checks that call it. Passing the
+tests in this tree is the best way to know where you stand; on GitHub, the workflow in
+`.github/workflows/classroom.yml` reports your tests' estimate on every push.
 """
 
 

@@ -5,13 +5,19 @@ tier: solution blocks in ``src`` (at module level, in methods, in a nested funct
 a progressive-disclosure hook in ``__init__`` (Module 03 patches ``Vector`` at import
 and must not break the import while it is a stub), a test that skips while Module 03
 is dormant, a hidden test, and a lesson with a code exercise and a worked answer in
-a Markdown cell.
+a Markdown cell. ``DEMO_CHECKS`` are its graded checks (``courses/checks/<tier>/`` for a
+real tier).
+
+``graded_demo`` is built once per session: the demo tier, its checks, its answer key and
+its untouched student tree, which tests copy before they change anything.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -218,6 +224,44 @@ DEMO_FILES = {
 }
 
 
+DEMO_CHECKS = {
+    "check_01_vector.py": '''
+        from tinytorch.demo import Vector
+
+
+        def check_norm():
+            """The length of (3, 4, 12)."""
+            return Vector([3.0, 4.0, 12.0]).norm()
+
+
+        def check_add():
+            """An element-wise sum with negative and fractional values."""
+            return Vector([1, 2.5]).add(Vector([10, -20])).values
+        ''',
+    "check_02_stats.py": '''
+        from tinytorch.demo import Vector, mean, variance
+
+
+        def check_mean():
+            """The mean of four values."""
+            return mean(Vector([1, 2, 3, 10]))
+
+
+        def check_variance():
+            """The population variance of three values."""
+            return variance(Vector([1, 3, 7]))
+        ''',
+    "check_03_boost.py": '''
+        from tinytorch.demo import Vector
+
+
+        def check_boosted():
+            """A boosted vector once Module 03 switched boosting on at import."""
+            return Vector([1.5, -2]).boosted().values
+        ''',
+}
+
+
 def write_tier(root: Path, files: dict[str, str]) -> Path:
     """Write ``files`` (relative path -> dedented text) under ``root`` and return ``root``."""
     for relative, text in files.items():
@@ -231,3 +275,57 @@ def write_tier(root: Path, files: dict[str, str]) -> Path:
 def demo_tier(tmp_path: Path) -> Path:
     """A fresh copy of the demo tier at ``tmp_path/packages/tinytorch-demo``."""
     return write_tier(tmp_path / "packages" / "tinytorch-demo", DEMO_FILES)
+
+
+@dataclass(frozen=True)
+class GradedDemo:
+    """The demo tier ready to grade: solution, checks, answer key, untouched student tree."""
+
+    tier: Path
+    checks: Path
+    key: object  # coursetools.answers.TierKey
+    student: Path
+
+    def learner(self, where: Path, *solved: str) -> Path:
+        """A learner's copy of the student tree at ``where`` with these files solved."""
+        tree = Path(shutil.copytree(self.student, where, ignore=shutil.ignore_patterns(".git")))
+        for name in solved:
+            shutil.copyfile(
+                self.tier / "src/tinytorch/demo" / name, tree / "src/tinytorch/demo" / name
+            )
+        return tree
+
+
+def isolation() -> str:
+    """How the sandbox isolates learner code here (``bwrap`` or ``process``), or why it cannot."""
+    from coursetools import sandbox
+
+    try:
+        return sandbox.isolation()
+    except sandbox.SandboxError as error:
+        return str(error)
+
+
+@pytest.fixture(scope="session")
+def bwrap() -> None:
+    """Skip unless learner code runs in bubblewrap here (root and bubblewrap: CI has both)."""
+    if isolation() != "bwrap":
+        pytest.skip(
+            f"needs the bubblewrap sandbox (root, bubblewrap installed); here: {isolation()}"
+        )
+
+
+@pytest.fixture(scope="session")
+def graded_demo(tmp_path_factory: pytest.TempPathFactory) -> GradedDemo:
+    if isolation() not in ("bwrap", "process"):
+        pytest.skip(isolation())
+    from coursetools import answers
+    from coursetools.student import generate_student_tree
+    from coursetools.tiers import Tier
+
+    root = tmp_path_factory.mktemp("graded-demo")
+    tier = write_tier(root / "packages" / "tinytorch-demo", DEMO_FILES)
+    checks = write_tier(root / "checks" / "demo", DEMO_CHECKS)
+    key = answers.record(Tier.load(tier), [], checks)
+    student = generate_student_tree(tier, root / "student", lower=[])
+    return GradedDemo(tier, checks, key, student)

@@ -22,7 +22,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from coursetools import bundle, courses, debug, leaks
+from coursetools import answers, bundle, courses, debug, leaks
 from coursetools.tiers import COURSES_DIR, PACKAGES_DIR, REPO_ROOT
 
 SHIPPED = ["bootcamp-foundation", "semester", "workshop-opt", "debug-autograd"]
@@ -136,13 +136,20 @@ def test_each_shipped_course_bundles_with_everything_it_promises(built: Built, n
                 f"{tier['project']}=={tier['version']}" in files["wheels/constraints.txt"].decode()
             )
             assert any(n.startswith(f"trusted/{tier['tier']}/tests/test_") for n in files)
-        else:  # the learner's tree, with its own CI workflow and grader
+        else:  # the learner's tree, with its own CI workflow and test runner
             for part in ("pyproject.toml", "README.md", ".github/workflows/classroom.yml"):
                 assert f"{tier['tree']}/{part}" in files
-            assert f"{tier['tree']}/grading/coursetools/grading.py" in files
+            assert f"{tier['tree']}/grading/coursetools/classroom.py" in files
             assert not any(n.startswith(f"{tier['tree']}/.git/") for n in files)
 
-    # the runner, the grader with points, CI, lessons, milestones and their data
+    # the instructor's grader and the answer keys stay out; the keys lie beside the zip
+    assert not any(n.endswith(("grading.py", "answers.py", "sandbox.py")) for n in files)
+    assert not any("answers" in n or n.startswith("checks/") for n in files)
+    keys = answers.load(built.out / f"{course.bundle_name}.answers.json")
+    assert set(keys) == {t.project for t in course.tiers if t.mode != "solution"}
+    assert stat.S_IMODE((built.out / f"{course.bundle_name}.answers.json").stat().st_mode) == 0o600
+
+    # the runner, the test runner with points, CI, lessons, milestones and their data
     for part in ("README.md", "noxfile.py", "course.toml", ".github/workflows/classroom.yml"):
         assert part in files
     assert files["noxfile.py"] == (bundle.TEMPLATES / "bundle_noxfile.py").read_bytes()

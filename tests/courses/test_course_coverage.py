@@ -81,3 +81,27 @@ def test_tests_that_fail_on_the_solution_make_the_check_refuse(demo_tier: Path):
 def test_the_command_line_exits_zero_when_every_block_is_noticed(demo_tier: Path, capsys):
     assert coverage.main([str(demo_tier), "--workers", "1"]) == 0
     assert "5 of 5 solution blocks noticed" in capsys.readouterr().out
+
+
+def test_every_block_of_the_demo_tier_changes_a_graded_check(graded_demo):
+    results = coverage.checks_coverage(graded_demo.tier, lower=[], checks_dir=graded_demo.checks)
+    assert [(r.block.qualname, r.noticed) for r in results] == [
+        ("enable_boost", True),
+        ("mean", True),
+        ("variance.squared_deviations", True),
+        ("Vector.norm", True),
+        ("Vector.add", True),
+    ]
+    assert results[3].detail.startswith("check_01_vector:check_norm: raised")
+
+
+def test_a_block_no_check_notices_is_reported(graded_demo, tmp_path: Path):
+    checks = tmp_path / "checks"
+    checks.mkdir()
+    for name in ("check_01_vector.py", "check_02_stats.py", "check_03_boost.py"):
+        (checks / name).write_text((graded_demo.checks / name).read_text())
+    stats = checks / "check_02_stats.py"
+    stats.write_text(stats.read_text().split("def check_variance")[0])
+    results = coverage.checks_coverage(graded_demo.tier, lower=[], checks_dir=checks)
+    missed = [(r.block.qualname, r.detail) for r in results if not r.noticed]
+    assert missed == [("variance.squared_deviations", "no check notices it")]

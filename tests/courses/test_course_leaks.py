@@ -93,6 +93,18 @@ def test_a_planted_leak_names_the_artefact_file_and_the_solution_block(
     )
 
 
+@pytest.mark.parametrize(
+    "marker", ["### BEGIN SOLUTION", "### begin solution", "###  END  SOLUTION"]
+)
+def test_a_marker_or_near_miss_in_an_artefact_is_a_leak(student_tree: Path, secrets, marker: str):
+    planted = student_tree / "src/tinytorch/demo/stats.py"
+    text = planted.read_text(encoding="utf-8")
+    planted.write_text(f"{text}{marker}\n", encoding="utf-8")
+    (leak,) = leaks.find_leaks(student_tree, secrets)
+    line = len(text.splitlines()) + 1
+    assert str(leak) == f"{planted}:{line}: looks like a solution marker: {marker!r}"
+
+
 def test_leaks_are_found_in_notebook_json_including_markdown_answers(tmp_path: Path, secrets):
     notebook = {
         "cells": [

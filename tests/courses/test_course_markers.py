@@ -316,6 +316,22 @@ def test_stripping_is_deterministic():
             "def f():\n    ##### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n",
             "losses.py:4: malformed marker '##### BEGIN SOLUTION'",
         ),
+        (
+            "def f():\n    ### begin solution\n    return 1\n    ### end solution\n",
+            "losses.py:4: malformed marker '### begin solution'",
+        ),
+        (
+            "def f():\n    ###  BEGIN  SOLUTION\n    return 1\n    ###  END  SOLUTION\n",
+            "losses.py:4: malformed marker '###  BEGIN  SOLUTION'",
+        ),
+        (
+            "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTON\n",
+            "losses.py:6: malformed marker '### END SOLUTON'",
+        ),
+        (
+            "def f():\n    return 1\n\n\n# ### begin hidden test\n",
+            "losses.py:7: malformed marker '# ### begin hidden test'",
+        ),
     ],
     ids=[
         "begin-without-end",
@@ -326,6 +342,10 @@ def test_stripping_is_deterministic():
         "body-left",
         "shared-line",
         "misspelt",
+        "lower-case",
+        "two-spaces",
+        "typo",
+        "near-miss-hidden-tests",
     ],
 )
 def test_malformed_markers_are_reported_with_file_and_line(body, expected):
@@ -346,3 +366,21 @@ def test_marker_errors_come_before_the_syntax_errors_they_cause():
 
 def test_a_file_that_is_not_python_is_an_error_with_its_line():
     assert error_of(HEADER + "def f(:\n    pass\n").startswith("losses.py:3: not valid Python")
+
+
+@pytest.mark.parametrize(
+    ("comment", "looks"),
+    [
+        ("### BEGIN SOLUTION", True),
+        ("# ### END HIDDEN TESTS", True),
+        ("#begin_solution", True),
+        ("### BEGIN-SOLUTION", True),
+        ("### BEGN SOLUTON", True),
+        ("# begin with the solution of the previous exercise", False),
+        ("# Begins solving the system", False),
+        ("# the end: solution found", False),
+        ("# END", False),
+    ],
+)
+def test_a_comment_that_reads_like_a_marker_is_treated_as_one(comment: str, looks: bool):
+    assert markers.looks_like_marker(comment) is looks

@@ -61,7 +61,7 @@ def test_the_readme_tells_learners_how_to_install_test_and_find_lessons(student_
     assert "pip install -e ." in readme
     assert "python -m pytest tests/test_01_vector.py -q" in readme
     assert "| 01 Vector | `lessons/01_vector.py` | `tests/test_01_vector.py` | 60 |" in readme
-    assert "python -m coursetools.grade" in readme
+    assert "an untouched tree scores exactly 0" in readme
 
 
 def test_solutions_are_stubbed_and_signatures_docstrings_and_checks_stay(student_tree: Path):
@@ -174,6 +174,26 @@ def test_malformed_markers_anywhere_stop_generation_and_list_every_problem(
         f"{stats}:22",
         f"{test_file}:{last_line}",
     ]
+    assert not out.exists()
+
+
+def test_a_misspelt_marker_is_refused_instead_of_shipping_its_solution(
+    demo_tier: Path, tmp_path: Path
+):
+    vector = demo_tier / "src/tinytorch/demo/vector.py"
+    text = vector.read_text(encoding="utf-8")
+    vector.write_text(
+        text.replace(
+            "        ### BEGIN SOLUTION\n        total", "        ### begin solution\n        total"
+        ).replace(
+            "        ### END SOLUTION\n\n    def add", "        ### end solution\n\n    def add"
+        ),
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    with pytest.raises(markers.MarkerError) as caught:
+        generate_student_tree(demo_tier, out, lower=[])
+    assert caught.value.problems == [f"{vector}:26: malformed marker '### begin solution'"]
     assert not out.exists()
 
 
