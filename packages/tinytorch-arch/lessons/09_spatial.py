@@ -99,12 +99,12 @@ rng = np.random.default_rng(0)
 # - `Conv2d.forward`: check the input (4-D, the right channel count, with an error that
 #   names the layer and both shapes), then call `conv2d`.
 # - `Conv2d.macs`: multiply-adds of one forward pass, B·C_out·H_out·W_out·C_in·K_h·K_w.
-# - `Flatten.forward`: merge every axis from `start_dim` on.
 # - `parameter_comparison`: the parameters of a convolution and of a dense layer over
 #   the same image.
 #
-# The functional `conv2d`, `max_pool2d` and `avg_pool2d`, the layer constructors and
-# the pooling modules around the Functions are given.
+# The functional `conv2d`, `max_pool2d` and `avg_pool2d`, the layer constructors, the
+# pooling modules around the Functions and `Flatten` (Module 01's `Tensor.flatten` as a
+# layer) are given.
 
 # %% [markdown]
 # ## Use

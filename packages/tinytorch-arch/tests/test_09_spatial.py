@@ -377,10 +377,14 @@ class TestFlatten:
         assert out.shape == (2, 60)
         np.testing.assert_array_equal(out.data, x.reshape(2, 60))
 
-    def test_start_dim(self):
-        assert Flatten(start_dim=2)(Tensor(np.zeros((2, 3, 4, 5)))).shape == (2, 3, 20)
-        with pytest.raises(ValueError, match="start_dim=4 is not an axis"):
-            Flatten(start_dim=4)(Tensor(np.zeros((2, 3, 4, 5))))
+    def test_start_dim_and_end_dim_as_in_pytorch(self):
+        x = Tensor(np.zeros((2, 3, 4, 5)))
+        assert Flatten(start_dim=2)(x).shape == (2, 3, 20)
+        assert Flatten(1, 2)(x).shape == (2, 12, 5)
+        assert Flatten(0, -2)(x).shape == (24, 5)
+        assert repr(Flatten()) == "Flatten(start_dim=1, end_dim=-1)"
+        with pytest.raises(ValueError, match="start_dim=4 is out of range"):
+            Flatten(start_dim=4)(x)
 
     def test_gradient_is_reshaped_back(self, rng):
         x = f64(rng.standard_normal((2, 3, 2, 2)))

@@ -23,7 +23,8 @@
 #
 # - **Prerequisites**: Python and NumPy.
 # - **This module**: the `Tensor` class: storage and dtype, memory footprint,
-#   broadcasting arithmetic, matrix multiplication, reductions, reshapes and indexing.
+#   broadcasting arithmetic, matrix multiplication, reductions, reshapes and indexing;
+#   PyTorch's comparisons, conversions and views come with it, ready-made.
 # - **Unlocks**: 02 Activations, 03 Layers and 04 Losses build on it; 05 Autograd wakes
 #   up the dormant `requires_grad`, `grad` and `backward()` you will see here.
 #
@@ -76,6 +77,11 @@ def module_tests(number: str) -> list[Path] | None:
 #   `reshape(2, 3)` and `reshape((2, 3))`.
 # - **element-wise math**: `Tensor.exp`, `Tensor.log`, `Tensor.sqrt`: one NumPy call each.
 # - **reference**: `matmul_loops`: three explicit loops, the cost you can see.
+#
+# Given, not yours to write: comparisons (`==`, `<`, ... reuse `_elementwise`),
+# conversions (`to`, `float()`, `int(t)`, `names[t]`), `view` and `flatten` (built on your
+# `reshape`), and the functions that make tensors (`zeros`, `rand`, `from_numpy`, ... in
+# `tinytorch/core/creation.py`).
 #
 # Results are always new Tensors (`Tensor._wrap` keeps the dtype of the result), and
 # inputs are never modified. Each op computes its result into `out`; the line after
@@ -143,6 +149,43 @@ m = Tensor(np.arange(6).reshape(2, 3))
 t = m.permute(1, 0)
 print("strides", m.data.strides, "->", t.data.strides)
 print("shares memory:", np.shares_memory(m.data, t.data))
+
+# %% [markdown]
+# `view` is PyTorch's `reshape` that must never copy, and `flatten` merges axes. After the
+# permute no strides can describe the flat order, so `view` refuses where `reshape`
+# quietly copies:
+
+# %%
+print(m.view(3, 2).shape, m.flatten().shape, Tensor(np.zeros((4, 2, 3))).flatten(1).shape)
+try:
+    t.view(6)
+except ValueError as error:
+    print("ValueError:", error)
+print("reshape copies instead:", t.reshape(6))
+
+# %% [markdown]
+# **Comparisons and conversions, as in PyTorch.** A comparison is element-wise, like the
+# arithmetic, and gives a bool tensor: `(predicted == labels).sum()` counts matches. A
+# one-element tensor stands in for its Python number (`float(t)`, `if t:`, `names[t]`);
+# `bool()` of several elements is ambiguous and says so. `.to(...)`, `.float()` and
+# `.long()` convert the dtype; the only device is the CPU, where NumPy keeps the data.
+
+# %%
+predicted = Tensor([2, 0, 1, 1], dtype=np.int64)
+labels = Tensor([2, 0, 0, 1], dtype=np.int64)
+matches = predicted == labels
+print(matches, "->", matches.float().sum().item(), "of", len(labels), "match")
+names = ["cat", "dog", "bird"]
+print("first prediction:", names[predicted[0]])
+try:
+    bool(matches)
+except RuntimeError as error:
+    print("RuntimeError:", error)
+print(Tensor([1.7, -1.7]).long(), Tensor([1.0]).to("cpu").device)
+try:
+    Tensor([1.0]).to("cuda")
+except ValueError as error:
+    print("ValueError:", error)
 
 # %% [markdown]
 # **Dormant features.** `requires_grad`, `grad` and `backward()` are part of the API

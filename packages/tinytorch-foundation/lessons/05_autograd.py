@@ -83,7 +83,8 @@ def f64(values, requires_grad: bool = True) -> Tensor:
 #   `NegBackward.backward`, `MatMulBackward.backward`, `SumBackward.backward`,
 #   `MeanBackward.backward`, `MaxBackward.backward`, `ReshapeBackward.backward`,
 #   `PermuteBackward.backward`, `GetItemBackward.backward`, `ExpBackward.backward`,
-#   `LogBackward.backward`, `SqrtBackward.backward`.
+#   `LogBackward.backward`, `SqrtBackward.backward`, `ToCopyBackward.backward` (a cast
+#   such as `x.double()`: the gradient goes back in the input's dtype).
 # - Module 02 ops: `ReLUBackward.backward`, `SigmoidBackward.backward`,
 #   `TanhBackward.backward`, `GELUBackward.backward`, `SoftmaxBackward.backward` (a
 #   vector-Jacobian product, never the Jacobian itself), `LogSoftmaxBackward.backward`.

@@ -25,7 +25,8 @@
 # - **Prerequisites**: 03 Layers, 04 Losses, 05 Autograd and 06 Optimizers.
 # - **This module**: `Trainer` (fit and evaluate with shuffling and manual batching),
 #   `CosineAnnealingLR` with warm-up, `clip_grad_norm_`, `save_checkpoint` and
-#   `load_checkpoint` (atomic `.npz`, validated on load), `memory_report` and
+#   `load_checkpoint` (atomic `.npz`, validated on load), `save` and `load` (PyTorch's
+#   `torch.save(model.state_dict(), path)` without pickle), `memory_report` and
 #   `checkpoint` (activation checkpointing).
 # - **Unlocks**: Milestones 1 to 3, and 08 DataLoader, which replaces manual batching.
 
@@ -48,8 +49,10 @@ from tinytorch.training import (
     accuracy,
     checkpoint,
     clip_grad_norm_,
+    load,
     load_checkpoint,
     memory_report,
+    save,
     save_checkpoint,
 )
 
@@ -85,10 +88,14 @@ def module_tests(number: str) -> list[Path] | None:
 #   scheduler state as arrays plus one JSON metadata entry, written through
 #   `atomic_write`: a temporary file renamed into place) and `load_checkpoint` (all or
 #   nothing: check every entry, the format, names, shapes, the optimizer's and the
-#   scheduler's state before changing anything; never unpickle).
+#   scheduler's state before changing anything; never unpickle); and the two halves of
+#   `save` and `load`: `_encode` turns an object into JSON, setting its arrays aside as
+#   numbered entries, and `_decode` turns that JSON back into the object, refusing
+#   anything `_encode` could not have written.
 #
-# `Trainer.fit`, `evaluate`, `memory_report` and `checkpoint` are given: they show how
-# the pieces compose.
+# `Trainer.fit`, `evaluate`, `memory_report`, `checkpoint`, and `save` and `load` around
+# your two halves (the checks of sizes and names before any data is read, the atomic
+# write) are given: they show how the pieces compose.
 
 # %% [markdown]
 # ## Use
@@ -134,6 +141,25 @@ with tempfile.TemporaryDirectory() as folder:
 probe = Tensor(x_test[:5])
 print("metadata:", metadata, "| file:", size, "bytes")
 print("same predictions:", np.array_equal(model(probe).data, restored(probe).data))
+
+# %% [markdown]
+# **Save and load, as in PyTorch.** `torch.save(model.state_dict(), "model.pth")` pickles,
+# so loading a file can run any code it names. `save` writes the same state dict as
+# numbered arrays plus a JSON structure; `load` checks every entry before reading it, and
+# refuses any file it did not write — here a pickle, as `torch.save` would write one.
+
+# %%
+with tempfile.TemporaryDirectory() as folder:
+    save(model.state_dict(), Path(folder) / "model.pth")
+    fresh = Sequential(Linear(64, 64), ReLU(), Linear(64, 10))
+    fresh.load_state_dict(load(Path(folder) / "model.pth", weights_only=True))
+    print("same predictions:", np.array_equal(model(probe).data, fresh(probe).data))
+    pickled = Path(folder) / "pickled.pth"
+    pickled.write_bytes(b"\x80\x04\x95" + bytes(40))  # how a pickle starts
+    try:
+        load(pickled)
+    except ValueError as error:
+        print("refused:", str(error)[:110], "...")
 
 # %% [markdown]
 # **Where a training step's memory goes.** Pass the loss before `backward` so the

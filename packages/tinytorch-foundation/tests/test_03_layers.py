@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import tinytorch.nn as nn
-from tinytorch.core import Tensor, manual_seed
+from tinytorch.core import Tensor, device, manual_seed
 from tinytorch.nn import (
     GELU,
     Activation,
@@ -124,6 +124,42 @@ def test_manual_seed_makes_initialisation_reproducible() -> None:
 
 def test_linear_repr_names_its_sizes() -> None:
     assert repr(Linear(2, 3)) == "Linear(in_features=2, out_features=3, bias=True)"
+
+
+class Classifier(Module):
+    """A model written the way PyTorch's "Build the Neural Network" tutorial writes one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack = Sequential(Linear(4, 8), ReLU(), Linear(8, 3))
+        self.dropout = Dropout(0.25)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.dropout(self.stack(x))
+
+
+def test_print_model_uses_pytorchs_layout() -> None:
+    assert repr(Classifier()) == (
+        "Classifier(\n"
+        "  (stack): Sequential(\n"
+        "    (0): Linear(in_features=4, out_features=8, bias=True)\n"
+        "    (1): ReLU()\n"
+        "    (2): Linear(in_features=8, out_features=3, bias=True)\n"
+        "  )\n"
+        "  (dropout): Dropout(p=0.25)\n"
+        ")"
+    )
+
+    class Scaled(Module):  # settings of its own and children: settings first
+        def __init__(self) -> None:
+            self.inner = Linear(2, 2)
+
+        def extra_repr(self) -> str:
+            return "scale=2.0"
+
+    assert repr(Scaled()) == (
+        "Scaled(\n  scale=2.0\n  (inner): Linear(in_features=2, out_features=2, bias=True)\n)"
+    )
 
 
 # ----------------------------------------------------------------------------- discovery
@@ -519,3 +555,37 @@ def test_an_unknown_name_is_an_attribute_error_that_lists_installed_tiers() -> N
 
 def test_foundation_layers_are_listed_by_dir() -> None:
     assert {"Linear", "Sequential", "Dropout", "ReLU", "CrossEntropyLoss"} <= set(dir(nn))
+
+
+# ----------------------------------------------------------------------------- device and dtype
+
+
+@pytest.mark.parametrize("where", ["cpu", device("cpu")], ids=["str", "device"])
+def test_module_to_the_cpu_returns_the_model_unchanged(where) -> None:
+    model = mlp()
+    before = model.state_dict()
+    assert model.to(where) is model and model.to(device=where) is model
+    assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())
+
+
+@pytest.mark.parametrize("where", ["cuda", "mps"])
+def test_module_to_another_device_is_refused(where) -> None:
+    with pytest.raises(ValueError, match="CPU only"):
+        mlp().to(where)
+
+
+def test_module_to_a_dtype_casts_parameters_in_place() -> None:
+    model = mlp()
+    params = model.parameters()
+    assert model.to(np.float64) is model
+    assert [p is q for p, q in zip(params, model.parameters())] == [True] * len(params)
+    assert {p.dtype for p in model.parameters()} == {np.dtype(np.float64)}
+    assert model(Tensor(np.ones((2, 4)), dtype=np.float64)).dtype == np.float64
+    assert model.float() is model and model.parameters()[0].dtype == np.float32
+    assert model.double().parameters()[0].dtype == np.float64
+    assert model.to("cpu", np.float32).parameters()[0].dtype == np.float32
+
+
+def test_module_to_an_integer_dtype_is_refused() -> None:
+    with pytest.raises(TypeError, match="floating-point"):
+        mlp().to(np.int64)

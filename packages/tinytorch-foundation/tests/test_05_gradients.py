@@ -118,6 +118,38 @@ class TestTensorOps:
         )
 
 
+class TestConversions:
+    """Casts, comparisons and in-place helpers, as PyTorch's autograd treats them."""
+
+    def test_a_float_cast_passes_the_gradient_back_in_the_inputs_dtype(self) -> None:
+        x = Tensor([1.0, 2.0], requires_grad=True)  # float32
+        y = x.double() * Tensor([3.0, 4.0], dtype=np.float64)
+        assert y.dtype == np.float64 and type(x.double().grad_fn).__name__ == "ToCopyBackward"
+        y.sum().backward()
+        assert x.grad.dtype == np.float32
+        np.testing.assert_array_equal(x.grad.data, [3.0, 4.0])
+
+    def test_integer_and_bool_results_record_nothing(self) -> None:
+        x = Tensor([1.5, -2.0], requires_grad=True)
+        for out in (x.long(), x.bool(), x.type(np.int32), x > 0, x == x, x.argmax()):
+            assert out.requires_grad is False and out.grad_fn is None
+
+    def test_grad_zero_clears_an_accumulated_gradient(self) -> None:
+        w = Tensor([1.0, 2.0], requires_grad=True)
+        (w * 3).sum().backward()
+        assert w.grad.zero_() is w.grad
+        (w * w).sum().backward()
+        np.testing.assert_array_equal(w.grad.data, [2.0, 4.0])
+
+    def test_module_to_casts_parameters_and_their_gradients(self, rng) -> None:
+        model = Sequential(Linear(3, 4), Tanh(), Linear(4, 2))
+        model(Tensor(np.ones((1, 3)))).sum().backward()
+        model.double()
+        assert {p.grad.dtype for p in model.parameters()} == {np.dtype(np.float64)}
+        x = Tensor(rng.standard_normal((2, 3)), requires_grad=True, dtype=np.float64)
+        assert gradcheck(lambda x: model(x), [x])
+
+
 # ===================================================================== Module 02 · Activations
 
 NAMES = ["relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax"]

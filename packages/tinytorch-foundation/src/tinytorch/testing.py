@@ -30,7 +30,7 @@ import numpy as np
 from tinytorch.core import autograd
 from tinytorch.core.autograd import Function
 from tinytorch.core.graph_tools import gradcheck
-from tinytorch.core.tensor import Tensor
+from tinytorch.core.tensor import Tensor, flatten
 from tinytorch.nn import activations, losses
 from tinytorch.nn.activations import GELU_C
 from tinytorch.nn.layers import Dropout, Linear, Module, Parameter, ReLU, Sequential
@@ -257,6 +257,14 @@ SHAPE_FORMS = [
     ("transpose", lambda x: x.transpose(), lambda x: x.swapaxes(-1, -2), "PermuteBackward"),
     ("transpose 0 2", lambda x: x.transpose(0, 2), lambda x: x.swapaxes(0, 2), "PermuteBackward"),
     ("T", lambda x: x.T, lambda x: x.T, "PermuteBackward"),
+    # views and flatten are reshapes: Tensor.reshape records them
+    ("view", lambda x: x.view(4, 6), lambda x: x.reshape(4, 6), "ReshapeBackward"),
+    ("view tuple", lambda x: x.view((-1, 4)), lambda x: x.reshape(-1, 4), "ReshapeBackward"),
+    ("view_as", lambda x: x.view_as(x.T), lambda x: x.reshape(4, 3, 2), "ReshapeBackward"),
+    ("flatten", lambda x: x.flatten(), lambda x: x.reshape(-1), "ReshapeBackward"),
+    ("flatten 1", lambda x: x.flatten(1), lambda x: x.reshape(2, 12), "ReshapeBackward"),
+    ("flatten(x, 0, 1)", lambda x: flatten(x, 0, 1), lambda x: x.reshape(6, 4), "ReshapeBackward"),
+    ("flatten -2", lambda x: x.flatten(-2, -1), lambda x: x.reshape(2, 12), "ReshapeBackward"),
 ]
 _SHAPE_OP = {"ReshapeBackward": Tensor.reshape, "PermuteBackward": Tensor.permute}
 
@@ -364,8 +372,40 @@ def _tensor_cases() -> list[OpCase]:
         cases.append(
             OpCase(f"{name} with positional arguments", 1, op, rule, args, reference, call)
         )
+    for name, rule, call, reference in (  # PyTorch's keywords for NumPy's axis and keepdims
+        (
+            "sum",
+            "SumBackward",
+            lambda x: x.sum(dim=1, keepdim=True),
+            lambda x: x.sum(1, keepdims=True),
+        ),
+        ("mean", "MeanBackward", lambda x: x.mean(dim=[0, 1]), lambda x: x.mean((0, 1))),
+        (
+            "max",
+            "MaxBackward",
+            lambda x: x.max(dim=-1, keepdim=True),
+            lambda x: x.max(-1, keepdims=True),
+        ),
+    ):
+        args = (Arg((3, 4), DISTINCT),)
+        op = getattr(Tensor, name)
+        cases.append(OpCase(f"{name} with dim and keepdim", 1, op, rule, args, reference, call))
     for name, call, reference, rule in SHAPE_FORMS:
         cases.append(OpCase(name, 1, _SHAPE_OP[rule], rule, (Arg((2, 3, 4)),), reference, call))
+    cases.append(
+        OpCase("t", 1, Tensor.permute, "PermuteBackward", (Arg((3, 4)),), lambda x: x.T, Tensor.t)
+    )
+    cases.append(
+        OpCase(
+            "to with copy=True",  # a cast that keeps the dtype (gradcheck needs float64)
+            1,
+            Tensor.to,
+            "ToCopyBackward",
+            (Arg((2, 3)),),
+            np.copy,
+            lambda x: x.to(x.dtype, copy=True),
+        )
+    )
     for name, index in INDICES.items():
         cases.append(
             OpCase(

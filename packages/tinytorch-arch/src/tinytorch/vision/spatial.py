@@ -506,25 +506,21 @@ class AvgPool2d(Module):
 
 
 class Flatten(Module):
-    """Merge every axis from ``start_dim`` on: (B, C, H, W) -> (B, C·H·W) for a Linear head.
+    """Merge the axes ``start_dim`` to ``end_dim``: (B, C, H, W) -> (B, C·H·W) for a Linear head.
 
-    A reshape (no copy when the layout allows it); the gradient is reshaped back.
+    Module 01's ``Tensor.flatten`` as a layer, with PyTorch's defaults (the batch axis
+    stays): a reshape, no copy when the layout allows it; the gradient is reshaped back.
     """
 
-    def __init__(self, start_dim: int = 1) -> None:
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         self.start_dim = start_dim
+        self.end_dim = end_dim
 
     def forward(self, x: Tensor) -> Tensor:
-        ### BEGIN SOLUTION
-        if not 0 <= self.start_dim < x.ndim:
-            raise ValueError(
-                f"Flatten: start_dim={self.start_dim} is not an axis of the input shape {x.shape}"
-            )
-        return x.reshape(*x.shape[: self.start_dim], -1)
-        ### END SOLUTION
+        return x.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
-        return f"start_dim={self.start_dim}"
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 # ----------------------------------------------------------------------------- weight sharing

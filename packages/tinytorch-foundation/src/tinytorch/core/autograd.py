@@ -349,6 +349,15 @@ class SqrtBackward(Function):
         ### END SOLUTION
 
 
+class ToCopyBackward(Function):
+    """A cast between float dtypes (``x.double()``): the gradient, in the input's dtype."""
+
+    def backward(self, grad):
+        ### BEGIN SOLUTION
+        return (grad.astype(self.array(0).dtype),)
+        ### END SOLUTION
+
+
 # ----------------------------------------------------------------------------- Module 02 rules
 
 

@@ -3,7 +3,8 @@
 Connection map
     Prerequisites : Python and NumPy
     This module   : Tensor — storage (dtype, shape, bytes), broadcasting arithmetic,
-                    matrix multiplication, reductions, reshapes, indexing
+                    comparisons, matrix multiplication, reductions, reshapes and views,
+                    indexing, conversions (dtypes, Python numbers, the CPU device)
     Unlocks       : 02 Activations · 03 Layers · 04 Losses · 05 Autograd wakes up the
                     dormant ``requires_grad`` / ``grad`` / ``backward()`` seen here
 
@@ -14,11 +15,13 @@ one output) and 2 * 1000**3 = 2 GFLOPs of work.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 DEFAULT_DTYPE = np.float32
+Dims = int | tuple[int, ...] | None  # one axis, several, or all of them (None)
 
 _rng = np.random.default_rng(0)
 
@@ -49,6 +52,45 @@ def _plain_index(index: Any) -> Any:
     return _data(index)
 
 
+def _comparable(value: Any) -> bool:
+    """Whether comparing with ``value`` is element-wise: a Tensor, array, number or list of them."""
+    if isinstance(value, Tensor):
+        return True
+    try:
+        return np.asarray(value).dtype.kind in "biuf"
+    except (TypeError, ValueError):  # ragged lists and other objects
+        return False
+
+
+def _comparison(name: str, fn: Any, operator: bool = False) -> Any:
+    """The method ``Tensor.<name>`` (``eq``, ``lt``, ...): ``fn`` element-wise, broadcasting.
+
+    One factory for twelve methods, as in NumPy's ``NDArrayOperatorsMixin``; the operator
+    forms (``__eq__``) return NotImplemented for a value that is not comparable.
+    """
+
+    def compare(self: Tensor, other: Any) -> Any:
+        if _comparable(other):
+            return self._elementwise(other, name, fn)
+        if operator:
+            return NotImplemented
+        raise TypeError(f"Tensor.{name}: cannot compare with {type(other).__name__}")
+
+    compare.__name__ = f"__{name}__" if operator else name
+    compare.__qualname__ = f"Tensor.{compare.__name__}"
+    return compare
+
+
+def _cast(dtype: Any) -> Any:
+    """The method ``x.float()``, ``x.long()``, ...: ``x.to(dtype)``, PyTorch's shorthands."""
+
+    def cast(self: Tensor) -> Tensor:
+        return self.to(dtype)
+
+    cast.__doc__ = f"``self.to({np.dtype(dtype)})``."
+    return cast
+
+
 def _varargs(values: tuple) -> tuple:
     """Accept both spellings of a shape or axis list: f(2, 3) and f((2, 3))."""
     if len(values) == 1 and isinstance(values[0], (tuple, list)):
@@ -60,6 +102,103 @@ def _shape_error(op: str, a: Any, b: Any, hint: str) -> ValueError:
     return ValueError(
         f"{op}: shapes {np.shape(_data(a))} and {np.shape(_data(b))} are incompatible; {hint}"
     )
+
+
+def _reduction_args(op: str, dim: Any, keepdim: bool, axis: Any, keepdims: Any) -> tuple:
+    """(axis, keepdims) from PyTorch's ``dim``/``keepdim`` or NumPy's ``axis``/``keepdims``.
+
+    PyTorch accepts both spellings, so ``x.sum(dim=1, keepdim=True)`` and
+    ``x.sum(axis=1, keepdims=True)`` mean the same; giving both for one setting is an error.
+    """
+    if axis is not None:
+        if dim is not None:
+            raise TypeError(f"{op}: pass dim or axis (the same setting), not both")
+        dim = axis
+    if keepdims is not None:
+        if keepdim:
+            raise TypeError(f"{op}: pass keepdim or keepdims (the same setting), not both")
+        keepdim = keepdims
+    return (tuple(dim) if isinstance(dim, list) else dim), bool(keepdim)
+
+
+def _axis(op: str, name: str, value: int, ndim: int) -> int:
+    """A (possibly negative) axis number as 0..ndim-1, or an error naming the op."""
+    if not -ndim <= value < ndim:
+        raise ValueError(f"{op}: {name}={value} is out of range for a {ndim}-D tensor")
+    return value % ndim
+
+
+# ----------------------------------------------------------------------------- the device
+
+
+class device:
+    """Where a tensor's numbers live: ``device("cpu")``, the only device tinytorch has.
+
+    Every Tensor is a NumPy array in main memory: PyTorch code that names its device
+    (``x.to(device)``) runs unchanged, and "cuda" or "mps" fails at once, never silently.
+    """
+
+    __slots__ = ()
+    type = "cpu"
+    index = None
+
+    def __init__(self, spec: str | device = "cpu") -> None:
+        if not (isinstance(spec, device) or (isinstance(spec, str) and spec == "cpu")):
+            raise ValueError(
+                f"device {spec!r:.40}: tinytorch computes on the CPU only (every tensor is "
+                "a NumPy array in main memory); use 'cpu', or leave the device out"
+            )
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, device)
+
+    def __hash__(self) -> int:
+        return hash(self.type)
+
+    def __repr__(self) -> str:
+        return "device(type='cpu')"
+
+    def __str__(self) -> str:
+        return self.type
+
+
+CPU = device("cpu")
+
+
+def _check_device(spec: Any) -> None:
+    """Refuse any device but the CPU (``None`` means the default, the CPU)."""
+    if spec is not None:
+        device(spec)
+
+
+def _conversion_target(op: str, args: tuple, kwargs: dict) -> np.dtype | None:
+    """The dtype ``.to(...)`` asks for (None: keep it), in PyTorch's forms ``to(dtype)``,
+    ``to(device)``, ``to(device, dtype)``, ``to(device=, dtype=)``, ``to(other_tensor)``.
+    Strings, devices and ints (an accelerator's number) are devices, the rest dtypes.
+    """
+    if len(args) > 2 or set(kwargs) - {"device", "dtype", "non_blocking"}:
+        raise TypeError(
+            f"{op}: expected to(dtype), to(device, dtype) or to(tensor), got "
+            f"{len(args)} positional arguments and keywords {sorted(kwargs)}"
+        )
+    target, dtype = kwargs.get("device"), kwargs.get("dtype")
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype = arg.dtype
+        elif isinstance(arg, (str, device, int)):
+            target = arg
+        else:
+            dtype = arg
+    _check_device(target)
+    if dtype is None:
+        return None
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        dtype = None
+    if dtype is None or dtype.kind not in "biuf":
+        raise TypeError(f"{op}: expected a numeric or bool dtype, got {kwargs or args}")
+    return dtype
 
 
 # ----------------------------------------------------------------------------- gradient hooks
@@ -164,8 +303,17 @@ class Tensor:
 
     @property
     def size(self) -> int:
-        """Number of elements."""
+        """Number of elements (NumPy's ``size``; PyTorch spells it ``numel()``)."""
         return self.data.size
+
+    def numel(self) -> int:
+        """Number of elements, PyTorch's name for ``size``."""
+        return self.data.size
+
+    @property
+    def device(self) -> device:
+        """Always the CPU: the data is a NumPy array in main memory."""
+        return CPU
 
     # competency: tensors/measures
     def memory_footprint(self) -> int:
@@ -201,6 +349,44 @@ class Tensor:
     def detach(self) -> Tensor:
         """A new Tensor sharing this data, with ``requires_grad=False``."""
         return Tensor._wrap(self.data)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """What ``np.asarray(x)`` sees: the data itself (a copy only if asked for one)."""
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        return np.asarray(self.data, dtype=dtype)
+
+    # A one-element tensor stands in for the Python number it holds, as in PyTorch:
+    # ``float(loss)``, ``if done:``, ``classes[scores.argmax()]``, ``f"{loss:.3f}"``.
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            amount = "no values" if self.data.size == 0 else "more than one value"
+            raise RuntimeError(
+                f"Boolean value of Tensor with {amount} is ambiguous (shape {self.shape}); "
+                "reduce it first, e.g. (a == b).all() or (a > 0).any()"
+            )
+        return bool(self.data.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        """An integer (or bool) one-element tensor used as an index: ``labels[i]``."""
+        if self.data.dtype.kind not in "biu" or self.data.size != 1:
+            raise TypeError(
+                f"only integer tensors of a single element can be converted to an index, "
+                f"got dtype {self.dtype} and shape {self.shape}"
+            )
+        return int(self.data.item())
+
+    def __format__(self, spec: str) -> str:
+        """A 0-d tensor formats as its number (``f"{loss:.4f}"``); others as ``str``."""
+        if self.ndim == 0:
+            return format(self.data.item(), spec)
+        return object.__format__(self, spec)
 
     # ------------------------------------------------------------------ arithmetic
     def _elementwise(self, other: Any, op: str, fn: Any) -> Tensor:
@@ -285,6 +471,41 @@ class Tensor:
     def __rmatmul__(self, other: Any) -> Tensor:
         return self._lift(other) @ self
 
+    # Method forms, PyTorch's names for the operators above.
+    add, sub, mul, div, pow = __add__, __sub__, __mul__, __truediv__, __pow__
+
+    # ------------------------------------------------------------------ comparisons
+    # Element-wise and broadcasting, with a bool result: ``(predicted == labels).sum()``
+    # counts matches. No derivative, so nothing is recorded. A Tensor keeps hashing by
+    # identity (as in PyTorch) for sets and dict keys; ``t in a_list`` uses ==, though.
+    __hash__ = object.__hash__
+    eq, ne = _comparison("eq", np.equal), _comparison("ne", np.not_equal)
+    lt, le = _comparison("lt", np.less), _comparison("le", np.less_equal)
+    gt, ge = _comparison("gt", np.greater), _comparison("ge", np.greater_equal)
+    # The operators return NotImplemented for what is not comparable (None, a string):
+    # Python then falls back to identity for == and != and refuses <, as with PyTorch.
+    __eq__, __ne__ = _comparison("eq", np.equal, True), _comparison("ne", np.not_equal, True)
+    __lt__, __le__ = _comparison("lt", np.less, True), _comparison("le", np.less_equal, True)
+    __gt__ = _comparison("gt", np.greater, True)
+    __ge__ = _comparison("ge", np.greater_equal, True)
+
+    def __contains__(self, value: Any) -> bool:
+        """``3 in x``: whether any element equals ``value``."""
+        return bool(self.eq(value).any())
+
+    def all(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """Whether every element (along ``dim``) is non-zero: a bool tensor."""
+        return Tensor._wrap(np.all(self.data, axis=dim, keepdims=keepdim))
+
+    def any(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        """Whether some element (along ``dim``) is non-zero: a bool tensor."""
+        return Tensor._wrap(np.any(self.data, axis=dim, keepdims=keepdim))
+
+    def equal(self, other: Any) -> bool:
+        """True if ``other`` is a Tensor of the same shape holding the same values."""
+        same_shape = isinstance(other, Tensor) and self.shape == other.shape
+        return same_shape and bool(np.array_equal(self.data, other.data))
+
     # ------------------------------------------------------------------ matmul
     # competency: operations/implements, operations/debugs
     def __matmul__(self, other: Any) -> Tensor:
@@ -324,22 +545,34 @@ class Tensor:
         return self @ other
 
     # ------------------------------------------------------------------ reductions
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Sum over ``axis`` (all elements when None)."""
+    def sum(
+        self, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None, keepdims: Any = None
+    ) -> Tensor:
+        """Sum over ``dim`` (all elements when None), keeping it as size 1 if ``keepdim``.
+
+        PyTorch's signature; NumPy's ``axis=`` and ``keepdims=`` are accepted too.
+        """
+        axis, keepdims = _reduction_args("Tensor.sum", dim, keepdim, axis, keepdims)
         ### BEGIN SOLUTION
         out = Tensor._wrap(np.asarray(self.data.sum(axis=axis, keepdims=keepdims)))
         ### END SOLUTION
         return record(out, "SumBackward", self, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Arithmetic mean over ``axis`` (all elements when None)."""
+    def mean(
+        self, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None, keepdims: Any = None
+    ) -> Tensor:
+        """Arithmetic mean over ``dim`` (all elements when None)."""
+        axis, keepdims = _reduction_args("Tensor.mean", dim, keepdim, axis, keepdims)
         ### BEGIN SOLUTION
         out = Tensor._wrap(np.asarray(self.data.mean(axis=axis, keepdims=keepdims)))
         ### END SOLUTION
         return record(out, "MeanBackward", self, axis=axis, keepdims=keepdims)
 
-    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        """Largest value over ``axis`` (all elements when None)."""
+    def max(
+        self, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None, keepdims: Any = None
+    ) -> Tensor:
+        """Largest value over ``dim`` (all elements when None)."""
+        axis, keepdims = _reduction_args("Tensor.max", dim, keepdim, axis, keepdims)
         ### BEGIN SOLUTION
         if self.data.size == 0:
             raise ValueError(f"Tensor.max: cannot take the max of an empty tensor {self.shape}")
@@ -347,9 +580,16 @@ class Tensor:
         ### END SOLUTION
         return record(out, "MaxBackward", self, axis=axis, keepdims=keepdims)
 
-    def argmax(self, axis: int | None = None) -> Tensor:
-        """Index of the largest value (int64); a lookup, not a differentiable op."""
-        return Tensor(np.argmax(self.data, axis=axis), dtype=np.int64)
+    def argmax(
+        self, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None, keepdims: Any = None
+    ) -> Tensor:
+        """Index of the largest value over ``dim`` (of the flattened tensor when None).
+
+        int64, like PyTorch's; a lookup, not a differentiable op. The 0-d result of
+        ``scores.argmax()`` can index a Python list: ``classes[scores.argmax()]``.
+        """
+        axis, keepdims = _reduction_args("Tensor.argmax", dim, keepdim, axis, keepdims)
+        return Tensor(np.argmax(self.data, axis=axis, keepdims=keepdims), dtype=np.int64)
 
     # ------------------------------------------------------------------ shape ops
     def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
@@ -365,6 +605,41 @@ class Tensor:
             ) from None
         ### END SOLUTION
         return record(out, "ReshapeBackward", self)
+
+    def view(self, *shape: int | tuple[int, ...]) -> Tensor:
+        """``reshape`` that never copies: the result always shares this tensor's memory.
+
+        After a ``permute`` no strides may describe the new shape: then this refuses.
+        """
+        out = self.reshape(*shape)
+        if out.size and not np.may_share_memory(out.data, self.data):
+            raise ValueError(
+                f"Tensor.view: shape {self.shape} with strides {self.data.strides} cannot "
+                f"be viewed as {_varargs(shape)} without a copy; use .reshape(...) instead"
+            )
+        return out
+
+    def view_as(self, other: Tensor) -> Tensor:
+        return self.view(other.shape)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Merge the axes ``start_dim`` to ``end_dim`` into one: a ``reshape``.
+
+        ``(B, C, H, W).flatten(1)`` is ``(B, C*H*W)``; ``self`` when nothing is merged.
+        """
+        if self.ndim == 0:
+            return self.reshape(1)
+        start = _axis("Tensor.flatten", "start_dim", start_dim, self.ndim)
+        end = _axis("Tensor.flatten", "end_dim", end_dim, self.ndim)
+        if start > end:
+            raise ValueError(
+                f"Tensor.flatten: start_dim={start_dim} comes after end_dim={end_dim} "
+                f"for shape {self.shape}"
+            )
+        if start == end:
+            return self
+        merged = math.prod(self.shape[start : end + 1])
+        return self.reshape(*self.shape[:start], merged, *self.shape[end + 1 :])
 
     def permute(self, *axes: int) -> Tensor:
         """Reorder all axes, e.g. ``x.permute(0, 2, 1)``. Returns a strided view."""
@@ -393,6 +668,12 @@ class Tensor:
     def T(self) -> Tensor:
         """All axes reversed (the matrix transpose for 2-D tensors)."""
         return self.permute(*reversed(range(self.ndim)))
+
+    def t(self) -> Tensor:
+        """The matrix transpose of a tensor with at most 2 dimensions (others unchanged)."""
+        if self.ndim > 2:
+            raise ValueError(f"Tensor.t: needs at most 2 dimensions, got shape {self.shape}")
+        return self.transpose() if self.ndim == 2 else self
 
     def __getitem__(self, index: Any) -> Tensor:
         """NumPy indexing: ints, slices, None, Ellipsis, integer or boolean arrays/Tensors."""
@@ -432,23 +713,64 @@ class Tensor:
         """
         _gradients.backward(self, gradient)
 
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place and return this tensor (PyTorch's spelling)."""
+        self.requires_grad = requires_grad
+        return self
 
-def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
-    """Functional spelling of ``Tensor(...)``, as in ``torch.tensor``."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    def zero_(self) -> Tensor:
+        """Fill with zeros in place and return this tensor: ``x.grad.zero_()``.
+
+        Refused if this tensor requires a gradient, which would then be computed wrongly.
+        """
+        if self.requires_grad:
+            raise RuntimeError(
+                "Tensor.zero_: this tensor requires a gradient, so it cannot change in "
+                "place; zero a detach()ed copy, or set its .grad to None"
+            )
+        self.data[...] = 0
+        return self
+
+    # ------------------------------------------------------------------ dtype conversions
+    # Defined last: their names (float, int, bool, type) hide Python's inside a class body.
+    def to(self, *args: Any, copy: bool = False, **kwargs: Any) -> Tensor:
+        """PyTorch's ``to``: ``x.to("cpu")``, ``x.to(np.float64)``, ``x.to(other)``.
+
+        ``self`` when nothing changes (unless ``copy=True``), else a converted copy. A cast
+        between float dtypes passes gradients through; one to an integer or bool dtype
+        never requires a gradient (as in PyTorch).
+        """
+        dtype = _conversion_target("Tensor.to", args, kwargs)
+        if dtype is None or dtype == self.dtype:
+            if not copy:
+                return self
+            dtype = self.dtype
+        out = Tensor._wrap(self.data.astype(dtype))
+        if dtype.kind != "f":
+            return out
+        return record(out, "ToCopyBackward", self)
+
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Tensor:
+        """``self.to(dtype)``: ``(pred == y).type(float32).sum()``."""
+        if dtype is None or isinstance(dtype, str):
+            raise TypeError(
+                f"Tensor.type: pass a dtype (e.g. tinytorch.core.float32), got {dtype!r:.40}; "
+                ".dtype tells the current one"
+            )
+        return self.to(dtype)
+
+    float, double = _cast(np.float32), _cast(np.float64)
+    long, int, bool = _cast(np.int64), _cast(np.int32), _cast(np.bool_)
 
 
-def zeros(*shape: int, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros(_varargs(shape), dtype=dtype), requires_grad=requires_grad, dtype=dtype)
+def matmul(input: Tensor, other: Any) -> Tensor:
+    """``input @ other`` (``torch.matmul``)."""
+    return input @ other
 
 
-def ones(*shape: int, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones(_varargs(shape), dtype=dtype), requires_grad=requires_grad, dtype=dtype)
-
-
-def randn(*shape: int, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False) -> Tensor:
-    """Standard-normal samples from the shared generator (see :func:`manual_seed`)."""
-    return Tensor(_rng.standard_normal(_varargs(shape)), requires_grad=requires_grad, dtype=dtype)
+def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """``input.flatten(start_dim, end_dim)`` (``torch.flatten``)."""
+    return input.flatten(start_dim, end_dim)
 
 
 # competency: operations/measures, operations/optimizes

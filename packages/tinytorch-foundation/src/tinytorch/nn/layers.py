@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from tinytorch.checks import check_int
-from tinytorch.core.tensor import Tensor, get_rng
+from tinytorch.core.tensor import Tensor, _conversion_target, get_rng
 from tinytorch.nn.activations import gelu, log_softmax, relu, sigmoid, softmax, tanh
 
 
@@ -232,6 +232,32 @@ class Module:
         for p in self.parameters():
             p.grad = None
 
+    def to(self, *args: Any, **kwargs: Any) -> Module:
+        """Cast the floating-point parameters (and their grads) in place; returns self.
+
+        PyTorch's ``model.to(device)``, ``model.to(dtype)``, ``model.to(device, dtype)``:
+        the device can only be the CPU, so ``model.to("cpu")`` changes nothing. The
+        Parameters stay the same objects, so whatever holds them keeps working.
+        """
+        name = f"{type(self).__name__}.to"
+        dtype = _conversion_target(name, args, kwargs)
+        if dtype is not None and dtype.kind != "f":
+            raise TypeError(f"{name}: only floating-point dtypes are accepted, got {dtype}")
+        for p in self.parameters() if dtype is not None else ():
+            if p.dtype.kind == "f":
+                p.data = p.data.astype(dtype, copy=False)
+                if p.grad is not None:
+                    p.grad.data = p.grad.data.astype(dtype, copy=False)
+        return self
+
+    def float(self) -> Module:
+        """``self.to(float32)``."""
+        return self.to(np.float32)
+
+    def double(self) -> Module:
+        """``self.to(float64)``: e.g. before checking gradients numerically."""
+        return self.to(np.float64)
+
     # -------------------------------------------------------------- size reports
     # competency: models/measures
     def num_parameters(self) -> int:
@@ -274,12 +300,15 @@ class Module:
         ### END SOLUTION
 
     def __repr__(self) -> str:
+        """PyTorch's layout: settings on one line, or one indented line per setting and child."""
         children = [
             f"  ({name}): {child!r}".replace("\n", "\n  ") for name, child in self.named_children()
         ]
+        extra = self.extra_repr()
         if not children:
-            return f"{type(self).__name__}({self.extra_repr()})"
-        return f"{type(self).__name__}(\n" + "\n".join(children) + "\n)"
+            return f"{type(self).__name__}({extra})"
+        lines = [f"  {line}" for line in extra.splitlines()] + children
+        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
 
     def extra_repr(self) -> str:
         return ""

@@ -1,7 +1,14 @@
-"""tinytorch.training — Module 07: the loop, clipping, memory, gradient flow, checkpoints."""
+"""tinytorch.training — Module 07: the loop, clipping, memory, gradient flow, checkpoints,
+save and load."""
 
 from tinytorch.optim.schedulers import CosineAnnealingLR
-from tinytorch.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from tinytorch.training.checkpoint import (
+    CheckpointError,
+    load,
+    load_checkpoint,
+    save,
+    save_checkpoint,
+)
 from tinytorch.training.trainer import (
     CheckpointFunction,
     GradientFlow,
@@ -27,7 +34,9 @@ __all__ = [
     "checkpoint",
     "clip_grad_norm_",
     "dead_relu_fractions",
+    "load",
     "load_checkpoint",
     "memory_report",
+    "save",
     "save_checkpoint",
 ]
