@@ -76,6 +76,9 @@ def tooling(session: nox.Session) -> None:
     install_tier(session, "foundation", editable=True)
     session.install("pytest>=8", "hypothesis>=6", "import-linter>=2.1", *GRADER_TOOLS)
     session.install(*tier_requirements())  # what every tier's graded checks import
+    # The leaderboard's page, read with an HTML parser and driven in Debian's chromium
+    # (playwright's own browsers are never downloaded).
+    session.install(*LEADERBOARD_TOOLS, "beautifulsoup4>=4.12", "playwright>=1.40")
     session.run(
         "pytest",
         "tests",
@@ -279,6 +282,7 @@ def integration(session: nox.Session) -> None:
 
 COURSE_TOOLS = ["packaging>=23", "tomli; python_version < '3.11'"]
 GRADER_TOOLS = ["psutil>=5.9"]  # the grader's process control (coursetools.sandbox)
+LEADERBOARD_TOOLS = ["jinja2>=3.1"]  # the leaderboard page, autoescaped
 
 
 def tier_requirements() -> list[str]:
@@ -334,6 +338,27 @@ def release(session: nox.Session) -> None:
     """
     session.install(*COURSE_TOOLS)
     run_coursetool(session, "release", *session.posargs)
+
+
+@nox.session
+def leaderboard(session: nox.Session) -> None:
+    """A folder of capstone submissions as one static page: ``-- DIR [--verify] [--out FILE]``.
+
+    ``--verify`` re-measures the models submissions carry in the grader's sandbox (run as
+    root with bubblewrap); default page build/leaderboard/index.html. Like the grader's,
+    this environment holds no tier: the tiers' sources come from this tree.
+    """
+    if not session.posargs:
+        session.error("usage: nox -s leaderboard -- DIR [--verify] [--out FILE] [--title TEXT]")
+    session.install(*tier_requirements(), *GRADER_TOOLS, *COURSE_TOOLS, *LEADERBOARD_TOOLS)
+    sources = [str(PACKAGES / f"tinytorch-{tier}" / "src") for tier in TIERS]
+    session.run(
+        "python",
+        "-m",
+        "coursetools.leaderboard",
+        *session.posargs,
+        env={"PYTHONPATH": os.pathsep.join([str(COURSES), *sources])},
+    )
 
 
 @nox.session(name="grade-batch")

@@ -1,8 +1,8 @@
 """Module 20 · Capstone — a submitted model as data: its architecture in JSON, its arrays in .npz.
 
 Connection map
-    Prerequisites : 03 Layers (Module, Sequential, named_modules) · 07 checkpoints (.npz
-                    without pickle, atomic writes) · 09 Spatial and 13 Transformers (the
+    Prerequisites : 03 Layers (Module, Sequential, named_modules) · 07 save/load (a dict
+                    of arrays as .npz, never pickle) · 09 Spatial and 13 Transformers (the
                     layers a model is built of) · 15 Quantization and 16 Compression (int8
                     layers; size counted dense or as CSR) · 17 Memoization (cached generation)
     This module   : save_model / load_model: a model as two files that anyone can check —
@@ -17,9 +17,10 @@ Systems insight: a claim is checkable only if the thing claimed about travels wi
 in a form the checker can load without running the claimant's code. Pickle would carry
 the model, and run anything on loading. This format carries what a model *is* — layer
 types from a fixed list, their constructor arguments, their arrays — so loading builds
-the model from the course's own classes and reads each array only after its name, shape
-and dtype match what the rebuilt model holds (``read_npz``). The price: only layers on
-the list can be submitted, and a new optimization needs a line here to be measurable.
+the model from the course's own classes, reads at most the bytes that model holds, and
+keeps an array only if its name, shape and dtype are what the rebuilt model holds. The
+price: only layers on the list can be submitted, and a new kind of layer needs a line
+here to be measurable.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from tinytorch.core.tensor import Tensor
-from tinytorch.files import atomic_write, read_npz
+from tinytorch.files import atomic_write
 from tinytorch.nn.layers import (
     GELU,
     Dropout,
@@ -57,6 +58,7 @@ from tinytorch.perf.quantization import (
 )
 from tinytorch.text.tokenization import Tokenizer
 from tinytorch.text.transformers import GPT
+from tinytorch.training.checkpoint import load, save
 from tinytorch.vision.spatial import AvgPool2d, Conv2d, Flatten, MaxPool2d
 
 FORMAT, VERSION = "tinytorch-model", 1
@@ -66,6 +68,7 @@ MAX_TOKENIZER_BYTES = 16 << 20
 MAX_DEPTH = 16  # Sequentials inside Sequentials
 SIZES = ("dense", "csr")  # how size_bytes counts the weights (Module 15 / Module 16)
 ENTRY_OVERHEAD = 4096  # zip and .npy headers per array, for the file's size bound
+META_BYTES = 1 << 20  # the structure save() writes beside the arrays
 
 
 class ModelFileError(ValueError):
@@ -170,7 +173,7 @@ LAYERS: dict[str, Layer] = {
         Layer(Softmax, _read("dim")),
         Layer(LogSoftmax, _read("dim")),
         Layer(Dropout, _read("p")),
-        Layer(Flatten, _read("start_dim")),
+        Layer(Flatten, _read("start_dim", "end_dim")),
         Layer(
             Conv2d,
             lambda m: {
@@ -368,7 +371,8 @@ def save_model(
     ``heldout`` names the held-out set a leaderboard measures it on (``tinydigits``,
     ``tinydigits-canvas16``, ``tinytalks``); a classifier gives its ``inputs``, a GPT its
     ``generation`` (whose tokenizer is saved as ``<name>.tokenizer.json``); ``size`` is
-    ``"dense"`` or ``"csr"``. Each file is written atomically, the JSON last.
+    ``"dense"`` or ``"csr"``. The arrays go through Module 07's ``save`` (a dict of
+    arrays by name); each file is written atomically, the JSON last.
     """
     path = Path(path)
     if path.suffix != ".json":
@@ -396,8 +400,7 @@ def save_model(
             "cache": generation.cache,
         }
         generation.tokenizer.save(_tokenizer_path(path))
-    with atomic_write(path.with_suffix(".npz")) as file:
-        np.savez(file, **stored)
+    save(stored, path.with_suffix(".npz"))
     with atomic_write(path, "w", encoding="utf-8") as file:
         json.dump(document, file, indent=2)
         file.write("\n")
@@ -415,10 +418,10 @@ def load_model(path: str | os.PathLike[str]) -> SavedModel:
     """Read a model written by :func:`save_model`, checking everything before trusting it.
 
     The JSON (at most 1 MiB) must have this format's fields; the architecture is built
-    from the allow-list; then every ``.npz`` entry must be an array the rebuilt model
-    holds, with its exact shape and dtype, before any data is read (``read_npz``, no
-    pickle), and every array the model holds must be there. Problems raise
-    :class:`ModelFileError` naming the file.
+    from the allow-list; then the ``.npz`` is read by Module 07's ``load`` (no pickle)
+    within the bytes the rebuilt model holds, and must name exactly the arrays that model
+    holds, each with its shape and dtype. Problems raise :class:`ModelFileError` naming
+    the file.
     """
     path = Path(path)
     try:
@@ -491,34 +494,34 @@ def _how(
 
 
 def _fill(npz: Path, model: Module, sample: tuple[int, ...] | None) -> dict[str, np.ndarray]:
-    """Read the arrays ``model`` holds from ``npz``, each checked before it is read, and put
-    them in; returns what was read (with ``inputs.mean``/``inputs.scale`` when ``sample``,
-    the shape of one input with its batch axis, says the model normalizes its inputs)."""
+    """Read the arrays ``model`` holds from ``npz`` and put them in; returns what was read
+    (with ``inputs.mean``/``inputs.scale`` when ``sample``, the shape of one input with
+    its batch axis, says the model normalizes its inputs)."""
     slots = {name: (holder, part) for name, holder, part in arrays(model)}
     expected = {name: np.asarray(getattr(holder, part)) for name, (holder, part) in slots.items()}
     normalizers = ("inputs.mean", "inputs.scale") if sample is not None else ()
-
-    def check(name: str, shape: tuple[int, ...], dtype: np.dtype) -> bool:
+    bound = sum(a.nbytes for a in expected.values()) + META_BYTES
+    bound += ENTRY_OVERHEAD * (len(expected) + 2) + 2 * 8 * int(np.prod(sample or ()))
+    found = load(npz, max_bytes=bound)
+    if not isinstance(found, dict) or set(found) != {*expected, *normalizers}:
+        names = sorted(found) if isinstance(found, dict) else type(found).__name__
+        raise ModelFileError(f"{npz.name} should hold {sorted(expected)[:5]}..., not {names}")
+    for name, value in found.items():
+        if not isinstance(value, np.ndarray):
+            raise ModelFileError(f"{npz.name}: {name} is a {type(value).__name__}, not an array")
         if name in normalizers:
-            if dtype.kind != "f" or np.broadcast_shapes(shape, sample) != sample:
-                raise ValueError(f"should be floats broadcasting to {sample}, got {dtype} {shape}")
-            return True
-        if name not in expected:
-            raise ValueError("is not an array of this architecture")
-        want = expected[name]
-        if shape != want.shape or dtype != want.dtype:
-            raise ValueError(f"should be {want.dtype} {want.shape}, got {dtype} {shape}")
-        return True
-
-    bound = sum(a.nbytes for a in expected.values()) + ENTRY_OVERHEAD * (len(expected) + 2)
-    if sample is not None:
-        bound += 2 * 8 * int(np.prod(sample))
-    found = read_npz(npz, check, max_bytes=bound)
-    missing = sorted({*expected, *normalizers} - set(found))
-    if missing:
-        raise ModelFileError(f"{npz.name} lacks {', '.join(missing[:5])}")
+            if value.dtype.kind != "f" or np.broadcast_shapes(value.shape, sample) != sample:
+                raise ModelFileError(
+                    f"{npz.name}: {name} should be floats broadcasting to {sample}, got "
+                    f"{value.dtype} {value.shape}"
+                )
+        elif (value.shape, value.dtype) != (expected[name].shape, expected[name].dtype):
+            raise ModelFileError(
+                f"{npz.name}: {name} should be {expected[name].dtype} {expected[name].shape}, "
+                f"got {value.dtype} {value.shape}"
+            )
     for name, (holder, part) in slots.items():
-        setattr(holder, part, np.array(found[name]))
+        setattr(holder, part, found[name])
     return found
 
 
