@@ -31,7 +31,8 @@
 #   (latency with confidence intervals, `compare()`, `system_metadata()`).
 # - **This module**: the submission format (a draft 2020-12 JSON Schema shipped as
 #   `schema.json`), `ModelResult`, `make_submission` with normalized metrics and the
-#   improvement over a baseline, atomic `write_submission`, and `validate_submission`.
+#   improvement over a baseline, atomic `write_submission`, and `validate_submission`;
+#   and `save_model`, which lets a submission carry the models it is about.
 # - **Unlocks**: Milestone 6 (Profile → Optimize → Benchmark → Submit) and classroom
 #   leaderboards that compare submissions from different machines.
 
@@ -46,11 +47,15 @@ import numpy as np
 import pytest
 
 from tinytorch.capstone import (
+    Inputs,
     ModelResult,
     SubmissionError,
+    load_model,
     load_schema,
     load_submission,
     make_submission,
+    models_folder,
+    save_model,
     validate_submission,
     write_submission,
 )
@@ -175,6 +180,22 @@ submission = make_submission(
 path = write_submission(workdir / "int8.json", submission)
 print(f"wrote {path.name}: {path.stat().st_size:,} bytes, problems: {validate_submission(path)}")
 print(json.dumps(load_submission(path)["improvement"], indent=2))
+
+# %% [markdown]
+# **Carry the models.** Validation proves that the numbers agree with each other, not
+# that they are true. A classroom leaderboard can measure them again if the submission
+# carries its two models: `save_model` (given, in `tinytorch/capstone/models.py`) writes
+# each as JSON naming its layers and their arguments, plus an `.npz` of its arrays: data,
+# never code, so the leaderboard rebuilds the model from its own copy of the course's
+# layers and times it on its own machine, on a held-out set it names (`tinydigits`).
+
+# %%
+folder = models_folder(path)  # int8.json -> int8.model/
+save_model(folder / "baseline.json", baseline_model, "tinydigits", Inputs((64,)))
+save_model(folder / "optimized.json", int8_model, "tinydigits", Inputs((64,)))
+reloaded = load_model(folder / "optimized.json")
+same = np.array_equal(reloaded.model(batch).data, int8_model(batch).data)
+print(sorted(p.name for p in folder.iterdir()), f"same outputs: {same}")
 
 # %% [markdown]
 # **A file that lies.** Change a few numbers by hand and validate:
