@@ -63,8 +63,8 @@ TARGET_FRACTION = 0.99  # a task without an accuracy target must keep 99% of its
 
 @dataclass(frozen=True)
 class HeldOut:
-    """A held-out set: what the sandbox sees (inputs or questions), what stays here
-    (labels or answers), and how its models are timed."""
+    """A held-out set: the name a model file gives, what it is, and how its models are
+    timed (:func:`write_heldout` writes its inputs)."""
 
     name: str
     about: str
@@ -235,17 +235,16 @@ class Entry:
 
     @property
     def differences(self) -> dict[str, str]:
-        """Claims that lie outside what was measured (its 95% interval; sizes exactly):
-        ``"inflated"`` when the claim is better than the measurement, else ``"understated"``."""
+        """Claims that lie outside what was measured (its 95% interval; the size reduction
+        exactly): ``"inflated"`` when the claim is better than the measurement, else
+        ``"understated"``."""
         if self.measured is None:
             return {}
         said, got = self.claimed, self.measured
-        sizes = said.size_reduction, got.size_reduction
         found = {
             "accuracy": _compared(said.accuracy, *got.accuracy_interval),
             "speedup": _compared(said.speedup, *got.speedup_interval),
-            "size": _compared(said.size_reduction, got.size_reduction, got.size_reduction)
-            or ("different" if said.size_bytes != got.size_bytes and sizes[0] == sizes[1] else ""),
+            "size": _compared(said.size_reduction, got.size_reduction, got.size_reduction),
         }
         return {name: how for name, how in found.items() if how}
 
@@ -293,6 +292,16 @@ def read_submission(folder: Path, path: Path) -> Entry | Rejected:
 # ============================================================================= verification
 
 
+@dataclass(frozen=True)
+class View:
+    """What every measuring sandbox is shown, and the answers kept from it."""
+
+    readonly: dict[str, Path]  # the measuring tool, the held-out inputs, the tiers
+    path: list[str]
+    work: Path  # refilled with one submission's model files at a time
+    truth: dict[str, list]  # labels or answers per held-out set: never in a sandbox
+
+
 def verify(
     entries: list[Entry | Rejected], folder: Path, repeats: int | None = None
 ) -> tuple[list[Entry | Rejected], dict[str, Any] | None]:
@@ -303,50 +312,55 @@ def verify(
     with tempfile.TemporaryDirectory(prefix="coursetools-leaderboard-") as scratch:
         scratch = Path(scratch)
         truth = write_heldout(scratch / "data")
-        tools = scratch / "tools"
-        tools.mkdir()
-        shutil.copyfile(HERE / "measure.py", tools / "measure.py")
-        readonly = {
-            "tools": tools,
-            "data": scratch / "data",
-            "meta": write_metadata_shim(all_tiers(), scratch / "meta"),
-        }
+        (scratch / "tools").mkdir()
+        shutil.copyfile(HERE / "measure.py", scratch / "tools" / "measure.py")
         sources = sorted(PACKAGES_DIR.glob("tinytorch-*/src"))
-        readonly.update({f"tier{n}": src for n, src in enumerate(sources)})
-        path = ["ro/tools", *(f"ro/tier{n}" for n in range(len(sources))), "ro/meta"]
+        view = View(
+            readonly={
+                "tools": scratch / "tools",
+                "data": scratch / "data",
+                "meta": write_metadata_shim(all_tiers(), scratch / "meta"),
+                **{f"tier{n}": src for n, src in enumerate(sources)},
+            },
+            path=["ro/tools", *(f"ro/tier{n}" for n in range(len(sources))), "ro/meta"],
+            work=scratch / "work",
+            truth=truth,
+        )
         system = None
         checked: list[Entry | Rejected] = []
         for entry in entries:
-            if not isinstance(entry, Entry) or not entry.has_models:
-                checked.append(entry)
-                continue
-            work = scratch / "work"
-            shutil.rmtree(work, ignore_errors=True)
-            problems = copy_models(models_folder(folder / entry.file), work)
-            calls = [
-                sandbox.Call(
-                    "measure", "measure", (name, protocol(entry, repeats)), MEASURE_SECONDS
-                )
-                for name in MODELS
-            ]
-            if system is None:
-                calls.append(sandbox.Call("measure", "system", seconds=30))
-            outcomes = (
-                []
-                if problems
-                else sandbox.run(
-                    calls, work=work, readonly=readonly, path=path, preload=["measure"]
-                )
-            )
-            if len(outcomes) == 3 and outcomes[2].status == "ok":
-                system = outcomes[2].value
-            try:
-                if problems:
-                    raise ValueError("; ".join(problems))
-                checked.append(replace(entry, measured=measurement(entry, outcomes[:2], truth)))
-            except ValueError as error:
-                checked.append(Rejected(entry.file, [f"its models could not be measured: {error}"]))
+            if isinstance(entry, Entry) and entry.has_models:
+                models = models_folder(folder / entry.file)
+                entry, measured_on = remeasure(entry, models, view, repeats, system is None)
+                system = system or measured_on
+            checked.append(entry)
     return checked, system
+
+
+def remeasure(
+    entry: Entry, models: Path, view: View, repeats: int | None, ask_system: bool
+) -> tuple[Entry | Rejected, dict[str, Any] | None]:
+    """One entry measured in a fresh sandbox (and, if asked, the machine it ran on)."""
+    shutil.rmtree(view.work, ignore_errors=True)
+    problems = copy_models(models, view.work)
+    if problems:
+        return Rejected(
+            entry.file, [f"its models could not be measured: {'; '.join(problems)}"]
+        ), None
+    settings = protocol(entry, repeats)
+    calls = [
+        sandbox.Call("measure", "measure", (name, settings), MEASURE_SECONDS) for name in MODELS
+    ]
+    if ask_system:
+        calls.append(sandbox.Call("measure", "system", seconds=30))
+    outcomes = sandbox.run(
+        calls, work=view.work, readonly=view.readonly, path=view.path, preload=["measure"]
+    )
+    system = outcomes[2].value if ask_system and outcomes[2].status == "ok" else None
+    try:
+        return replace(entry, measured=measurement(entry, outcomes[:2], view.truth)), system
+    except ValueError as error:
+        return Rejected(entry.file, [f"its models could not be measured: {error}"]), system
 
 
 def copy_models(models: Path, work: Path) -> list[str]:
