@@ -23,6 +23,7 @@ import nox
 
 ROOT = Path(__file__).parent
 PACKAGES = ROOT / "packages"
+LEARN = ROOT / "courses" / "learn"  # tinytorch-learn: the curriculum manifest's loader
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.reuse_existing_virtualenvs = False
@@ -74,6 +75,7 @@ def tests(session: nox.Session, tier: str) -> None:
 def tooling(session: nox.Session) -> None:
     """Tests of the repository's own tooling (layering contracts, course tools)."""
     install_tier(session, "foundation", editable=True)
+    session.install("-e", str(LEARN))  # the curriculum manifest's loader
     session.install("pytest>=8", "hypothesis>=6", "import-linter>=2.1", *GRADER_TOOLS)
     session.install(*tier_requirements())  # what every tier's graded checks import
     # The leaderboard's page, read with an HTML parser and driven in Debian's chromium
