@@ -173,14 +173,18 @@ def run_coursetool(session: nox.Session, tool: str, *args: str) -> None:
 def student(session: nox.Session) -> None:
     """Student trees into build/student/<tier> (``-- foundation``; default every tier).
 
+    An old tree holding a learner's commits or changes is never replaced silently: the
+    run refuses, unless ``-- --backup`` (the old tree is kept beside) or ``-- --force``.
+
     Each tree is checked before it replaces the old one: it compiles, imports, and no
     solution line leaks into it (the leak check runs as part of the generation).
     """
-    tiers = session.posargs or TIERS
+    flags = [arg for arg in session.posargs if arg.startswith("--")]  # --backup, --force
+    tiers = [arg for arg in session.posargs if not arg.startswith("--")] or TIERS
     install_tier(session, max(tiers, key=TIERS.index))  # what the generated trees import
     session.install("tomli; python_version < '3.11'")
     for tier in tiers:
-        run_coursetool(session, "student", tier)
+        run_coursetool(session, "student", tier, *flags)
 
 
 @nox.session
@@ -239,6 +243,7 @@ def lessons(session: nox.Session, tier: str) -> None:
         "hypothesis>=6",
         "tomli; python_version < '3.11'",
     )
+    session.install(str(LEARN))  # the lessons' test cell (run_tests)
     tools = ROOT / "tools" / "lessons.py"
     session.run("python", str(tools), "--tier", tier, "--check", "--execute", *session.posargs)
 

@@ -8,7 +8,7 @@ jupytext's percent format (``# %%`` code cells, ``# %% [markdown]`` cells). A le
 * has the three sections ``## Build``, ``## Use`` and ``## Reflect``, in that order,
 * names in Build every function the student branch stubs (every ``### BEGIN SOLUTION``
   block in the module's source files), as ```Class.method```,
-* runs the module's tests from Use (``module_tests("NN")`` and ``pytest.main``),
+* runs the module's tests from Use (``run_tests("NN")``, from ``tinytorch_learn.lesson``),
 * keeps a worked answer in at least one solution block inside Reflect.
 
 ``check_structure`` enforces that without running anything (``tests/docs`` runs it in
@@ -167,10 +167,10 @@ def check_structure(lesson: Lesson, root: Path = ROOT) -> list[str]:
                     f"`{name}` ({source.relative_to(path.parents[1]).as_posix()})"
                 )
     use = _section(text, heading_line, "## Use")
-    if f'module_tests("{lesson.number:02d}")' not in use or "pytest.main" not in use:
+    if f'run_tests("{lesson.number:02d}")' not in use:
         problems.append(
             f"{where}:{heading_line.get('## Use', 1)}: Use does not run this module's tests "
-            f'(module_tests("{lesson.number:02d}") and pytest.main)'
+            f'(run_tests("{lesson.number:02d}"))'
         )
     reflect = _section(text, heading_line, "## Reflect")
     if not re.search(r"^\s*(?:# )?### BEGIN SOLUTION", reflect, re.M):

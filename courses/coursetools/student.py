@@ -32,6 +32,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from coursetools import leaks, markers, shipping
@@ -106,6 +107,7 @@ def generate_student_tree(
     out_dir: Path | str,
     lower: list[Path] | None = None,
     extra_files: dict[str, bytes] | None = None,
+    existing: str = "refuse",
 ) -> Path:
     """Write the student tree of the tier at ``tier_dir`` to ``out_dir/<tier>`` and return its path.
 
@@ -114,6 +116,9 @@ def generate_student_tree(
     ``extra_files`` (relative path -> content) are added as they are, e.g. the CI
     workflow and grader of :func:`coursetools.shipping.tree_extras`; they are committed
     like the rest, and count as public text for the leak check (tooling, not solutions).
+    An old tree at the destination that holds learner work (:func:`learner_work`) is
+    refused with :class:`GenerationError`, unless ``existing`` is ``"backup"`` (it is
+    renamed beside the new one) or ``"force"`` (it is replaced).
     """
     tier = Tier.load(tier_dir)
     files = student_files(tier)
@@ -134,7 +139,7 @@ def generate_student_tree(
         ]
         _check(tier, Tier.load(staging), below, public)
         _commit(staging, f"{tier.project} {tier.version}: {COMMIT_MESSAGE}")
-        _replace(destination, staging)
+        _replace(destination, staging, existing)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -198,12 +203,55 @@ def _commit(tree: Path, message: str) -> None:
         subprocess.run(command, cwd=tree, env=env, check=True, capture_output=True)
 
 
-def _replace(destination: Path, staging: Path) -> None:
+def learner_work(tree: Path) -> list[str]:
+    """What in ``tree`` the generator did not make: commits after its own, changed files.
+
+    Empty for a tree exactly as :func:`generate_student_tree` left it (one commit by the
+    course tools, nothing changed since); a folder that is not such a tree at all is work.
+    """
+    if not (tree / ".git").exists():
+        return [f"{tree} is not a generated student tree (it has no .git)"]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(tree), *args], capture_output=True, text=True, env=env
+        )
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    found = []
+    authors = git("log", "--format=%ae", "--all").splitlines()
+    theirs = [a for a in authors if a != GIT_IDENTITY["GIT_AUTHOR_EMAIL"]]
+    if not authors or theirs or len(authors) > 1:
+        found.append(f"{len(authors)} commit(s), {len(theirs)} not made by the course tools")
+    changed = git("status", "--porcelain", "--untracked-files=all").splitlines()
+    if changed:
+        shown = ", ".join(line[3:] for line in changed[:3]) + (" ..." if len(changed) > 3 else "")
+        found.append(f"{len(changed)} changed or new file(s): {shown}")
+    return found
+
+
+def _replace(destination: Path, staging: Path, existing: str = "refuse") -> None:
+    """Put ``staging`` at ``destination``. An old tree that holds learner work is refused
+    (``existing="refuse"``), moved aside (``"backup"``) or replaced (``"force"``)."""
     if destination.exists():
+        work = learner_work(destination) if existing != "force" else []
+        if work and existing == "refuse":
+            raise GenerationError(
+                f"{destination} holds work the generator did not make ({'; '.join(work)}). "
+                "Nothing was changed. To keep it, move the folder away or run again with "
+                "--backup (it is renamed to a dated .backup folder beside it); --force "
+                "replaces it; a learner's tree takes a new release with `tinytorch update`"
+            )
         retired = destination.with_name(f".{destination.name}-old")
-        shutil.rmtree(retired, ignore_errors=True)
+        if work:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            retired = destination.with_name(f"{destination.name}.backup-{stamp}")
+        else:
+            shutil.rmtree(retired, ignore_errors=True)
         destination.rename(retired)
-        shutil.rmtree(retired)
+        if not work:
+            shutil.rmtree(retired)
     staging.rename(destination)
 
 
@@ -285,12 +333,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, default=REPO_ROOT / "build" / "student", help="parent of the trees"
     )
+    kept = parser.add_mutually_exclusive_group()
+    kept.add_argument(
+        "--backup", action="store_true", help="keep an old tree holding learner work beside"
+    )
+    kept.add_argument(
+        "--force", action="store_true", help="replace an old tree even if it holds learner work"
+    )
     args = parser.parse_args(argv)
+    existing = "backup" if args.backup else "force" if args.force else "refuse"
     tiers = all_tiers() if args.all else [resolve_tier(args.tier)]
     for tier in tiers:
         try:
             tree = generate_student_tree(
-                tier.root, args.out, extra_files=shipping.tree_extras(tier)
+                tier.root, args.out, extra_files=shipping.tree_extras(tier), existing=existing
             )
         except (markers.MarkerError, GenerationError) as error:
             print(f"{tier.project}: not generated\n{error}", file=sys.stderr)

@@ -35,33 +35,16 @@
 #   transformers), Milestones 4 and 5.
 
 # %%
-import os
 import time
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 import tinytorch.nn.functional as F
 from tinytorch.core import Tensor, manual_seed
 from tinytorch.data import DataLoader, Dataset, TensorDataset, TinyDigitsDataset, collate
 from tinytorch.nn import Linear, ReLU, Sequential
 from tinytorch.optim import Adam
-
-
-def module_tests(number: str) -> Path | None:
-    """This module's test file: in a ``tests`` folder beside or above the lessons.
-
-    Set the environment variable TINYTORCH_TESTS to a folder to look there first.
-    """
-    here = Path.cwd().resolve()
-    folders = [Path(os.environ["TINYTORCH_TESTS"])] if "TINYTORCH_TESTS" in os.environ else []
-    folders += [folder / "tests" for folder in (here, *here.parents)]
-    for folder in folders:
-        found = sorted(folder.glob(f"test_{number}_*.py"))
-        if found:
-            return found[0]
-    return None
+from tinytorch_learn.lesson import run_tests
 
 
 class SlowDataset(Dataset):
@@ -185,12 +168,7 @@ print("same order:", orders[0] == orders[4], "| speed-up", round(timings[0] / ti
 # ### Run this module's tests
 
 # %%
-tests = module_tests("08")
-if tests is None:
-    print("No tests for Module 08 found next to this lesson; skipping.")
-else:
-    exit_code = pytest.main([str(tests), "-q", "-rN", "--color=no", "-p", "no:cacheprovider"])
-    assert exit_code == pytest.ExitCode.OK, f"Module 08 tests failed ({exit_code})"
+run_tests("08")
 
 # %% [markdown]
 # ## Reflect

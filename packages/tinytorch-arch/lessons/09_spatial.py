@@ -36,12 +36,9 @@
 #   quantizing, pruning and accelerating these layers).
 
 # %%
-import os
 import time
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 import tinytorch.nn.functional as F
 from tinytorch.core import Tensor, manual_seed
@@ -55,22 +52,7 @@ from tinytorch.vision import (
     max_pool2d,
     parameter_comparison,
 )
-
-
-def module_tests(number: str) -> Path | None:
-    """This module's test file: in a ``tests`` folder beside or above the lessons.
-
-    Set the environment variable TINYTORCH_TESTS to a folder to look there first.
-    """
-    here = Path.cwd().resolve()
-    folders = [Path(os.environ["TINYTORCH_TESTS"])] if "TINYTORCH_TESTS" in os.environ else []
-    folders += [folder / "tests" for folder in (here, *here.parents)]
-    for folder in folders:
-        found = sorted(folder.glob(f"test_{number}_*.py"))
-        if found:
-            return found[0]
-    return None
-
+from tinytorch_learn.lesson import run_tests
 
 rng = np.random.default_rng(0)
 
@@ -196,12 +178,7 @@ print(cnn.num_parameters(), "parameters")
 # ### Run this module's tests
 
 # %%
-tests = module_tests("09")
-if tests is None:
-    print("No tests for Module 09 found next to this lesson; skipping.")
-else:
-    exit_code = pytest.main([str(tests), "-q", "-rN", "--color=no", "-p", "no:cacheprovider"])
-    assert exit_code == pytest.ExitCode.OK, f"Module 09 tests failed ({exit_code})"
+run_tests("09")
 
 # %% [markdown]
 # ## Reflect

@@ -33,33 +33,16 @@
 #   with the square of the token count), 13 Transformers and Milestone 5.
 
 # %%
-import os
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from tinytorch.core import Tensor
 from tinytorch.datasets import load_tinytalks
 from tinytorch.text import BPETokenizer, CharTokenizer, load_tokenizer, vocab_tradeoff
-
-
-def module_tests(number: str) -> Path | None:
-    """This module's test file: in a ``tests`` folder beside or above the lessons.
-
-    Set the environment variable TINYTORCH_TESTS to a folder to look there first.
-    """
-    here = Path.cwd().resolve()
-    folders = [Path(os.environ["TINYTORCH_TESTS"])] if "TINYTORCH_TESTS" in os.environ else []
-    folders += [folder / "tests" for folder in (here, *here.parents)]
-    for folder in folders:
-        found = sorted(folder.glob(f"test_{number}_*.py"))
-        if found:
-            return found[0]
-    return None
-
+from tinytorch_learn.lesson import run_tests
 
 # %% [markdown]
 # ## Build
@@ -145,12 +128,7 @@ with tempfile.TemporaryDirectory() as folder:
 # ### Run this module's tests
 
 # %%
-tests = module_tests("10")
-if tests is None:
-    print("No tests for Module 10 found next to this lesson; skipping.")
-else:
-    exit_code = pytest.main([str(tests), "-q", "-rN", "--color=no", "-p", "no:cacheprovider"])
-    assert exit_code == pytest.ExitCode.OK, f"Module 10 tests failed ({exit_code})"
+run_tests("10")
 
 # %% [markdown]
 # ## Reflect

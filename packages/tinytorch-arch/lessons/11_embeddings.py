@@ -33,32 +33,13 @@
 #   13 Transformers and Milestone 5.
 
 # %%
-import os
-from pathlib import Path
-
 import numpy as np
-import pytest
 
 from tinytorch.core import gradcheck, manual_seed
 from tinytorch.datasets import load_tinytalks
 from tinytorch.nn import Embedding, LearnedPositionalEmbedding, PositionalEncoding
 from tinytorch.text import CharTokenizer, sinusoidal_table
-
-
-def module_tests(number: str) -> Path | None:
-    """This module's test file: in a ``tests`` folder beside or above the lessons.
-
-    Set the environment variable TINYTORCH_TESTS to a folder to look there first.
-    """
-    here = Path.cwd().resolve()
-    folders = [Path(os.environ["TINYTORCH_TESTS"])] if "TINYTORCH_TESTS" in os.environ else []
-    folders += [folder / "tests" for folder in (here, *here.parents)]
-    for folder in folders:
-        found = sorted(folder.glob(f"test_{number}_*.py"))
-        if found:
-            return found[0]
-    return None
-
+from tinytorch_learn.lesson import run_tests
 
 # %% [markdown]
 # ## Build
@@ -143,12 +124,7 @@ print(
 # ### Run this module's tests
 
 # %%
-tests = module_tests("11")
-if tests is None:
-    print("No tests for Module 11 found next to this lesson; skipping.")
-else:
-    exit_code = pytest.main([str(tests), "-q", "-rN", "--color=no", "-p", "no:cacheprovider"])
-    assert exit_code == pytest.ExitCode.OK, f"Module 11 tests failed ({exit_code})"
+run_tests("11")
 
 # %% [markdown]
 # ## Reflect

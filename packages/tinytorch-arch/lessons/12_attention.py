@@ -34,32 +34,14 @@
 #   17 Memoization (the KV cache plugs into `MultiHeadAttention`).
 
 # %%
-import os
 import time
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 from tinytorch.core import Tensor, gradcheck, manual_seed
 from tinytorch.nn import MultiHeadAttention
 from tinytorch.text import causal_mask, print_attention_memory, scaled_dot_product_attention
-
-
-def module_tests(number: str) -> Path | None:
-    """This module's test file: in a ``tests`` folder beside or above the lessons.
-
-    Set the environment variable TINYTORCH_TESTS to a folder to look there first.
-    """
-    here = Path.cwd().resolve()
-    folders = [Path(os.environ["TINYTORCH_TESTS"])] if "TINYTORCH_TESTS" in os.environ else []
-    folders += [folder / "tests" for folder in (here, *here.parents)]
-    for folder in folders:
-        found = sorted(folder.glob(f"test_{number}_*.py"))
-        if found:
-            return found[0]
-    return None
-
+from tinytorch_learn.lesson import run_tests
 
 rng = np.random.default_rng(0)
 
@@ -160,12 +142,7 @@ rows = print_attention_memory((256, 512, 1024, 2048))
 # ### Run this module's tests
 
 # %%
-tests = module_tests("12")
-if tests is None:
-    print("No tests for Module 12 found next to this lesson; skipping.")
-else:
-    exit_code = pytest.main([str(tests), "-q", "-rN", "--color=no", "-p", "no:cacheprovider"])
-    assert exit_code == pytest.ExitCode.OK, f"Module 12 tests failed ({exit_code})"
+run_tests("12")
 
 # %% [markdown]
 # ## Reflect

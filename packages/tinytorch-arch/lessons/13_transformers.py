@@ -35,12 +35,9 @@
 #   17 Memoization (KV cache, through the hook in `GPT.forward`).
 
 # %%
-import os
 import time
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 import tinytorch.nn.functional as F
 from tinytorch.core import Tensor, graph_stats, manual_seed
@@ -48,22 +45,7 @@ from tinytorch.datasets import load_tinytalks
 from tinytorch.nn import LayerNorm, TransformerBlock
 from tinytorch.optim import Adam
 from tinytorch.text import GPT, CharTokenizer
-
-
-def module_tests(number: str) -> Path | None:
-    """This module's test file: in a ``tests`` folder beside or above the lessons.
-
-    Set the environment variable TINYTORCH_TESTS to a folder to look there first.
-    """
-    here = Path.cwd().resolve()
-    folders = [Path(os.environ["TINYTORCH_TESTS"])] if "TINYTORCH_TESTS" in os.environ else []
-    folders += [folder / "tests" for folder in (here, *here.parents)]
-    for folder in folders:
-        found = sorted(folder.glob(f"test_{number}_*.py"))
-        if found:
-            return found[0]
-    return None
-
+from tinytorch_learn.lesson import run_tests
 
 rng = np.random.default_rng(0)
 
@@ -175,12 +157,7 @@ profile = model.print_memory_profile(context_len=32)
 # ### Run this module's tests
 
 # %%
-tests = module_tests("13")
-if tests is None:
-    print("No tests for Module 13 found next to this lesson; skipping.")
-else:
-    exit_code = pytest.main([str(tests), "-q", "-rN", "--color=no", "-p", "no:cacheprovider"])
-    assert exit_code == pytest.ExitCode.OK, f"Module 13 tests failed ({exit_code})"
+run_tests("13")
 
 # %% [markdown]
 # ## Reflect

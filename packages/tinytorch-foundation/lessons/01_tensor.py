@@ -32,30 +32,12 @@
 # tests), **Reflect** (reason about memory and compute).
 
 # %%
-import os
 import time
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 from tinytorch.core import Tensor, matmul_loops
-
-
-def module_tests(number: str) -> list[Path] | None:
-    """This module's test files: in a ``tests`` folder beside or above the lessons.
-
-    Set the environment variable TINYTORCH_TESTS to a folder to look there first.
-    """
-    here = Path.cwd().resolve()
-    folders = [Path(os.environ["TINYTORCH_TESTS"])] if "TINYTORCH_TESTS" in os.environ else []
-    folders += [folder / "tests" for folder in (here, *here.parents)]
-    for folder in folders:
-        found = sorted(folder.glob(f"test_{number}_*.py"))
-        if found:
-            return found
-    return None
-
+from tinytorch_learn.lesson import run_tests
 
 # %% [markdown]
 # ## Build
@@ -207,12 +189,7 @@ except RuntimeError as error:
 # lessons (or in the folder named by `TINYTORCH_TESTS`).
 
 # %%
-tests = module_tests("01")
-if tests is None:
-    print("No tests for Module 01 found next to this lesson; skipping.")
-else:
-    exit_code = pytest.main([*map(str, tests), "-q", "-rN", "--color=no", "-p", "no:cacheprovider"])
-    assert exit_code == pytest.ExitCode.OK, f"Module 01 tests failed ({exit_code})"
+run_tests("01")
 
 # %% [markdown]
 # ## Reflect

@@ -28,32 +28,14 @@
 #   layer: `ReLU()(x)`) and 04 Losses (softmax inside cross-entropy).
 
 # %%
-import os
 import time
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 import tinytorch.nn.functional as F
 from tinytorch.core import Tensor
 from tinytorch.nn import GELU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-
-
-def module_tests(number: str) -> list[Path] | None:
-    """This module's test files: in a ``tests`` folder beside or above the lessons.
-
-    Set the environment variable TINYTORCH_TESTS to a folder to look there first.
-    """
-    here = Path.cwd().resolve()
-    folders = [Path(os.environ["TINYTORCH_TESTS"])] if "TINYTORCH_TESTS" in os.environ else []
-    folders += [folder / "tests" for folder in (here, *here.parents)]
-    for folder in folders:
-        found = sorted(folder.glob(f"test_{number}_*.py"))
-        if found:
-            return found
-    return None
-
+from tinytorch_learn.lesson import run_tests
 
 # %% [markdown]
 # ## Build
@@ -116,12 +98,7 @@ print("log-softmax:", np.round(LogSoftmax(dim=1)(logits).data, 4))
 # ### Run this module's tests
 
 # %%
-tests = module_tests("02")
-if tests is None:
-    print("No tests for Module 02 found next to this lesson; skipping.")
-else:
-    exit_code = pytest.main([*map(str, tests), "-q", "-rN", "--color=no", "-p", "no:cacheprovider"])
-    assert exit_code == pytest.ExitCode.OK, f"Module 02 tests failed ({exit_code})"
+run_tests("02")
 
 # %% [markdown]
 # ## Reflect

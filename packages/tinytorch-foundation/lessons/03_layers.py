@@ -31,30 +31,11 @@
 #   transformers in the architecture tier).
 
 # %%
-import os
-from pathlib import Path
-
 import numpy as np
-import pytest
 
 from tinytorch.core import Tensor, manual_seed
 from tinytorch.nn import Dropout, Linear, ReLU, Sequential
-
-
-def module_tests(number: str) -> list[Path] | None:
-    """This module's test files: in a ``tests`` folder beside or above the lessons.
-
-    Set the environment variable TINYTORCH_TESTS to a folder to look there first.
-    """
-    here = Path.cwd().resolve()
-    folders = [Path(os.environ["TINYTORCH_TESTS"])] if "TINYTORCH_TESTS" in os.environ else []
-    folders += [folder / "tests" for folder in (here, *here.parents)]
-    for folder in folders:
-        found = sorted(folder.glob(f"test_{number}_*.py"))
-        if found:
-            return found
-    return None
-
+from tinytorch_learn.lesson import run_tests
 
 # %% [markdown]
 # ## Build
@@ -140,12 +121,7 @@ print("eval: unchanged", np.array_equal(drop(ones).data, ones.data))
 # ### Run this module's tests
 
 # %%
-tests = module_tests("03")
-if tests is None:
-    print("No tests for Module 03 found next to this lesson; skipping.")
-else:
-    exit_code = pytest.main([*map(str, tests), "-q", "-rN", "--color=no", "-p", "no:cacheprovider"])
-    assert exit_code == pytest.ExitCode.OK, f"Module 03 tests failed ({exit_code})"
+run_tests("03")
 
 # %% [markdown]
 # ## Reflect

@@ -31,13 +31,11 @@
 # - **Unlocks**: 06 Optimizers and 07 Training: every later module that learns.
 
 # %%
-import os
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 import tinytorch.nn.functional as F
 from tinytorch.core import (
@@ -51,21 +49,7 @@ from tinytorch.core import (
     no_grad,
 )
 from tinytorch.nn import Linear, ReLU, Sequential
-
-
-def module_tests(number: str) -> list[Path] | None:
-    """This module's test files: in a ``tests`` folder beside or above the lessons.
-
-    Set the environment variable TINYTORCH_TESTS to a folder to look there first.
-    """
-    here = Path.cwd().resolve()
-    folders = [Path(os.environ["TINYTORCH_TESTS"])] if "TINYTORCH_TESTS" in os.environ else []
-    folders += [folder / "tests" for folder in (here, *here.parents)]
-    for folder in folders:
-        found = sorted(folder.glob(f"test_{number}_*.py"))
-        if found:
-            return found
-    return None
+from tinytorch_learn.lesson import run_tests
 
 
 def f64(values, requires_grad: bool = True) -> Tensor:
@@ -205,12 +189,7 @@ print("inside no_grad: grad_fn =", evaluated.grad_fn, ", requires_grad =", evalu
 # ### Run this module's tests
 
 # %%
-tests = module_tests("05")
-if tests is None:
-    print("No tests for Module 05 found next to this lesson; skipping.")
-else:
-    exit_code = pytest.main([*map(str, tests), "-q", "-rN", "--color=no", "-p", "no:cacheprovider"])
-    assert exit_code == pytest.ExitCode.OK, f"Module 05 tests failed ({exit_code})"
+run_tests("05")
 
 # %% [markdown]
 # ## Reflect

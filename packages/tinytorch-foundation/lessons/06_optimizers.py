@@ -27,32 +27,13 @@
 # - **Unlocks**: 07 Training and every milestone.
 
 # %%
-import os
-from pathlib import Path
-
 import numpy as np
-import pytest
 
 import tinytorch.nn.functional as F
 from tinytorch.core import Tensor, manual_seed
 from tinytorch.nn import Linear, ReLU, Sequential
 from tinytorch.optim import SGD, Adam, AdamW
-
-
-def module_tests(number: str) -> list[Path] | None:
-    """This module's test files: in a ``tests`` folder beside or above the lessons.
-
-    Set the environment variable TINYTORCH_TESTS to a folder to look there first.
-    """
-    here = Path.cwd().resolve()
-    folders = [Path(os.environ["TINYTORCH_TESTS"])] if "TINYTORCH_TESTS" in os.environ else []
-    folders += [folder / "tests" for folder in (here, *here.parents)]
-    for folder in folders:
-        found = sorted(folder.glob(f"test_{number}_*.py"))
-        if found:
-            return found
-    return None
-
+from tinytorch_learn.lesson import run_tests
 
 # %% [markdown]
 # ## Build
@@ -137,12 +118,7 @@ for cls in (Adam, AdamW):
 # ### Run this module's tests
 
 # %%
-tests = module_tests("06")
-if tests is None:
-    print("No tests for Module 06 found next to this lesson; skipping.")
-else:
-    exit_code = pytest.main([*map(str, tests), "-q", "-rN", "--color=no", "-p", "no:cacheprovider"])
-    assert exit_code == pytest.ExitCode.OK, f"Module 06 tests failed ({exit_code})"
+run_tests("06")
 
 # %% [markdown]
 # ## Reflect

@@ -31,12 +31,10 @@
 # - **Unlocks**: Milestones 1 to 3, and 08 DataLoader, which replaces manual batching.
 
 # %%
-import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 import tinytorch.nn.functional as F
 from tinytorch.core import Tensor, graph_stats, manual_seed
@@ -55,22 +53,7 @@ from tinytorch.training import (
     save,
     save_checkpoint,
 )
-
-
-def module_tests(number: str) -> list[Path] | None:
-    """This module's test files: in a ``tests`` folder beside or above the lessons.
-
-    Set the environment variable TINYTORCH_TESTS to a folder to look there first.
-    """
-    here = Path.cwd().resolve()
-    folders = [Path(os.environ["TINYTORCH_TESTS"])] if "TINYTORCH_TESTS" in os.environ else []
-    folders += [folder / "tests" for folder in (here, *here.parents)]
-    for folder in folders:
-        found = sorted(folder.glob(f"test_{number}_*.py"))
-        if found:
-            return found
-    return None
-
+from tinytorch_learn.lesson import run_tests
 
 # %% [markdown]
 # ## Build
@@ -205,12 +188,7 @@ except ImportError as missing:
 # ### Run this module's tests
 
 # %%
-tests = module_tests("07")
-if tests is None:
-    print("No tests for Module 07 found next to this lesson; skipping.")
-else:
-    exit_code = pytest.main([*map(str, tests), "-q", "-rN", "--color=no", "-p", "no:cacheprovider"])
-    assert exit_code == pytest.ExitCode.OK, f"Module 07 tests failed ({exit_code})"
+run_tests("07")
 
 # %% [markdown]
 # ## Reflect

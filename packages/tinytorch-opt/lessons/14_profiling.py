@@ -36,11 +36,7 @@
 #   (confidence intervals on top of these timings).
 
 # %%
-import os
-from pathlib import Path
-
 import numpy as np
-import pytest
 
 from tinytorch.core import Tensor, manual_seed
 from tinytorch.nn import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential
@@ -56,22 +52,7 @@ from tinytorch.perf import (
     roofline,
     time_call,
 )
-
-
-def module_tests(number: str) -> Path | None:
-    """This module's test file: in a ``tests`` folder beside or above the lessons.
-
-    Set the environment variable TINYTORCH_TESTS to a folder to look there first.
-    """
-    here = Path.cwd().resolve()
-    folders = [Path(os.environ["TINYTORCH_TESTS"])] if "TINYTORCH_TESTS" in os.environ else []
-    folders += [folder / "tests" for folder in (here, *here.parents)]
-    for folder in folders:
-        found = sorted(folder.glob(f"test_{number}_*.py"))
-        if found:
-            return found[0]
-    return None
-
+from tinytorch_learn.lesson import run_tests
 
 rng = np.random.default_rng(0)
 
@@ -166,12 +147,7 @@ print(roofline(cnn, (16, 3, 32, 32), peak=machine, profile=profile))
 # ### Run this module's tests
 
 # %%
-tests = module_tests("14")
-if tests is None:
-    print("No tests for Module 14 found next to this lesson; skipping.")
-else:
-    exit_code = pytest.main([str(tests), "-q", "-rN", "--color=no", "-p", "no:cacheprovider"])
-    assert exit_code == pytest.ExitCode.OK, f"Module 14 tests failed ({exit_code})"
+run_tests("14")
 
 # %% [markdown]
 # ## Reflect

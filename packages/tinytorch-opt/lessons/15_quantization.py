@@ -35,12 +35,7 @@
 #   int8 latency), 20 Capstone and Milestone 6 (the size column).
 
 # %%
-import os
-import tempfile
-from pathlib import Path
-
 import numpy as np
-import pytest
 
 from tinytorch.core import Tensor, manual_seed
 from tinytorch.datasets import load_tinydigits
@@ -58,22 +53,7 @@ from tinytorch.perf.quantization import (
     size_report,
 )
 from tinytorch.training import Trainer
-
-
-def module_tests(number: str) -> Path | None:
-    """This module's test file: in a ``tests`` folder beside or above the lessons.
-
-    Set the environment variable TINYTORCH_TESTS to a folder to look there first.
-    """
-    here = Path.cwd().resolve()
-    folders = [Path(os.environ["TINYTORCH_TESTS"])] if "TINYTORCH_TESTS" in os.environ else []
-    folders += [folder / "tests" for folder in (here, *here.parents)]
-    for folder in folders:
-        found = sorted(folder.glob(f"test_{number}_*.py"))
-        if found:
-            return found[0]
-    return None
-
+from tinytorch_learn.lesson import run_tests
 
 rng = np.random.default_rng(0)
 
@@ -180,16 +160,7 @@ for compute in ("int8", "dequantize"):
 # ### Run this module's tests
 
 # %%
-tests = module_tests("15")
-# Hypothesis (used by these tests) keeps a cache folder: keep it out of the lessons.
-os.environ.setdefault(
-    "HYPOTHESIS_STORAGE_DIRECTORY", str(Path(tempfile.gettempdir(), "hypothesis"))
-)
-if tests is None:
-    print("No tests for Module 15 found next to this lesson; skipping.")
-else:
-    exit_code = pytest.main([str(tests), "-q", "-rN", "--color=no", "-p", "no:cacheprovider"])
-    assert exit_code == pytest.ExitCode.OK, f"Module 15 tests failed ({exit_code})"
+run_tests("15")
 
 # %% [markdown]
 # ## Reflect

@@ -37,11 +37,8 @@
 
 # %%
 import copy
-import os
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 from tinytorch.core import Tensor, manual_seed
 from tinytorch.datasets import load_tinydigits
@@ -57,22 +54,7 @@ from tinytorch.perf.compression import (
 )
 from tinytorch.perf.measure import time_call
 from tinytorch.training import Trainer
-
-
-def module_tests(number: str) -> Path | None:
-    """This module's test file: in a ``tests`` folder beside or above the lessons.
-
-    Set the environment variable TINYTORCH_TESTS to a folder to look there first.
-    """
-    here = Path.cwd().resolve()
-    folders = [Path(os.environ["TINYTORCH_TESTS"])] if "TINYTORCH_TESTS" in os.environ else []
-    folders += [folder / "tests" for folder in (here, *here.parents)]
-    for folder in folders:
-        found = sorted(folder.glob(f"test_{number}_*.py"))
-        if found:
-            return found[0]
-    return None
-
+from tinytorch_learn.lesson import run_tests
 
 # %% [markdown]
 # ## Build
@@ -168,12 +150,7 @@ print(
 # ### Run this module's tests
 
 # %%
-tests = module_tests("16")
-if tests is None:
-    print("No tests for Module 16 found next to this lesson; skipping.")
-else:
-    exit_code = pytest.main([str(tests), "-q", "-rN", "--color=no", "-p", "no:cacheprovider"])
-    assert exit_code == pytest.ExitCode.OK, f"Module 16 tests failed ({exit_code})"
+run_tests("16")
 
 # %% [markdown]
 # ## Reflect

@@ -36,12 +36,9 @@
 #   statistics), 20 Capstone and Milestone 6 (the generation row).
 
 # %%
-import os
 import time
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 from tinytorch.core import Tensor, manual_seed
 from tinytorch.perf.measure import peak_memory
@@ -56,22 +53,7 @@ from tinytorch.perf.memoization import (
     token_passes,
 )
 from tinytorch.text import GPT
-
-
-def module_tests(number: str) -> Path | None:
-    """This module's test file: in a ``tests`` folder beside or above the lessons.
-
-    Set the environment variable TINYTORCH_TESTS to a folder to look there first.
-    """
-    here = Path.cwd().resolve()
-    folders = [Path(os.environ["TINYTORCH_TESTS"])] if "TINYTORCH_TESTS" in os.environ else []
-    folders += [folder / "tests" for folder in (here, *here.parents)]
-    for folder in folders:
-        found = sorted(folder.glob(f"test_{number}_*.py"))
-        if found:
-            return found[0]
-    return None
-
+from tinytorch_learn.lesson import run_tests
 
 rng = np.random.default_rng(0)
 
@@ -161,12 +143,7 @@ print(scaling_table(rows, prompt_len=len(prompt)))
 # ### Run this module's tests
 
 # %%
-tests = module_tests("17")
-if tests is None:
-    print("No tests for Module 17 found next to this lesson; skipping.")
-else:
-    exit_code = pytest.main([str(tests), "-q", "-rN", "--color=no", "-p", "no:cacheprovider"])
-    assert exit_code == pytest.ExitCode.OK, f"Module 17 tests failed ({exit_code})"
+run_tests("17")
 
 # %% [markdown]
 # ## Reflect

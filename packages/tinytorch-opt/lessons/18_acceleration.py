@@ -36,12 +36,9 @@
 
 # %%
 import copy
-import os
 import warnings
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 from tinytorch.core import Tensor, manual_seed
 from tinytorch.nn import GELU, Linear, Sequential
@@ -58,22 +55,7 @@ from tinytorch.perf.measure import peak_memory, time_call
 from tinytorch.perf.profiling import Profiler, amdahl_speedup
 from tinytorch.text import GPT
 from tinytorch.vision import conv2d_loops
-
-
-def module_tests(number: str) -> Path | None:
-    """This module's test file: in a ``tests`` folder beside or above the lessons.
-
-    Set the environment variable TINYTORCH_TESTS to a folder to look there first.
-    """
-    here = Path.cwd().resolve()
-    folders = [Path(os.environ["TINYTORCH_TESTS"])] if "TINYTORCH_TESTS" in os.environ else []
-    folders += [folder / "tests" for folder in (here, *here.parents)]
-    for folder in folders:
-        found = sorted(folder.glob(f"test_{number}_*.py"))
-        if found:
-            return found[0]
-    return None
-
+from tinytorch_learn.lesson import run_tests
 
 rng = np.random.default_rng(0)
 
@@ -156,12 +138,7 @@ print(report)
 # ### Run this module's tests
 
 # %%
-tests = module_tests("18")
-if tests is None:
-    print("No tests for Module 18 found next to this lesson; skipping.")
-else:
-    exit_code = pytest.main([str(tests), "-q", "-rN", "--color=no", "-p", "no:cacheprovider"])
-    assert exit_code == pytest.ExitCode.OK, f"Module 18 tests failed ({exit_code})"
+run_tests("18")
 
 # %% [markdown]
 # ## Reflect

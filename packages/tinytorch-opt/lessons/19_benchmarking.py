@@ -33,12 +33,9 @@
 #   system it was measured on) and Milestone 6.
 
 # %%
-import os
 import time
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 from tinytorch.core import Tensor, manual_seed
 from tinytorch.nn import Linear, ReLU, Sequential
@@ -52,22 +49,7 @@ from tinytorch.perf.benchmarking import (
     t_interval,
     t_quantile,
 )
-
-
-def module_tests(number: str) -> Path | None:
-    """This module's test file: in a ``tests`` folder beside or above the lessons.
-
-    Set the environment variable TINYTORCH_TESTS to a folder to look there first.
-    """
-    here = Path.cwd().resolve()
-    folders = [Path(os.environ["TINYTORCH_TESTS"])] if "TINYTORCH_TESTS" in os.environ else []
-    folders += [folder / "tests" for folder in (here, *here.parents)]
-    for folder in folders:
-        found = sorted(folder.glob(f"test_{number}_*.py"))
-        if found:
-            return found[0]
-    return None
-
+from tinytorch_learn.lesson import run_tests
 
 rng = np.random.default_rng(0)
 
@@ -148,12 +130,7 @@ for key, value in system_metadata().items():
 # ### Run this module's tests
 
 # %%
-tests = module_tests("19")
-if tests is None:
-    print("No tests for Module 19 found next to this lesson; skipping.")
-else:
-    exit_code = pytest.main([str(tests), "-q", "-rN", "--color=no", "-p", "no:cacheprovider"])
-    assert exit_code == pytest.ExitCode.OK, f"Module 19 tests failed ({exit_code})"
+run_tests("19")
 
 # %% [markdown]
 # ## Reflect

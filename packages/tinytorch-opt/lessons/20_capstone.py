@@ -39,12 +39,10 @@
 # %%
 import copy
 import json
-import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from tinytorch.capstone import (
     Inputs,
@@ -68,22 +66,7 @@ from tinytorch.perf.compression import fine_tune, prune_structured
 from tinytorch.perf.profiling import Profiler
 from tinytorch.perf.quantization import model_size_bytes, quantize_model
 from tinytorch.training import Trainer
-
-
-def module_tests(number: str) -> Path | None:
-    """This module's test file: in a ``tests`` folder beside or above the lessons.
-
-    Set the environment variable TINYTORCH_TESTS to a folder to look there first.
-    """
-    here = Path.cwd().resolve()
-    folders = [Path(os.environ["TINYTORCH_TESTS"])] if "TINYTORCH_TESTS" in os.environ else []
-    folders += [folder / "tests" for folder in (here, *here.parents)]
-    for folder in folders:
-        found = sorted(folder.glob(f"test_{number}_*.py"))
-        if found:
-            return found[0]
-    return None
-
+from tinytorch_learn.lesson import run_tests
 
 workdir = Path(tempfile.mkdtemp(prefix="tinytorch-capstone-"))
 
@@ -212,12 +195,7 @@ for problem in validate_submission(tampered):
 # ### Run this module's tests
 
 # %%
-tests = module_tests("20")
-if tests is None:
-    print("No tests for Module 20 found next to this lesson; skipping.")
-else:
-    exit_code = pytest.main([str(tests), "-q", "-rN", "--color=no", "-p", "no:cacheprovider"])
-    assert exit_code == pytest.ExitCode.OK, f"Module 20 tests failed ({exit_code})"
+run_tests("20")
 
 # %% [markdown]
 # ## Reflect

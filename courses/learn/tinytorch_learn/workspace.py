@@ -1,0 +1,159 @@
+"""Where a learner's modules live: the curriculum manifest and the tier folders around it.
+
+One layout question, answered once for the learner's command and the lessons' test cell.
+``curriculum.toml`` sits at the top of every TinyTorch tree, and a module's paths in it
+are relative to its tier's folder, which is
+
+* the manifest's own folder in a student tree (``build/student/foundation``),
+* ``<tier>/`` beside the manifest in a course bundle (``foundation/``),
+* ``packages/<package>/`` in the repository itself.
+
+A folder counts only when its ``pyproject.toml`` names the tier's distribution, so a
+student tree of the arch tier holds Modules 08-13 and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tinytorch_learn.curriculum import Curriculum, CurriculumError, Module, load
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+#: The line a student tree has where a learner's code goes (coursetools.markers writes it).
+STUB = re.compile(r'raise NotImplementedError\(\s*"Module (\d{2}) \(')
+
+
+class NotALearnerTree(CurriculumError):
+    """The folder holds no tier the learner works on (one line, names what to do)."""
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A curriculum and the folders of the tiers present around it."""
+
+    curriculum: Curriculum
+    roots: dict[str, Path]  # tier name -> the folder holding its pyproject, src, tests, lessons
+    _git_base: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def root(self) -> Path:
+        return self.curriculum.root
+
+    @property
+    def modules(self) -> tuple[Module, ...]:
+        """The modules of the tiers present here, in curriculum order."""
+        return tuple(m for m in self.curriculum.modules if m.tier in self.roots)
+
+    def module(self, key: int | str) -> Module:
+        """The module named by ``key`` (3, "03", "03_layers", "layers") if its tier is here."""
+        module = self.curriculum.module(key)
+        if module.tier not in self.roots:
+            choices = ", ".join(m.slug for m in self.modules)
+            raise CurriculumError(
+                f"module {module.title} belongs to the {module.tier} tier, which is not in "
+                f"this tree; choose from {choices}"
+            )
+        return module
+
+    def path(self, module: Module, relative: str) -> Path:
+        """A path the manifest gives for ``module``, in this tree."""
+        return self.roots[module.tier] / relative
+
+    def tests(self, module: Module) -> list[Path]:
+        return [self.path(module, name) for name in module.tests]
+
+    def sources(self, module: Module) -> list[Path]:
+        return [self.path(module, name) for name in module.sources]
+
+    def lesson(self, module: Module) -> Path:
+        return self.path(module, module.lesson)
+
+    def shown(self, path: Path) -> str:
+        """``path`` as the learner types it: relative to the working folder when inside it."""
+        try:
+            return os.path.relpath(path, Path.cwd())
+        except ValueError:  # another drive (Windows)
+            return str(path)
+
+    def stubs_left(self, module: Module) -> int:
+        """How many functions of ``module`` still raise the generated NotImplementedError."""
+        return sum(_stubs(path.read_text(encoding="utf-8"), module) for path in self.sources(module))
+
+    def stubs_at_start(self, module: Module) -> int | None:
+        """Stubs of ``module`` in the release the tree started from (its first git commit).
+
+        None when the tree has no git history to tell (a bundle unpacked without one).
+        """
+        root = self.roots[module.tier]
+        base = self._base(module.tier)
+        if base is None:
+            return None
+        total = 0
+        for name in module.sources:
+            shown = _git(root, "show", f"{base}:{name}")
+            total += _stubs(shown or "", module)
+        return total
+
+    def _base(self, tier: str) -> str | None:
+        if tier not in self._git_base:
+            root = self.roots[tier]
+            first = _git(root, "rev-list", "--max-parents=0", "HEAD") if (root / ".git").exists() else None
+            self._git_base[tier] = first.split()[0] if first else None
+        return self._git_base[tier]
+
+
+def _stubs(text: str, module: Module) -> int:
+    return sum(int(match.group(1)) == module.number for match in STUB.finditer(text))
+
+
+def _git(cwd: Path, *args: str) -> str | None:
+    """Output of a read-only git command in ``cwd``; None if git or the object is missing."""
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, encoding="utf-8", timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _distribution(folder: Path) -> str | None:
+    try:
+        project = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    return project.get("project", {}).get("name")
+
+
+def find(start: str | os.PathLike[str] | None = None) -> Workspace:
+    """The workspace around ``start`` (default: the working folder).
+
+    Raises :class:`CurriculumError` (one line) when there is no manifest above ``start`` or
+    no tier folder beside it.
+    """
+    curriculum = load(start)
+    roots = {}
+    for tier in curriculum.tiers:
+        for folder in (
+            curriculum.root,
+            curriculum.root / tier.name,
+            curriculum.root / "packages" / tier.package,
+        ):
+            if _distribution(folder) == tier.package:
+                roots[tier.name] = folder
+                break
+    if not roots:
+        raise NotALearnerTree(
+            f"{curriculum.root} holds no tier of the curriculum (a folder whose pyproject.toml "
+            f"names {', '.join(t.package for t in curriculum.tiers)}); run this in your student "
+            "tree or course bundle"
+        )
+    return Workspace(curriculum, roots)
