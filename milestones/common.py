@@ -7,7 +7,9 @@ milestone comes from ``tinytorch``. This file prints, draws and records:
 * ``progress``    a live bar on a terminal, a plain line every few seconds in a log;
 * ``figure``      one figure style for every milestone (title, labelled axes, keys);
 * ``Result``      the checks, one per line in the order they were made, and the JSON file;
-* ``shown``       every path as seen from the folder the command was run in.
+* ``shown``       every path as seen from the folder the command was run in;
+* ``run_main``    a milestone's ``main``, ended by one clear message (not a traceback) when
+                  it reaches a function the learner has not written yet.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import sys
 import textwrap
 import time
@@ -32,6 +35,35 @@ from tinytorch.files import atomic_write
 RESULTS_DIR = Path(__file__).parent / "results"
 TIER_DISTRIBUTIONS = ("tinytorch-foundation", "tinytorch-arch", "tinytorch-opt")
 LOG_EVERY_S = 5.0  # without a terminal, one progress line at least this often
+NOT_WRITTEN = 3  # exit status: the milestone reached code a learner has not written yet
+# What a student tree's unwritten function raises (coursetools.markers.stub_message).
+_STUB = re.compile(
+    r"Module (?P<number>\d{2}) \((?P<name>[^)]*)\): implement (?P<what>.+?)"
+    r"(?: — see (?P<lesson>\S+))?$"
+)
+
+
+def run_main(main: Callable[[], int]) -> int:
+    """``main()``'s exit status; a function still to write ends the milestone with one message.
+
+    In a learner's tree an unwritten function raises ``NotImplementedError`` naming its
+    module and lesson: the milestone says that, and which module to finish, instead of
+    ending in a traceback. Any other error is a real error and propagates.
+    """
+    try:
+        return main()
+    except NotImplementedError as error:
+        stub = _STUB.match(str(error))
+        if stub is None:
+            raise
+        lesson = stub["lesson"] or f"the lesson of Module {stub['number']}"
+        print(
+            f"\nThis milestone needs Module {stub['number']} ({stub['name']}), which is not "
+            f"finished: {stub['what']} is still to write.\nRead {lesson}, then check your "
+            f"code with `tinytorch test {stub['number']}` (or pytest on its tests).",
+            file=sys.stderr,
+        )
+        return NOT_WRITTEN
 
 
 def tell(title: str, story: str) -> None:

@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from common import PALETTE, Result, figure, save_figure, tell
+from common import PALETTE, Result, figure, run_main, save_figure, tell
 from tinytorch.core import manual_seed
 from tinytorch.datasets import linearly_separable, logic_gate
 from tinytorch.nn import BCELoss, Linear, Sequential, Sigmoid
@@ -121,4 +121,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -12,7 +12,7 @@ import sys
 
 import numpy as np
 
-from common import PALETTE, Result, figure, save_figure, tell
+from common import PALETTE, Result, figure, run_main, save_figure, tell
 from tinytorch.core import Tensor, manual_seed, no_grad
 from tinytorch.datasets import logic_gate, xor_clouds
 from tinytorch.nn import BCEWithLogitsLoss, Linear, Sequential, Tanh
@@ -124,4 +124,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -18,7 +18,7 @@ from functools import partial
 
 import numpy as np
 
-from common import PALETTE, Result, figure, progress, save_figure, tell
+from common import PALETTE, Result, figure, progress, run_main, save_figure, tell
 from identify import IDX, identify
 from tinytorch.core import manual_seed
 from tinytorch.datasets import load_mnist, load_tinydigits
@@ -229,4 +229,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from common import PALETTE, Result, figure, progress, save_figure, tell  # noqa: E402
+from common import PALETTE, Result, figure, progress, run_main, save_figure, tell  # noqa: E402
 from identify import CIFAR10_PYTHON, identify  # noqa: E402
 from tinytorch.core import manual_seed  # noqa: E402
 from tinytorch.data import DataLoader, TensorDataset  # noqa: E402
@@ -309,4 +309,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -26,7 +26,7 @@ from dataclasses import dataclass  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from common import PALETTE, Result, figure, progress, save_figure, tell  # noqa: E402
+from common import PALETTE, Result, figure, progress, run_main, save_figure, tell  # noqa: E402
 from tinytorch.core import Tensor, manual_seed, no_grad  # noqa: E402
 from tinytorch.datasets import load_tinytalks_rows  # noqa: E402
 from tinytorch.nn import CrossEntropyLoss, Linear, Module  # noqa: E402
@@ -450,4 +450,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

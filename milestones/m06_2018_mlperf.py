@@ -49,6 +49,7 @@ from common import (  # noqa: E402
     Result,
     figure,
     progress,
+    run_main,
     save_figure,
     shown,
     tell,
@@ -600,4 +601,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))
