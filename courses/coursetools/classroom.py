@@ -8,7 +8,8 @@ that runs on every push::
 
 For each module of each tree it runs the module's test files (``tests/test_NN_*.py``)
 in one ``pytest`` process, within ``--timeout`` seconds, and gives the module the share
-of its points that its passing tests make of its tests (skipped tests do not count).
+of its points that its passing tests make of its tests (skipped tests do not count, nor
+do tests marked ``ungraded``: they pass on the untouched tree, which scores 0).
 It writes
 
 ``reports/<tier>.json``     each tree's modules: tests passed, points, first failure
@@ -109,7 +110,7 @@ def run_module(tree: Path, number: int, files: list[Path], timeout: float) -> di
     """Run one module's test files; its tests passed, graded, points and first failure."""
     spec = module_spec(number)
     name = files[0].stem.split("_", 2)[-1].replace("_", " ").title()  # test_01_tensor: Tensor
-    code, cases = run_pytest(files, tree, timeout)
+    code, cases = run_pytest(files, tree, timeout, None, "-m", "not ungraded")
     graded = [case for case in cases if case.outcome != "skipped"]
     passed = sum(case.outcome == "passed" for case in graded)
     failed = next((case for case in graded if case.outcome == "failed"), None)

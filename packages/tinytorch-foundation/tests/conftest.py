@@ -14,6 +14,12 @@ from tinytorch.core import activate_if_implemented, manual_seed
 from tinytorch.core.tensor import DORMANT, set_gradient_engine
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests of code the student tree provides pass before a learner writes anything:
+    # they count as passing tests, never as points (grading and `tinytorch grade`).
+    config.addinivalue_line("markers", "ungraded: passes on the untouched student tree")
+
+
 @pytest.fixture(params=["dormant", "active"])
 def autograd_mode(request: pytest.FixtureRequest):
     """Run a test twice: with gradients dormant (as in Modules 01–04) and switched on.

