@@ -27,7 +27,9 @@ def module_tests(number: str | int) -> list[Path]:
         folder = Path(os.environ["TINYTORCH_TESTS"])
         found = sorted(folder.glob(f"test_{int(number):02d}_*.py"))
         if not found:
-            raise FileNotFoundError(f"TINYTORCH_TESTS={folder} holds no test_{int(number):02d}_*.py")
+            raise FileNotFoundError(
+                f"TINYTORCH_TESTS={folder} holds no test_{int(number):02d}_*.py"
+            )
         return found
     tree = workspace.find()
     return tree.tests(tree.module(number))

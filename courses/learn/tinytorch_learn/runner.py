@@ -30,6 +30,11 @@ CACHE = Path(".tinytorch") / "results.json"
 QUIET_BLAS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
+def blas_env() -> dict[str, str]:
+    """This environment with one BLAS thread, unless the learner exported another count."""
+    return {**QUIET_BLAS, **os.environ}
+
+
 @dataclass(frozen=True)
 class Failure:
     """The first failing test of a run, as the learner should read it."""
@@ -74,7 +79,7 @@ class Recorder:
     def __init__(self) -> None:
         self.tests: dict[str, dict] = {}
 
-    def pytest_runtest_logreport(self, report) -> None:  # noqa: ANN001 - pytest's TestReport
+    def pytest_runtest_logreport(self, report) -> None:
         entry = self.tests.setdefault(
             report.nodeid,
             {"outcome": "passed", "ungraded": "ungraded" in report.keywords, "failure": None},
@@ -91,7 +96,7 @@ class Recorder:
                 "details": str(report.longrepr),
             }
 
-    def pytest_collectreport(self, report) -> None:  # noqa: ANN001 - pytest's CollectReport
+    def pytest_collectreport(self, report) -> None:
         if report.failed:
             self.tests[report.nodeid or "collection"] = {
                 "outcome": "failed",
@@ -197,7 +202,7 @@ def _run_fresh(workspace: Workspace, module: Module, timeout: float) -> Outcome:
     with tempfile.TemporaryDirectory(prefix="tinytorch-tests-") as scratch:
         out = Path(scratch) / "outcome.json"
         command = [sys.executable, "-m", "tinytorch_learn.runner", str(out), *tests]
-        env = {**os.environ, **QUIET_BLAS, "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {**blas_env(), "PYTHONDONTWRITEBYTECODE": "1"}
         try:
             done = subprocess.run(
                 command, cwd=root, env=env, capture_output=True, text=True, timeout=timeout

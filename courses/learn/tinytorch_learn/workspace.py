@@ -85,7 +85,9 @@ class Workspace:
 
     def stubs_left(self, module: Module) -> int:
         """How many functions of ``module`` still raise the generated NotImplementedError."""
-        return sum(_stubs(path.read_text(encoding="utf-8"), module) for path in self.sources(module))
+        return sum(
+            _stubs(path.read_text(encoding="utf-8"), module) for path in self.sources(module)
+        )
 
     def stubs_at_start(self, module: Module) -> int | None:
         """Stubs of ``module`` in the release the tree started from (its first git commit).
@@ -105,7 +107,11 @@ class Workspace:
     def _base(self, tier: str) -> str | None:
         if tier not in self._git_base:
             root = self.roots[tier]
-            first = _git(root, "rev-list", "--max-parents=0", "HEAD") if (root / ".git").exists() else None
+            first = (
+                _git(root, "rev-list", "--max-parents=0", "HEAD")
+                if (root / ".git").exists()
+                else None
+            )
             self._git_base[tier] = first.split()[0] if first else None
         return self._git_base[tier]
 
@@ -125,12 +131,14 @@ def _git(cwd: Path, *args: str) -> str | None:
     return done.stdout if done.returncode == 0 else None
 
 
-def _distribution(folder: Path) -> str | None:
+def project(folder: Path) -> dict:
+    """The ``[project]`` table of ``folder/pyproject.toml`` (empty if there is none)."""
     try:
-        project = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))
+        data = tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError):
-        return None
-    return project.get("project", {}).get("name")
+        return {}
+    table = data.get("project", {})
+    return table if isinstance(table, dict) else {}
 
 
 def find(start: str | os.PathLike[str] | None = None) -> Workspace:
@@ -147,7 +155,7 @@ def find(start: str | os.PathLike[str] | None = None) -> Workspace:
             curriculum.root / tier.name,
             curriculum.root / "packages" / tier.package,
         ):
-            if _distribution(folder) == tier.package:
+            if project(folder).get("name") == tier.package:
                 roots[tier.name] = folder
                 break
     if not roots:
