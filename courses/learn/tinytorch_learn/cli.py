@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -75,8 +76,8 @@ def status(tree: Workspace, args: argparse.Namespace) -> int:
     """One screen: every module, the milestones, the single next step."""
     states = _states(tree)
     table = Table(title=f"TinyTorch · {tree.root.name}", title_justify="left")
-    for column in ("module", "state", "tests", "lesson"):
-        table.add_column(column)
+    for column in ("module", "state", "progress", "lesson"):
+        table.add_column(column, no_wrap=column != "progress")
     for s in states:
         table.add_row(
             s.module.title,
@@ -123,13 +124,13 @@ def test(tree: Workspace, args: argparse.Namespace) -> int:
         console.print("Module complete. `tinytorch status` shows what comes next.")
         return 0
     first = outcome.failures[0]
-    console.print(f"\n[bold]First failure:[/] {first.test}")
+    console.print(f"\n[bold]First failure:[/] {escape(first.test)}")
     console.print(
         f"  {first.message}" + (f"\n  at {first.where}" if first.where else ""), markup=False
     )
     if args.verbose:
         for failure in outcome.failures:
-            console.print(f"\n[bold]{failure.test}[/]")
+            console.print(f"\n[bold]{escape(failure.test)}[/]")
             console.print(failure.details, markup=False)
     console.print(
         f"\nHint: read {lesson}; `tinytorch test {module.number:02d} -v` shows every failure."

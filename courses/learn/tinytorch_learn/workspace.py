@@ -54,9 +54,12 @@ class Workspace:
 
     def module(self, key: int | str) -> Module:
         """The module named by ``key`` (3, "03", "03_layers", "layers") if its tier is here."""
-        module = self.curriculum.module(key)
+        choices = ", ".join(m.slug for m in self.modules)
+        try:
+            module = self.curriculum.module(key)
+        except CurriculumError:
+            raise CurriculumError(f"unknown module {str(key)!r}; choose from {choices}") from None
         if module.tier not in self.roots:
-            choices = ", ".join(m.slug for m in self.modules)
             raise CurriculumError(
                 f"module {module.title} belongs to the {module.tier} tier, which is not in "
                 f"this tree; choose from {choices}"
