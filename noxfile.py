@@ -166,7 +166,8 @@ COURSES = ROOT / "courses"
 
 def run_coursetool(session: nox.Session, tool: str, *args: str) -> None:
     """``python -m coursetools.<tool> ARGS`` with the course tooling importable."""
-    session.run("python", "-m", f"coursetools.{tool}", *args, env={"PYTHONPATH": str(COURSES)})
+    path = os.pathsep.join([str(COURSES), str(LEARN)])  # tinytorch_learn reads the manifest
+    session.run("python", "-m", f"coursetools.{tool}", *args, env={"PYTHONPATH": path})
 
 
 @nox.session

@@ -82,6 +82,8 @@ BUILD_TOOLS = (
     "hatchling>=1.25",
     "editables>=0.5",
 )  # editable installs of trees run without build isolation
+#: What a learner tree's ``tinytorch`` command needs besides the test tools (its extra).
+LEARNER_TOOLS = ("rich>=13", "jupytext>=1.16")
 MILESTONE_TOOLS = ("matplotlib>=3.7", "tqdm>=4.60")
 #: Loader functions of ``tinytorch.datasets`` -> the data files they read.
 DATASET_FILES = {
@@ -90,7 +92,6 @@ DATASET_FILES = {
     "load_tinytalks_rows": ("tinytalks/",),
 }
 _DATA_PREFIX = "tinytorch/datasets/data/"
-_MILESTONE_IMPORT = re.compile(r"^\s*(?:import|from)\s+(m\d\d_\w+)", re.MULTILINE)
 
 
 class BundleError(RuntimeError):
@@ -280,18 +281,10 @@ def lesson_notebook(text: str, name: str) -> bytes:
 
 def milestone_scripts(chosen: list[courses.Milestone]) -> list[str]:
     """The chosen milestone scripts and every milestone script they import, sorted."""
-    pending = [m.script for m in chosen]
-    found: set[str] = set()
-    while pending:
-        script = pending.pop()
-        if script in found:
-            continue
-        path = MILESTONES_DIR / script
-        if not path.is_file():
-            raise BundleError(f"milestone script {path} is missing")
-        found.add(script)
-        pending += [f"{name}.py" for name in _MILESTONE_IMPORT.findall(path.read_text("utf-8"))]
-    return sorted(found)
+    try:
+        return shipping.milestone_scripts([m.script for m in chosen])
+    except FileNotFoundError as error:
+        raise BundleError(str(error)) from None
 
 
 def _student_tree(tier: Tier, scratch: Path) -> dict[str, bytes]:
@@ -398,6 +391,7 @@ def bundle_files(
     files[".github/workflows/classroom.yml"] = (TEMPLATES / "classroom-bundle.yml").read_bytes()
     files[".gitignore"] = (TEMPLATES / "gitignore").read_bytes()
     files["course.toml"] = learner_course_file(course).encode("utf-8")
+    files["curriculum.toml"] = shipping.MANIFEST.read_bytes()  # the lessons find their tests
     pins = [f"{t['project']}=={t['version']}\n" for t in locked_tiers if t["mode"] == "solution"]
     if pins:
         files["wheels/constraints.txt"] = "".join(pins).encode("utf-8")
@@ -416,7 +410,7 @@ def bundle_files(
         "tiers": locked_tiers,
         "requirements": {
             "third_party": sorted(third_party),
-            "tools": [*TEST_TOOLS, *(BUILD_TOOLS if has_trees else ())],
+            "tools": [*TEST_TOOLS, *((*BUILD_TOOLS, *LEARNER_TOOLS) if has_trees else ())],
             "milestone": list(MILESTONE_TOOLS),
         },
         "milestones": [
@@ -538,25 +532,14 @@ installed from this folder only.
 
 ## Start
 
-```bash
-python -m pip install nox uv      # once; uv makes environments fast (optional)
-nox -s test                       # every tier's tests (yours fail until you write them)
-nox -s test -- {yours[0] if yours else "foundation"} -x --tb=short   # one tier, first failure
-nox -s grade                      # your estimate: reports/grade.md
-nox -s milestone                  # the historical milestones, on your code
-```
-
-Without nox, in a virtual environment (Python 3.10 or newer):
+In a virtual environment (Python 3.10 or newer), from this folder — about a minute:
 
 ```bash
+python -m venv .venv && source .venv/bin/activate   # Windows: .venv\\Scripts\\activate
 pip install {_quoted(lock["requirements"]["third_party"] + lock["requirements"]["tools"])}
 {_manual_install(lock)}
-python -m pytest {yours[0] + "/tests" if yours else "trusted"} -q
 ```
-
-Work through the lessons in order, either the notebooks in `lessons/` or the
-`lessons/*.py` files of your tree (the same text, for an editor).
-
+{_learner_start(yours, lock)}
 ## Lessons
 
 {lessons}
@@ -567,22 +550,86 @@ Work through the lessons in order, either the notebooks in `lessons/` or the
 
 ## Grading
 
-`nox -s grade` runs each module's tests on the code in your tree and gives the module
-the share of its points (`grading/points.json`) that its passing tests make of its
-tests. Pushed to GitHub, `.github/workflows/classroom.yml` does the same on every push
-and shows the table in the run's summary. That is an estimate for you: your course
-grade comes from your instructor's graded checks, which run your code on inputs of
-their own and compare what it computes with answers you do not have. Code that only
-makes the tests pass (or that stubs earn nothing from) earns nothing there.
-
+{_grading(yours)}
 ## What is in this folder
 
-- `bundle.lock.json`: the exact version of every tier and the sha256 of every wheel and
-  file; `nox` checks the wheels against it before installing them.
-- `wheels/`: the solution tiers (with `constraints.txt` pinning them); `trusted/`: their tests.
-- `grading/`: the grader. `milestones/`: the milestone scripts; their data ships inside
-  the foundation tier.
+{_contents(lock)}
 """
+
+
+def _learner_start(yours: list[str], lock: dict) -> str:
+    """How a learner begins: the ``tinytorch`` command their tree brings, and the lessons."""
+    if not yours:
+        return (
+            "\nEvery tier here is a trusted solution: `python -m pytest trusted/<tier>/tests -q` "
+            "runs its tests; `python milestones/run.py` runs the milestones.\n\n"
+        )
+    first = yours[0]
+    notebooks = (
+        "\nThe notebooks in `lessons/` are the same lessons: `jupyter lab lessons` (in the same\n"
+        "environment, after `pip install jupyterlab`) opens them, and each runs your tree's\n"
+        "tests for its module in its last Use cell.\n"
+        if lock["lessons"]
+        else ""
+    )
+    return f"""
+Then work inside your tree:
+
+```bash
+cd {first}
+tinytorch status        # each module's state, the milestones unlocked, the one next step
+```
+
+`tinytorch test 01` runs one module's tests and shows the first failure with the lesson
+to read; `tinytorch lab 01` opens Module 01's lesson as a notebook in Jupyter (`pip
+install jupyterlab` first) against your own code; `tinytorch milestone 1` runs a
+milestone once the modules it needs are complete; `tinytorch grade` estimates your
+grade; `tinytorch doctor` says what to fix in your set-up.
+{notebooks}
+With nox instead (`pip install nox uv`): `nox -s test`, `nox -s grade`, `nox -s milestone`.
+
+"""
+
+
+def _grading(yours: list[str]) -> str:
+    if not yours:
+        return "Nothing here is graded: every tier is a trusted solution.\n"
+    return """`tinytorch grade` (or `nox -s grade`) runs each module's tests on the code in your
+tree and gives the module the share of its points (`grading/points.json`) that its passing
+tests make of its graded tests; tests that pass before you write anything carry no
+points, so an untouched tree scores 0. Pushed to GitHub,
+`.github/workflows/classroom.yml` does the same on every push and shows the table in the
+run's summary. That is an estimate for you: your course grade comes from your
+instructor's graded checks, which run your code on inputs of their own and compare what
+it computes with answers you do not have.
+"""
+
+
+def _contents(lock: dict) -> str:
+    """One line per folder this bundle really holds."""
+    lines = [
+        "- `bundle.lock.json`: the exact version of every tier and the sha256 of every file"
+        + ("" if not any("wheel" in e for e in lock["tiers"]) else " and wheel")
+        + ";\n  `course.toml`: the course; `curriculum.toml`: every module and milestone.",
+    ]
+    for entry in lock["tiers"]:
+        if "tree" in entry:
+            lines.append(
+                f"- `{entry['tree']}/`: your tree ({entry['mode']} edition of {entry['project']})."
+            )
+    if any("wheel" in e for e in lock["tiers"]):
+        lines.append(
+            "- `wheels/`: the solution tiers (with `constraints.txt` pinning them); "
+            "`trusted/`: their tests."
+        )
+    if lock["lessons"]:
+        lines.append("- `lessons/`: the lessons as notebooks.")
+    if lock["milestones"]:
+        lines.append(
+            "- `milestones/`: the milestone scripts; their data ships inside the foundation tier."
+        )
+    lines.append("- `grading/`: the formative grader and the points per module.")
+    return "\n".join(lines)
 
 
 def _quoted(requirements: list[str]) -> str:

@@ -277,20 +277,34 @@ build is already here with its signature and docstring; where its body should be
 raises `NotImplementedError` naming the module and the lesson that teaches it. Work
 through the lessons in order and replace each `raise` with your implementation.
 
-This tree was generated from the solution tier; regenerate it rather than edit it.
+This tree was generated from the solution tier. It is a git repository: commit your
+work as you go; `tinytorch update` later merges a newer release of the course into it
+without losing your code.
 
-## Install
+## Install (once, about a minute)
 
 ```bash
 python -m venv .venv
 source .venv/bin/activate          # Windows: .venv\\Scripts\\activate
 pip install -e .
-pip install pytest
 ```
 
-`pip install -e .` installs the tiers below this one as well, as trusted solutions.
-The package imports even while modules are unwritten, and what a later module switches
-on (autograd, in Module 05) comes alive as soon as your code for it works.
+`pip install -e .` installs this tier as your own code, the tiers below it as trusted
+solutions, and the `tinytorch` command (from `learn/`, shipped with this tree) with the
+test tools it runs. The package imports even while modules are unwritten, and what a
+later module switches on (autograd, in Module 05) comes alive as soon as your code for
+it works.
+
+## Work
+
+```bash
+tinytorch status       # where you stand, and the one next step (the file to open)
+tinytorch lab 01       # the lesson as a notebook in Jupyter (`pip install jupyterlab` first)
+tinytorch test 01      # only that module's tests: the first failure and what to read
+tinytorch milestone 1  # once the modules it needs are complete
+tinytorch grade        # your estimate, with the course's points
+tinytorch doctor       # what to fix when something is not set up
+```
 
 ## Modules, lessons, tests and points
 
@@ -298,15 +312,9 @@ on (autograd, in Module 05) comes alive as soon as your code for it works.
 | --- | --- | --- | --- |
 {chr(10).join(rows)}
 
-Lessons are jupytext percent-format scripts: read them in an editor, or open them as
-notebooks (`pip install jupytext`, then `jupytext --to notebook lessons/<lesson>.py`).
-
-## Run the tests
-
-```bash
-python -m pytest {example} -q      # one module
-python -m pytest tests -q          # everything
-```
+Lessons are jupytext percent-format scripts: read them in an editor, or open one as a
+notebook with `tinytorch lab NN` (its last Use cell runs the module's tests). Without
+the command, `python -m pytest {example} -q` runs one module's tests.
 
 ## Grading
 

@@ -194,7 +194,8 @@ run_tests("01")
 # %% [markdown]
 # ## Reflect
 #
-# Answer each question before you open the worked answer.
+# Answer each question in the cell below it (`# YOUR ANSWER HERE` in your tree; the
+# solution edition of the tier keeps a worked answer there to compare with).
 #
 # **Q1 · Peak memory.** Two (1000, 1000) float32 tensors `A` and `B` are multiplied.
 # How many bytes are alive at the moment `A @ B` returns? What changes in float64?
