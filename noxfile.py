@@ -75,8 +75,9 @@ def tests(session: nox.Session, tier: str) -> None:
 def tooling(session: nox.Session) -> None:
     """Tests of the repository's own tooling (layering contracts, course tools)."""
     install_tier(session, "foundation", editable=True)
-    session.install("-e", str(LEARN))  # the curriculum manifest's loader
+    session.install("-e", f"{LEARN}[learner]")  # the manifest's loader, the tinytorch command
     session.install("pytest>=8", "hypothesis>=6", "import-linter>=2.1", *GRADER_TOOLS)
+    session.install("nbclient>=0.10", "ipykernel>=6")  # a bundle's lesson, run headless
     session.install(*tier_requirements())  # what every tier's graded checks import
     # The leaderboard's page, read with an HTML parser and driven in Debian's chromium
     # (playwright's own browsers are never downloaded).

@@ -35,7 +35,7 @@ from tinytorch_learn.curriculum import CurriculumError, Module
 from tinytorch_learn.progress import COMPLETE, IN_PROGRESS, NOT_STARTED, ModuleState
 from tinytorch_learn.workspace import Workspace
 
-console = Console(highlight=False)  # colour only on a terminal (rich decides)
+console = Console(highlight=False, soft_wrap=True)  # colour only on a terminal (rich decides)
 STYLE = {COMPLETE: "green", IN_PROGRESS: "yellow", NOT_STARTED: "dim"}
 
 
