@@ -83,7 +83,7 @@ BUILD_TOOLS = (
     "editables>=0.5",
 )  # editable installs of trees run without build isolation
 #: What a learner tree's ``tinytorch`` command needs besides the test tools (its extra).
-LEARNER_TOOLS = ("rich>=13", "jupytext>=1.16")
+LEARNER_TOOLS = ("rich>=13", "jupytext>=1.16", "matplotlib>=3.7")
 MILESTONE_TOOLS = ("matplotlib>=3.7", "tqdm>=4.60")
 #: Loader functions of ``tinytorch.datasets`` -> the data files they read.
 DATASET_FILES = {
