@@ -104,7 +104,7 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("lint-imports")
-    session.install("tomli; python_version < '3.11'")
+    session.install("tomli; python_version < '3.11'", str(LEARN))  # the curriculum manifest
     session.run("python", str(ROOT / "tools" / "vocabulary.py"))  # forward-dependency check
 
 
@@ -134,7 +134,7 @@ def bench(session: nox.Session) -> None:
     if session.posargs[:1] == ["grading"]:
         session.install(*tier_requirements(), *GRADER_TOOLS, *COURSE_TOOLS)
         grading = ROOT / "benchmarks" / "bench_grading.py"
-        session.run("python", str(grading), env={"PYTHONPATH": str(COURSES)})
+        session.run("python", str(grading), env={"PYTHONPATH": COURSE_PATH})
         return
     tiers = session.posargs or TIERS
     install_tier(session, max(tiers, key=TIERS.index))
@@ -147,7 +147,7 @@ def bench(session: nox.Session) -> None:
 def milestone(session: nox.Session) -> None:
     """The historical milestones: ``nox -s milestone [-- 3 | --list | 3 --data-dir DIR]``."""
     install_tier(session, TIERS[-1])  # the highest tier brings every tier below it
-    session.install("matplotlib", "tqdm")
+    session.install("matplotlib", "tqdm", str(LEARN))  # tinytorch-learn: the milestone list
     session.run("python", str(ROOT / "milestones" / "run.py"), *session.posargs)
 
 
@@ -155,7 +155,7 @@ def milestone(session: nox.Session) -> None:
 def milestone_tests(session: nox.Session) -> None:
     """Tests of the milestone scripts' reporting (tests/milestones): no milestone trains here."""
     install_tier(session, TIERS[-1])
-    session.install("matplotlib", "tqdm", "pytest>=8")
+    session.install("matplotlib", "tqdm", "pytest>=8", str(LEARN))
     session.run(
         "pytest", str(ROOT / "tests" / "milestones"), "-q", "-p", "no:cacheprovider",
         *session.posargs,
@@ -163,12 +163,14 @@ def milestone_tests(session: nox.Session) -> None:
 
 
 COURSES = ROOT / "courses"
+# The course tooling and the curriculum manifest's loader it reads points from (both
+# standard library only, so they run from the tree without being installed).
+COURSE_PATH = os.pathsep.join([str(COURSES), str(LEARN)])
 
 
 def run_coursetool(session: nox.Session, tool: str, *args: str) -> None:
     """``python -m coursetools.<tool> ARGS`` with the course tooling importable."""
-    path = os.pathsep.join([str(COURSES), str(LEARN)])  # tinytorch_learn reads the manifest
-    session.run("python", "-m", f"coursetools.{tool}", *args, env={"PYTHONPATH": path})
+    session.run("python", "-m", f"coursetools.{tool}", *args, env={"PYTHONPATH": COURSE_PATH})
 
 
 @nox.session
@@ -224,6 +226,7 @@ def docs(session: nox.Session) -> None:
         "pydata-sphinx-theme>=0.15",
         "sphinx-design>=0.5",
         "tomli; python_version < '3.11'",
+        str(LEARN),  # the curriculum manifest: navigation order, tier pages
     )
     source, out = ROOT / "docs", ROOT / "docs" / "_build" / "html"
     session.run("sphinx-build", "-W", "--keep-going", "-q", "-b", "html", str(source), str(out))
@@ -366,7 +369,7 @@ def leaderboard(session: nox.Session) -> None:
         "-m",
         "coursetools.leaderboard",
         *session.posargs,
-        env={"PYTHONPATH": os.pathsep.join([str(COURSES), *sources])},
+        env={"PYTHONPATH": os.pathsep.join([COURSE_PATH, *sources])},
     )
 
 

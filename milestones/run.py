@@ -14,8 +14,9 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
+
+from tinytorch_learn.curriculum import CurriculumError, Milestone, load
 
 HERE = Path(__file__).parent
 # One BLAS thread unless you export another count: on 2 cores, OpenBLAS threads contend on
@@ -25,64 +26,69 @@ RESULTS = HERE / "results"
 NOT_WRITTEN = 3  # a milestone's exit status when it reached a learner's unwritten function
 
 
-@dataclass(frozen=True)
-class Milestone:
-    number: int
-    name: str  # script name without .py, also the results file name
-    title: str
-    tier: str  # lowest tier that holds everything it needs
-    needs: tuple[str, ...]  # subpackages that must import
-
-    @property
-    def script(self) -> Path:
-        return HERE / f"{self.name}.py"
-
-    def available(self) -> bool:
-        return self.script.exists() and all(importlib.util.find_spec(m) for m in self.needs)
+#: The milestones, in order, as curriculum.toml lists them: each one's script, the modules
+#: it needs and the lowest tier that holds them (the repository's manifest, or a bundle's).
+CURRICULUM = load(HERE)
+MILESTONES = list(CURRICULUM.milestones)
 
 
-MILESTONES = [
-    Milestone(1, "m01_1958_perceptron", "1958 Perceptron", "foundation", ("tinytorch.training",)),
-    Milestone(2, "m02_1969_xor", "1969 XOR", "foundation", ("tinytorch.training",)),
-    Milestone(3, "m03_1986_mlp", "1986 MLP", "foundation", ("tinytorch.training",)),
-    Milestone(4, "m04_1998_cnn", "1998 CNN", "arch", ("tinytorch.vision", "tinytorch.data")),
-    Milestone(5, "m05_2017_transformer", "2017 Transformer", "arch", ("tinytorch.text",)),
-    Milestone(
-        6, "m06_2018_mlperf", "2018– MLPerf", "opt", ("tinytorch.perf", "tinytorch.capstone")
-    ),
-]
+def script(milestone: Milestone) -> Path:
+    """The milestone's script (the manifest names it relative to its own folder)."""
+    return CURRICULUM.root / milestone.script
+
+
+def packages(milestone: Milestone) -> list[str]:
+    """The ``tinytorch`` subpackages holding the modules it needs (``tinytorch.training``)."""
+    found = {
+        ".".join(Path(source).parts[1:3])  # src/tinytorch/training/trainer.py
+        for number in milestone.modules
+        for source in CURRICULUM.module(number).sources
+    }
+    return sorted(found)
+
+
+def installed(name: str) -> bool:
+    """Whether ``tinytorch.<sub>`` can be found (without importing it)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # no tinytorch at all
+        return False
+
+
+def available(milestone: Milestone) -> bool:
+    """Its script is here and every subpackage it needs is installed."""
+    return script(milestone).exists() and all(map(installed, packages(milestone)))
 
 
 def select(wanted: list[str]) -> list[Milestone]:
-    """Milestones named by number (``3``) or name (``m03_1986_mlp``); all when empty."""
-    if not wanted:
-        return MILESTONES
-    chosen = []
-    for key in wanted:
-        match = [m for m in MILESTONES if key in (str(m.number), m.name)]
-        if not match:
-            names = ", ".join(f"{m.number} ({m.name})" for m in MILESTONES)
-            raise SystemExit(f"run.py: unknown milestone {key!r}; choose from {names}")
-        chosen += match
-    return chosen
+    """Milestones named by number (``3``) or script (``m03_1986_mlp``); all when empty."""
+    try:
+        return [CURRICULUM.milestone(key) for key in wanted] or MILESTONES
+    except CurriculumError as error:
+        raise SystemExit(f"run.py: {error}") from None
+
+
+def needs(milestone: Milestone) -> str:
+    """The distribution that brings what it needs (``tinytorch-arch``)."""
+    return CURRICULUM.tier(milestone.tier).package
 
 
 def list_milestones() -> None:
     print(f"{'#':<3}{'milestone':<24}{'tier':<12}{'status'}")
     for m in MILESTONES:
-        status = "available" if m.available() else f"not available (needs tinytorch-{m.tier})"
-        print(f"{m.number:<3}{m.title:<24}{m.tier:<12}{status}")
+        status = "available" if available(m) else f"not available (needs {needs(m)})"
+        print(f"{m.number:<3}{m.name:<24}{m.tier:<12}{status}")
 
 
 def run(milestone: Milestone, extra: list[str]) -> tuple[str, float, list[str]]:
     """Run one milestone script; returns (status, seconds, one line per check)."""
-    if not milestone.available():
-        return "not available", 0.0, [f"needs tinytorch-{milestone.tier}"]
-    result_file = RESULTS / f"{milestone.name}.json"
+    if not available(milestone):
+        return "not available", 0.0, [f"needs {needs(milestone)}"]
+    result_file = RESULTS / f"{milestone.slug}.json"
     result_file.unlink(missing_ok=True)
     start = time.perf_counter()
     # The caller's folder stays the working folder: every path a milestone prints is relative to it.
-    code = subprocess.call([sys.executable, str(milestone.script), *extra], env=ENV)
+    code = subprocess.call([sys.executable, str(script(milestone)), *extra], env=ENV)
     seconds = time.perf_counter() - start
     if code == NOT_WRITTEN:
         return "not ready", seconds, ["reached a function still to write (named above)"]
@@ -113,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [(m, *run(m, extra)) for m in chosen]
     print("\n" + "=" * 78 + "\nSummary\n" + "=" * 78)
     for m, status, seconds, lines in rows:
-        print(f"M{m.number} {m.title:<18} {status:<14} {seconds:6.1f} s")
+        print(f"M{m.number} {m.name:<18} {status:<14} {seconds:6.1f} s")
         print("".join(f"     {line}\n" for line in lines), end="")
     return 1 if any(status == "FAILED" for _, status, _, _ in rows) else 0
 

@@ -5,8 +5,9 @@ maintenance problem: an error message in Module 03 that mentions a computational
 assumes Module 05. Import contracts (``lint-imports``) catch forward *imports*; this
 tool catches forward *vocabulary*.
 
-``docs/glossary.toml`` says which module introduces which term. For every curriculum
-file this tool reads the prose a learner sees, namely
+``docs/glossary.toml`` says which module introduces which term; the modules and their
+tiers are the curriculum manifest's (``curriculum.toml``). For every curriculum file
+this tool reads the prose a learner sees, namely
 
 * comments (a jupytext lesson's Markdown cells are comments too),
 * docstrings and every other string literal with a space in it (error messages,
@@ -56,6 +57,8 @@ import tokenize
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tinytorch_learn import curriculum
 
 try:
     import tomllib
@@ -135,7 +138,7 @@ class Allow:
 @dataclass(frozen=True)
 class Tier:
     name: str
-    package: str
+    package: str  # its folder, relative to the repository root
     first: int
     last: int
 
@@ -176,11 +179,15 @@ def term_regex(spelling: str) -> str:
 
 
 def load_glossary(path: Path = GLOSSARY) -> Glossary:
+    """The glossary's terms and allow-list, with the modules and tiers of the curriculum
+    manifest above it (``docs/glossary.toml`` -> ``curriculum.toml``)."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    modules = {int(k): v for k, v in data["modules"].items()}
+    manifest = curriculum.load(path.parent)
+    modules = {m.number: m.name for m in manifest.modules}
     tiers = [
-        Tier(name, spec["package"], spec["modules"][0], spec["modules"][1])
-        for name, spec in data["tiers"].items()
+        Tier(t.name, f"packages/{t.package}", numbers[0], numbers[-1])
+        for t in manifest.tiers
+        if (numbers := [m.number for m in manifest.modules_of(t.name)])
     ]
     terms = [
         Term(t["term"], int(t["module"]), t.get("means", ""), tuple(t.get("also", ())))

@@ -44,14 +44,16 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 
 from coursetools.tiers import COURSES_DIR, PACKAGES_DIR, REPO_ROOT, Tier, normalize
+from tinytorch_learn import curriculum
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
-#: The tiers of the design, lowest first. Which of them exist is read from the tree.
-KNOWN_TIERS = ("foundation", "arch", "opt")
+#: The curriculum's tiers, lowest first (curriculum.toml). Which of them exist is read
+#: from the tree.
+KNOWN_TIERS = tuple(t.name for t in curriculum.load(REPO_ROOT).tiers)
 MODES = ("student", "solution", "debug")
 MILESTONES_DIR = REPO_ROOT / "milestones"
 DEBUG_DIR = COURSES_DIR / "debug"
@@ -128,7 +130,7 @@ class Course:
 
 
 def load_script(path: Path, name: str):
-    """Import a script of the repository (``milestones/run.py``, ``tools/lessons.py``) by path."""
+    """Import a script of the repository (``tools/lessons.py``) by path."""
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses look their module up while the class is built
@@ -140,10 +142,11 @@ def load_script(path: Path, name: str):
 
 
 def milestone_table(milestones_dir: Path = MILESTONES_DIR) -> dict[int, Milestone]:
-    """The milestones as ``milestones/run.py`` lists them (number -> Milestone)."""
-    runner = milestones_dir / "run.py"
-    module = load_script(runner, "_tinytorch_milestone_runner")
-    return {m.number: Milestone(m.number, m.name, m.title, m.tier) for m in module.MILESTONES}
+    """The milestones as the curriculum manifest above ``milestones_dir`` lists them."""
+    return {
+        m.number: Milestone(m.number, m.slug, m.name, m.tier)
+        for m in curriculum.load(milestones_dir).milestones
+    }
 
 
 def course_files(courses_dir: Path = COURSES_DIR) -> list[Path]:

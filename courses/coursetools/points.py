@@ -1,13 +1,20 @@
-"""Points and time limits of the curriculum's modules: the one place grading reads them.
+"""Points and time limits of the curriculum's modules, as ``curriculum.toml`` gives them.
 
-Standard library only: the learner-side tools shipped in trees and bundles read it too.
+The manifest is the one place they are written (with the reasons for each number); this
+module is how grading reads them. It needs only the standard library and the manifest's
+loader (:mod:`tinytorch_learn.curriculum`): the formative runner shipped in trees and
+bundles reads it too, with the loader and a copy of the manifest beside it under
+``grading/`` (:func:`coursetools.shipping.grader_files`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-DEFAULT_TIMEOUT = 60.0
+from tinytorch_learn.curriculum import load
+
+DEFAULT_TIMEOUT = 60.0  # seconds, for a module the curriculum does not list
 
 
 @dataclass(frozen=True)
@@ -20,34 +27,11 @@ class ModuleSpec:
     timeout: float = DEFAULT_TIMEOUT
 
 
-#: Points per module. The paper fixes Module 01 Tensor at 60 and Module 05 Autograd at
-#: 100; the rest follow the weight of the module (size of what is built, and how much
-#: of the later curriculum stands on it). Foundation 400, architectures 360,
-#: optimisation 390. Module 09's explicit-loop convolution gets the paper's 5 minutes.
+#: Points per module, from the manifest nearest this file (the repository's, or the copy
+#: a tree or bundle carries under ``grading/``).
 CURRICULUM: dict[int, ModuleSpec] = {
-    spec.number: spec
-    for spec in (
-        ModuleSpec(1, "Tensor", 60),
-        ModuleSpec(2, "Activations", 40),
-        ModuleSpec(3, "Layers", 50),
-        ModuleSpec(4, "Losses", 40),
-        ModuleSpec(5, "Autograd", 100),
-        ModuleSpec(6, "Optimizers", 60),
-        ModuleSpec(7, "Training", 50),
-        ModuleSpec(8, "DataLoader", 40),
-        ModuleSpec(9, "Spatial", 80, timeout=300.0),
-        ModuleSpec(10, "Tokenization", 40),
-        ModuleSpec(11, "Embeddings", 40),
-        ModuleSpec(12, "Attention", 80),
-        ModuleSpec(13, "Transformers", 80),
-        ModuleSpec(14, "Profiling", 40),
-        ModuleSpec(15, "Quantization", 60),
-        ModuleSpec(16, "Compression", 50),
-        ModuleSpec(17, "Memoization", 50),
-        ModuleSpec(18, "Acceleration", 50),
-        ModuleSpec(19, "Benchmarking", 40),
-        ModuleSpec(20, "Capstone", 100),
-    )
+    m.number: ModuleSpec(m.number, m.name, m.points, m.timeout)
+    for m in load(Path(__file__).parent).modules
 }
 
 

@@ -41,12 +41,22 @@ _PACKAGE_DOC = '''"""TinyTorch's formative test runner, as shipped with a course
 '''
 
 
-def grader_files(prefix: str = "grading/coursetools") -> dict[str, bytes]:
-    """The grader's source files, keyed by their path under ``prefix``."""
-    here = Path(__file__).parent
-    files = {f"{prefix}/__init__.py": _PACKAGE_DOC.encode("utf-8")}
+def grader_files(prefix: str = "grading") -> dict[str, bytes]:
+    """The formative runner's files, keyed by their path under ``prefix``.
+
+    ``coursetools/`` (the runner), the manifest's loader ``tinytorch_learn/`` and a copy
+    of ``curriculum.toml``, which points.py finds by walking up from its own folder: the
+    runner needs nothing else, wherever a tree or bundle puts the rest.
+    """
+    from tinytorch_learn import curriculum
+
+    here, loader = Path(__file__).parent, Path(curriculum.__file__).parent
+    files = {f"{prefix}/coursetools/__init__.py": _PACKAGE_DOC.encode("utf-8")}
     for name in GRADER_MODULES:
-        files[f"{prefix}/{name}"] = (here / name).read_bytes()
+        files[f"{prefix}/coursetools/{name}"] = (here / name).read_bytes()
+    for name in ("__init__.py", "curriculum.py"):
+        files[f"{prefix}/tinytorch_learn/{name}"] = (loader / name).read_bytes()
+    files[f"{prefix}/{curriculum.MANIFEST}"] = curriculum.find(here).read_bytes()
     return files
 
 

@@ -18,3 +18,41 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
     return path
+
+
+def write_manifest(root: Path, tier: str, names: list[str]) -> Path:
+    """A curriculum.toml at ``root``: one tier ``tinytorch-<tier>`` whose modules are
+    ``names`` (numbered from 1), each with a source, lesson and test file named for it."""
+    modules = "".join(
+        f"""
+        [[module]]
+        number = {n}
+        slug = "{n:02d}_{name.lower()}"
+        name = "{name}"
+        tier = "{tier}"
+        sources = ["src/tinytorch/{tier}/{name.lower()}.py"]
+        lesson = "lessons/{n:02d}_{name.lower()}.py"
+        tests = ["tests/test_{n:02d}_{name.lower()}.py"]
+        points = 10
+        timeout = 60
+        prerequisites = {list(range(1, n))}
+        """
+        for n, name in enumerate(names, start=1)
+    )
+    header = f"""
+        [[tier]]
+        name = "{tier}"
+        title = "{tier.title()}"
+        package = "tinytorch-{tier}"
+        description = "A tier for tests."
+        tests = []
+        """
+    milestone = f"""
+        [[milestone]]
+        number = 1
+        name = "Demo"
+        script = "milestones/m01_demo.py"
+        modules = [1]
+        tier = "{tier}"
+        """
+    return write(root / "curriculum.toml", textwrap.dedent(header + modules + milestone))

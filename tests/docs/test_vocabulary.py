@@ -13,17 +13,9 @@ from pathlib import Path
 
 import pytest
 import vocabulary
-from docs_helpers import ROOT, write
+from docs_helpers import ROOT, write, write_manifest
 
 MINI_GLOSSARY = """
-[tiers]
-demo = { package = "packages/tinytorch-demo", modules = [1, 3] }
-
-[modules]
-1 = "Tensor"
-2 = "Layers"
-3 = "Autograd"
-
 [[term]]
 term = "computational graph"
 module = 3
@@ -48,6 +40,7 @@ module = 2
 
 
 def demo_repo(tmp_path: Path, files: dict[str, str], allow: str = "") -> Path:
+    write_manifest(tmp_path, "demo", ["Tensor", "Layers", "Autograd"])
     write(tmp_path / "docs" / "glossary.toml", MINI_GLOSSARY + allow)
     for name, text in files.items():
         write(tmp_path / "packages" / "tinytorch-demo" / name, text)
