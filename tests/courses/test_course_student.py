@@ -106,11 +106,19 @@ def test_two_generations_are_byte_identical_down_to_the_commit_hash(
     assert git(first, "rev-parse", "HEAD") == git(second, "rev-parse", "HEAD")
 
 
-def test_regenerating_replaces_the_previous_tree(demo_tier: Path, tmp_path: Path):
+def test_regenerating_replaces_an_untouched_tree_and_refuses_a_changed_one(
+    demo_tier: Path, tmp_path: Path
+):
     out = tmp_path / "out"
     tree = generate_student_tree(demo_tier, out, lower=[])
-    (tree / "stray.txt").write_text("left over", encoding="utf-8")
     assert generate_student_tree(demo_tier, out, lower=[]) == tree
+    assert sorted(p.name for p in out.iterdir()) == ["demo"]
+
+    (tree / "stray.txt").write_text("left over", encoding="utf-8")
+    with pytest.raises(GenerationError, match=r"1 changed or new file\(s\): stray.txt"):
+        generate_student_tree(demo_tier, out, lower=[])
+    assert (tree / "stray.txt").read_text(encoding="utf-8") == "left over"
+    assert generate_student_tree(demo_tier, out, lower=[], existing="force") == tree
     assert not (tree / "stray.txt").exists()
     assert sorted(p.name for p in out.iterdir()) == ["demo"]
 
