@@ -584,7 +584,9 @@ tinytorch status        # each module's state, the milestones unlocked, the one 
 to read; `tinytorch lab 01` opens Module 01's lesson as a notebook in Jupyter (`pip
 install jupyterlab` first) against your own code; `tinytorch milestone 1` runs a
 milestone once the modules it needs are complete; `tinytorch grade` estimates your
-grade; `tinytorch doctor` says what to fix in your set-up.
+grade; `tinytorch doctor` says what to fix in your set-up. Keep this bundle's zip:
+`tinytorch update NEWER.zip --started-from THIS.zip` merges a newer release of the course
+into your tree without losing your code.
 {notebooks}
 With nox instead (`pip install nox uv`): `nox -s test`, `nox -s grade`, `nox -s milestone`.
 

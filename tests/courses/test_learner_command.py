@@ -284,6 +284,32 @@ def test_update_refuses_uncommitted_work(stages, tmp_path, capsys, monkeypatch):
     assert (tree / "src/tinytorch/core/tensor.py").read_text() == "# half written\n"
 
 
+def test_a_tree_without_history_merges_file_by_file_against_its_first_release(
+    stages, tmp_path, capsys, monkeypatch
+):
+    """A bundle's tree: no .git, so the release it started from is given."""
+    started = stages["untouched"]
+    tree = tmp_path / "bundle" / "foundation"
+    shutil.copytree(started, tree, symlinks=True, ignore=shutil.ignore_patterns(".git"))
+    solved = SOLUTION / "src/tinytorch/core/tensor.py"
+    shutil.copyfile(solved, tree / "src/tinytorch/core/tensor.py")
+    release = tmp_path / "release" / "foundation"
+    shutil.copytree(started, release, symlinks=True)
+    test_file = release / "tests/test_02_activations.py"
+    test_file.write_text(test_file.read_text() + "\n\ndef test_new():\n    assert True\n")
+
+    code, _, err = tinytorch(tree, "update", str(release), capsys=capsys, monkeypatch=monkeypatch)
+    assert code == 2 and "--started-from" in err  # no history: it will not guess
+
+    code, out, err = tinytorch(
+        tree, "update", str(release), "--started-from", str(started), capsys=capsys,
+        monkeypatch=monkeypatch,
+    )  # fmt: skip
+    assert code == 0 and "your code is kept" in out, out + err
+    assert (tree / "src/tinytorch/core/tensor.py").read_bytes() == solved.read_bytes()
+    assert "def test_new" in (tree / "tests/test_02_activations.py").read_text()
+
+
 # ----------------------------------------------------------------------------- regenerating
 
 

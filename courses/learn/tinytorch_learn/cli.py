@@ -238,7 +238,8 @@ def doctor(tree: Workspace, args: argparse.Namespace) -> int:
 def update_command(tree: Workspace, args: argparse.Namespace) -> int:
     """Merge a newer release into the tree; conflicts are reported, never resolved silently."""
     try:
-        messages, code = update.merge_release(tree, Path(args.source))
+        started = Path(args.started_from) if args.started_from else None
+        messages, code = update.merge_release(tree, Path(args.source), started)
     except update.UpdateError as error:
         raise UsageError(str(error)) from None
     for line in messages:
@@ -279,6 +280,11 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("grade", help="estimate your grade from your tests")
     take = sub.add_parser("update", help="take a newer release of the course, keeping your code")
     take.add_argument("source", help="the new release: a student tree, a bundle folder or .zip")
+    take.add_argument(
+        "--started-from",
+        metavar="OLD",
+        help="the release this tree was made from (for a tree without its git history)",
+    )
     sub.add_parser("doctor", help="check Python, the installed tiers and Jupyter")
     return main_parser
 
