@@ -207,13 +207,15 @@ def grade(session: nox.Session) -> None:
 @nox.session
 def coverage(session: nox.Session) -> None:
     """Solution coverage: a stub in place of any one solution block fails a test of its module
-    and changes a graded check of its module (``-- foundation`` for one tier)."""
+    and changes a graded check of its module, and no unmarked test passes on the untouched
+    tree (``-- foundation`` for one tier)."""
     tiers = session.posargs or TIERS
     session.install(*tier_requirements(), "pytest>=8", "hypothesis>=6", *GRADER_TOOLS)
     session.install(*COURSE_TOOLS)
     for tier in tiers:
         run_coursetool(session, "coverage", tier)
         run_coursetool(session, "coverage", tier, "--checks")
+        run_coursetool(session, "coverage", tier, "--ungraded")  # stubs earn nothing
 
 
 @nox.session

@@ -17,11 +17,17 @@ default, the size of the reference laptop); a worker writes the one stripped fil
 into its copy, runs the tests, and writes the file back. First, every test file
 involved must pass on the untouched copy, or the check means nothing and stops.
 
+With ``--ungraded`` it checks the other direction, that stubs earn nothing: on the
+untouched student tree (every block stubbed) no module test may pass unless it is
+marked ``@pytest.mark.ungraded`` (such a test checks provided code and carries no
+points in the learner's estimate).
+
 Command line::
 
-    python -m coursetools.coverage foundation [--checks] [--workers 2] [--timeout 300]
+    python -m coursetools.coverage foundation [--checks | --ungraded] [--workers 2] [--timeout 300]
 
-prints one row per block and exits 1 if any block goes unnoticed.
+prints one row per block (or per unmarked passing test) and exits 1 if any block goes
+unnoticed (or any test would give an untouched tree points).
 """
 
 from __future__ import annotations
@@ -162,6 +168,37 @@ def check_coverage(
                         f"{test_file.name} fails on the solution itself: {run.detail}"
                     )
             return list(pool.map(lambda job: _cover(workspace, tier, job), jobs))
+
+
+def unmarked_passes(
+    tier_dir: Path | str, lower: list[Tier] | None = None, workers: int = 2, timeout: float = 900.0
+) -> list[str]:
+    """Module tests that pass on the untouched student tree and are not marked ``ungraded``:
+    each would give an untouched tree points. ``file::test`` ids, in file order."""
+    from coursetools.student import student_files
+
+    tier = Tier.load(tier_dir)
+    below = lower_tiers(tier) if lower is None else lower
+    with tempfile.TemporaryDirectory(prefix="coursetools-stubs-") as scratch:
+        stubbed = Path(scratch)
+        for relative, content in student_files(tier).items():
+            if relative.startswith("src/"):
+                (stubbed / relative).parent.mkdir(parents=True, exist_ok=True)
+                (stubbed / relative).write_bytes(content)
+        shim = write_metadata_shim([tier, *below], stubbed / "metadata")
+        env = python_env([stubbed / "src", *(t.src for t in below), shim])
+        files = [f for found in tier.module_tests().values() for f in found]
+        options = ("-m", "not ungraded", f"--confcutdir={tier.root}")
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            runs = list(
+                pool.map(lambda f: run_pytest([f], tier.root, timeout, env, *options), files)
+            )
+    return [
+        f"{Path(case.file).name}::{case.name}"
+        for _, cases in runs
+        for case in cases
+        if case.outcome == "passed"
+    ]
 
 
 def checks_coverage(
@@ -305,8 +342,14 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m coursetools.coverage", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("tier", help="tier name (foundation, arch, opt) or tier directory")
-    parser.add_argument(
+    judge = parser.add_mutually_exclusive_group()
+    judge.add_argument(
         "--checks", action="store_true", help="judge by the graded checks instead of the tests"
+    )
+    judge.add_argument(
+        "--ungraded",
+        action="store_true",
+        help="list tests that pass on the untouched tree without the ungraded mark",
     )
     parser.add_argument("--workers", type=int, default=2, help="test runs at once (default 2)")
     parser.add_argument(
@@ -314,6 +357,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     tier = resolve_tier(args.tier)
+    if args.ungraded:
+        passing = unmarked_passes(tier.root, workers=args.workers, timeout=args.timeout)
+        for test in passing:
+            print(f"{test}: passes on the untouched tree; mark it @pytest.mark.ungraded")
+        print(f"{tier.project}: {len(passing)} unmarked test(s) pass on the untouched tree")
+        return 1 if passing else 0
     try:
         if args.checks:
             results = checks_coverage(tier.root, workers=args.workers)
