@@ -2,9 +2,9 @@
 
 A module is
 
-* **not started** while every function of it the release left to write still raises
-  (counted against the tree's first commit; its tests are not run, so a fresh tree's
-  status is instant and earns nothing),
+* **not started** while its source files are exactly as the release shipped them (the
+  tree's first commit, or a bundle's lock); its tests are not run, so a fresh tree's
+  status is instant and earns nothing,
 * **complete** once nothing of it is left to write and all its tests pass,
 * **in progress** otherwise, with how many of its tests pass.
 
@@ -51,8 +51,7 @@ def module_states(
     plan = []
     for module in workspace.modules:
         left = workspace.stubs_left(module)
-        at_start = workspace.stubs_at_start(module)
-        plan.append((module, left, left > 0 and left == at_start))
+        plan.append((module, left, left > 0 and workspace.untouched(module) is True))
 
     def state(item: tuple[Module, int, bool]) -> ModuleState:
         module, left, untouched = item

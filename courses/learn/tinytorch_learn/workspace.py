@@ -14,9 +14,12 @@ student tree of the arch tier holds Modules 08-13 and nothing else.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +44,9 @@ class Workspace:
 
     curriculum: Curriculum
     roots: dict[str, Path]  # tier name -> the folder holding its pyproject, src, tests, lessons
-    _git_base: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
+    _release: dict[str, Callable[[str], str | None] | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @property
     def root(self) -> Path:
@@ -92,31 +97,56 @@ class Workspace:
             _stubs(path.read_text(encoding="utf-8"), module) for path in self.sources(module)
         )
 
-    def stubs_at_start(self, module: Module) -> int | None:
-        """Stubs of ``module`` in the release the tree started from (its first git commit).
+    def untouched(self, module: Module) -> bool | None:
+        """Whether ``module``'s sources are exactly as the release shipped them.
 
-        None when the tree has no git history to tell (a bundle unpacked without one).
+        The release is the tree's first git commit (a student tree) or the sha256 that a
+        bundle's ``bundle.lock.json`` records for each file; None when neither exists.
         """
         root = self.roots[module.tier]
-        base = self._base(module.tier)
-        if base is None:
+        shipped = self._release_hashes(module.tier)
+        if shipped is None:
             return None
-        total = 0
         for name in module.sources:
-            shown = _git(root, "show", f"{base}:{name}")
-            total += _stubs(shown or "", module)
-        return total
+            path = root / name
+            if not path.is_file() or shipped(name) != hashlib.sha256(path.read_bytes()).hexdigest():
+                return False
+        return True
 
-    def _base(self, tier: str) -> str | None:
-        if tier not in self._git_base:
+    def _release_hashes(self, tier: str) -> Callable[[str], str | None] | None:
+        """A function: path in the tier's folder -> sha256 of the released file (or None)."""
+        if tier not in self._release:
             root = self.roots[tier]
-            first = (
-                _git(root, "rev-list", "--max-parents=0", "HEAD")
-                if (root / ".git").exists()
-                else None
-            )
-            self._git_base[tier] = first.split()[0] if first else None
-        return self._git_base[tier]
+            self._release[tier] = _git_release(root) or _bundle_release(root)
+        return self._release[tier]
+
+
+def _git_release(root: Path) -> Callable[[str], str | None] | None:
+    """The file hashes of the tree's first commit: the release as generated."""
+    if not (root / ".git").exists():
+        return None
+    first = _git(root, "rev-list", "--max-parents=0", "HEAD")
+    if not first:
+        return None
+    commit = first.split()[0]
+
+    def shipped(name: str) -> str | None:
+        done = subprocess.run(
+            ["git", "show", f"{commit}:{name}"], cwd=root, capture_output=True, timeout=30
+        )
+        return hashlib.sha256(done.stdout).hexdigest() if done.returncode == 0 else None
+
+    return shipped
+
+
+def _bundle_release(root: Path) -> Callable[[str], str | None] | None:
+    """The file hashes a course bundle's lock records for the tree at ``root``."""
+    try:
+        lock = json.loads((root.parent / "bundle.lock.json").read_text(encoding="utf-8"))
+        files = lock["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return lambda name: files.get(f"{root.name}/{name}")
 
 
 def _stubs(text: str, module: Module) -> int:
