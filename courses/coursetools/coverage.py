@@ -180,19 +180,22 @@ def unmarked_passes(
     tier = Tier.load(tier_dir)
     below = lower_tiers(tier) if lower is None else lower
     with tempfile.TemporaryDirectory(prefix="coursetools-stubs-") as scratch:
-        stubbed = Path(scratch)
+        stubbed = Path(scratch) / tier.name  # the whole student tree: tests find its src
         for relative, content in student_files(tier).items():
-            if relative.startswith("src/"):
-                (stubbed / relative).parent.mkdir(parents=True, exist_ok=True)
-                (stubbed / relative).write_bytes(content)
-        shim = write_metadata_shim([tier, *below], stubbed / "metadata")
+            (stubbed / relative).parent.mkdir(parents=True, exist_ok=True)
+            (stubbed / relative).write_bytes(content)
+        shim = write_metadata_shim([tier, *below], Path(scratch) / "metadata")
         env = python_env([stubbed / "src", *(t.src for t in below), shim])
-        files = [f for found in tier.module_tests().values() for f in found]
-        options = ("-m", "not ungraded", f"--confcutdir={tier.root}")
+        files = [
+            stubbed / f.relative_to(tier.root) for fs in tier.module_tests().values() for f in fs
+        ]
+        options = ("-m", "not ungraded", f"--confcutdir={stubbed}")
+
+        def run(test_file: Path) -> tuple[int, list]:
+            return run_pytest([test_file], stubbed, timeout, env, *options)
+
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            runs = list(
-                pool.map(lambda f: run_pytest([f], tier.root, timeout, env, *options), files)
-            )
+            runs = list(pool.map(run, files))
     return [
         f"{Path(case.file).name}::{case.name}"
         for _, cases in runs
