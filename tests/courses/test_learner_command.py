@@ -17,6 +17,7 @@ import pytest
 
 from coursetools import shipping
 from coursetools.bundle import lesson_notebook
+from coursetools.coverage import unmarked_passes
 from coursetools.student import GenerationError, generate_student_tree
 from coursetools.tiers import PACKAGES_DIR, Tier
 
@@ -329,6 +330,25 @@ def test_regenerating_over_a_learner_commit_refuses_or_backs_up(demo_tier: Path,
     assert (backup / "notes.md").read_text() == "mine\n"
     assert "my notes" in _git(backup, "log", "--format=%s")
     assert not (tree / "notes.md").exists()
+
+
+# ----------------------------------------------------------------------------- stubs earn nothing
+
+
+def test_a_test_that_passes_on_the_stubs_must_be_marked_ungraded(demo_tier: Path):
+    tests = demo_tier / "tests" / "test_01_vector.py"
+    before = unmarked_passes(demo_tier, lower=[])  # the demo's length check is provided code
+    assert before == ["test_01_vector.py::test_add_rejects_different_lengths"]
+    provided = "\n\ndef test_the_class_exists():\n    assert Vector is not None\n"
+    tests.write_text(tests.read_text() + provided)
+    assert unmarked_passes(demo_tier, lower=[]) == [
+        *before,
+        "test_01_vector.py::test_the_class_exists",
+    ]
+
+    marked = provided.replace("def ", "@pytest.mark.ungraded\ndef ")
+    tests.write_text(tests.read_text().replace(provided, marked))
+    assert unmarked_passes(demo_tier, lower=[]) == before
 
 
 # ----------------------------------------------------------------------------- lessons
