@@ -17,6 +17,7 @@ Sessions use the Python running nox (no interpreter downloads) and uv when avail
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import nox
@@ -39,11 +40,15 @@ nox.options.sessions = [
 ]
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")  # never fetch an interpreter
 
+# The tiers come from the curriculum manifest, read by its own loader (standard library
+# only, so nox's interpreter imports it straight from the tree).
+sys.path.insert(0, str(LEARN))
+from tinytorch_learn.curriculum import load  # noqa: E402
+
+CURRICULUM = load(ROOT)
 # Each tier with the tiers it stands on, lowest first.
 TIER_DEPENDENCIES = {
-    "foundation": [],
-    "arch": ["foundation"],
-    "opt": ["foundation", "arch"],
+    t.name: [lower.name for lower in CURRICULUM.tiers_up_to(t.name)[:-1]] for t in CURRICULUM.tiers
 }
 TIERS = [tier for tier in TIER_DEPENDENCIES if (PACKAGES / f"tinytorch-{tier}").is_dir()]
 
@@ -243,6 +248,7 @@ def lessons(session: nox.Session, tier: str) -> None:
         "hypothesis>=6",
         "tomli; python_version < '3.11'",
     )
+    session.install(str(LEARN))  # the lessons' test cell (run_tests)
     tools = ROOT / "tools" / "lessons.py"
     session.run("python", str(tools), "--tier", tier, "--check", "--execute", *session.posargs)
 
