@@ -100,7 +100,8 @@ def tooling(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff, then import-linter's curriculum-order and tier contracts."""
+    """ruff, import-linter's curriculum-order and tier contracts, the forward-vocabulary
+    check and the curriculum manifest against the tree."""
     session.install("ruff>=0.6", "import-linter>=2.1")
     for tier in TIERS:
         session.install("--no-deps", "-e", tier_path(tier))
@@ -110,6 +111,7 @@ def lint(session: nox.Session) -> None:
     session.run("lint-imports")
     session.install("tomli; python_version < '3.11'", str(LEARN))  # the curriculum manifest
     session.run("python", str(ROOT / "tools" / "vocabulary.py"))  # forward-dependency check
+    session.run("python", str(ROOT / "tools" / "manifest.py"))  # curriculum.toml vs the tree
 
 
 @nox.session
