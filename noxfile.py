@@ -94,6 +94,7 @@ def tooling(session: nox.Session) -> None:
         "no:cacheprovider",
         "--ignore=tests/integration",
         "--ignore=tests/milestones",
+        "--ignore=tests/site",  # run by the docs session, on the site it builds
         *session.posargs,
     )
 
@@ -220,7 +221,8 @@ def coverage(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """The documentation site into docs/_build/html: Sphinx + MyST, offline, warnings are errors."""
+    """The documentation site into docs/_build/html: Sphinx + MyST, offline, warnings are
+    errors; then its pages in headless Chromium (tests/site)."""
     install_tier(session, TIERS[-1])  # the API reference documents every tier of the tree
     session.install(
         "sphinx>=7.2",
@@ -232,7 +234,13 @@ def docs(session: nox.Session) -> None:
     )
     source, out = ROOT / "docs", ROOT / "docs" / "_build" / "html"
     session.run("sphinx-build", "-W", "--keep-going", "-q", "-b", "html", str(source), str(out))
-    session.log(f"open {out / 'index.html'}")
+    # The built pages in Debian's chromium: navigation in curriculum order, offline.
+    session.install("pytest>=8", "playwright>=1.40")
+    session.run(
+        "pytest", str(ROOT / "tests" / "site"), "-q", "-p", "no:cacheprovider",
+        *session.posargs, env={"TINYTORCH_DOCS_HTML": str(out)},
+    )  # fmt: skip
+    session.log(f"open {out / 'index.html'} (screenshots in {out.parent / 'screenshots'})")
 
 
 @nox.session
