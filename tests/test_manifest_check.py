@@ -29,9 +29,13 @@ def _python_only(folder: str, names: list[str]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tree's manifest, tier sources, tests, lessons and milestone scripts."""
+    """The tree's manifest, tier sources, tests, lessons and milestone scripts, and the
+    files that restate the curriculum for other tools."""
     root = tmp_path_factory.mktemp("pristine")
     shutil.copy(ROOT / "curriculum.toml", root)
+    shutil.copy(ROOT / "pyproject.toml", root)
+    (root / "courses").mkdir()
+    shutil.copy(ROOT / "courses" / "schema.json", root / "courses")
     for part in ("packages", "milestones"):
         shutil.copytree(ROOT / part, root / part, ignore=_python_only)
     return root
@@ -102,7 +106,9 @@ def test_a_source_whose_header_names_another_module_is_named(tree: Path) -> None
     )
     assert manifest.check(tree) == [
         "curriculum.toml: tier foundation: src/tinytorch/core/graph_tools.py opens with "
-        "'Module 05 ·' but is listed under no module; add it to module 05's sources"
+        "'Module 05 ·' but is listed under no module; add it to module 05's sources",
+        "pyproject.toml: the curriculum-order contract: layer tinytorch.core.graph_tools is "
+        "no module's source",
     ]
 
 
@@ -140,3 +146,34 @@ def test_the_command_prints_each_problem_and_exits_1(tree: Path, capsys) -> None
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == "manifest: FAILED — 1 problem(s)"
     assert out[0].startswith("curriculum.toml: tier foundation: test file tests/test_07_more.py")
+
+
+def test_the_import_contract_must_keep_later_modules_above_earlier_ones(tree: Path) -> None:
+    replace(
+        tree / "pyproject.toml",
+        '"tinytorch.nn.layers",         # 03\n    "tinytorch.nn.activations",    # 02',
+        '"tinytorch.nn.activations",    # 02\n    "tinytorch.nn.layers",         # 03',
+    )
+    assert manifest.check(tree) == [
+        "pyproject.toml: the curriculum-order contract: layer 'tinytorch.nn.layers' "
+        "(module 03) is below module 02; later modules go above earlier ones"
+    ]
+
+
+def test_the_import_contract_must_hold_every_source(tree: Path) -> None:
+    replace(
+        tree / "pyproject.toml", '    "tinytorch.perf.roofline",         # 14 (the roofline)\n', ""
+    )
+    assert manifest.check(tree) == [
+        "pyproject.toml: the curriculum-order contract: module 14's source "
+        "tinytorch.perf.roofline is in no layer"
+    ]
+
+
+def test_the_course_schema_must_name_the_manifests_tiers_and_ranges(tree: Path) -> None:
+    replace(tree / "courses/schema.json", '"maximum": 6', '"maximum": 7')
+    replace(tree / "courses/schema.json", ',\n        "opt": {"$ref": "#/$defs/tier"}', "")
+    assert manifest.check(tree) == [
+        "courses/schema.json: tiers are foundation, arch; the manifest's are foundation, arch, opt",
+        "courses/schema.json: milestones items must have maximum 6, as the manifest",
+    ]

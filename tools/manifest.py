@@ -11,7 +11,11 @@ the milestone runner, the docs, the learner's command) sees the tree as it is:
   belongs to module NN (tools that only see file names count on it);
 * every lesson under ``packages/*/lessons`` belongs to a module, and a source file that
   opens with ``Module NN · Name —`` is one of module NN's sources;
-* every milestone's script exists; no folder ``packages/tinytorch-*`` is missing from it.
+* every milestone's script exists; no folder ``packages/tinytorch-*`` is missing from it;
+* the files that must restate the curriculum for other tools agree with it: the
+  import-linter ``curriculum-order`` layers in ``pyproject.toml`` hold every module's
+  sources, later modules above earlier ones, and ``courses/schema.json`` (for editors)
+  names the manifest's tiers and its highest module and milestone numbers.
 
 Each problem is one line naming the manifest entry and the file. Run by ``nox -s lint``::
 
@@ -21,11 +25,17 @@ Each problem is one line naming the manifest entry and the file. Run by ``nox -s
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
 
 from tinytorch_learn.curriculum import MANIFEST, Curriculum, CurriculumError, load
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 #: ``Module 05 · Autograd — ...``: how a curriculum source file names its module.
@@ -93,6 +103,58 @@ def check_tier(manifest: Curriculum, tier: str, folder: Path) -> list[str]:
     return problems
 
 
+def _import_name(source: str) -> str:
+    """``src/tinytorch/perf/profiling.py`` -> ``tinytorch.perf.profiling``."""
+    return ".".join(Path(source).with_suffix("").parts[1:])
+
+
+def check_layers(manifest: Curriculum, pyproject: Path) -> list[str]:
+    """The import-linter ``curriculum-order`` layers (highest first) against the modules."""
+    where = f"{pyproject.name}: the curriculum-order contract"
+    contracts = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["importlinter"]
+    layers = next(c["layers"] for c in contracts["contracts"] if c["id"] == "curriculum-order")
+    owner = {_import_name(s): m.number for m in manifest.modules for s in m.sources}
+    problems, seen, below = [], set(), None
+    for layer in layers:
+        names = [n.strip() for n in re.split(r"[:|]", layer)]
+        numbers = {owner.get(n) for n in names}
+        problems += [f"{where}: layer {n} is no module's source" for n in names if n not in owner]
+        numbers.discard(None)
+        if len(numbers) > 1:
+            problems.append(f"{where}: layer {layer!r} mixes modules {sorted(numbers)}")
+        if numbers and below is not None and max(numbers) > below:
+            problems.append(
+                f"{where}: layer {layer!r} (module {max(numbers):02d}) is below module "
+                f"{below:02d}; later modules go above earlier ones"
+            )
+        below = min(numbers | {below} - {None}) if numbers else below
+        seen.update(names)
+    problems += [
+        f"{where}: module {number:02d}'s source {name} is in no layer"
+        for name, number in owner.items()
+        if name not in seen
+    ]
+    return problems
+
+
+def check_schema(manifest: Curriculum, schema: Path) -> list[str]:
+    """The course-file schema's tiers and number ranges against the manifest."""
+    where = f"courses/{schema.name}"
+    properties = json.loads(schema.read_text(encoding="utf-8"))["properties"]
+    problems = []
+    tiers = list(properties["tiers"]["properties"])
+    if tiers != [t.name for t in manifest.tiers]:
+        names = ", ".join(t.name for t in manifest.tiers)
+        problems.append(f"{where}: tiers are {', '.join(tiers)}; the manifest's are {names}")
+    for key, highest in (
+        ("lessons", manifest.modules[-1].number),
+        ("milestones", manifest.milestones[-1].number),
+    ):
+        if properties[key]["items"].get("maximum") != highest:
+            problems.append(f"{where}: {key} items must have maximum {highest}, as the manifest")
+    return problems
+
+
 def check(root: Path = ROOT) -> list[str]:
     """Every disagreement between ``root/curriculum.toml`` and the tree, one line each."""
     try:
@@ -108,6 +170,12 @@ def check(root: Path = ROOT) -> list[str]:
                 f"{MANIFEST}: milestone {milestone.number} ({milestone.name}): "
                 f"script {milestone.script} is missing"
             )
+    for path, checker in (
+        (root / "pyproject.toml", check_layers),
+        (root / "courses" / "schema.json", check_schema),
+    ):
+        if path.is_file():
+            problems += checker(manifest, path)
     known = {tier.package for tier in manifest.tiers}
     for folder in sorted((root / "packages").glob("tinytorch-*")):
         if folder.is_dir() and folder.name not in known:
