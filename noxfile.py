@@ -17,6 +17,7 @@ Sessions use the Python running nox (no interpreter downloads) and uv when avail
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import nox
@@ -39,11 +40,15 @@ nox.options.sessions = [
 ]
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")  # never fetch an interpreter
 
+# The tiers come from the curriculum manifest, read by its own loader (standard library
+# only, so nox's interpreter imports it straight from the tree).
+sys.path.insert(0, str(LEARN))
+from tinytorch_learn.curriculum import load  # noqa: E402
+
+CURRICULUM = load(ROOT)
 # Each tier with the tiers it stands on, lowest first.
 TIER_DEPENDENCIES = {
-    "foundation": [],
-    "arch": ["foundation"],
-    "opt": ["foundation", "arch"],
+    t.name: [lower.name for lower in CURRICULUM.tiers_up_to(t.name)[:-1]] for t in CURRICULUM.tiers
 }
 TIERS = [tier for tier in TIER_DEPENDENCIES if (PACKAGES / f"tinytorch-{tier}").is_dir()]
 
@@ -90,13 +95,15 @@ def tooling(session: nox.Session) -> None:
         "no:cacheprovider",
         "--ignore=tests/integration",
         "--ignore=tests/milestones",
+        "--ignore=tests/site",  # run by the docs session, on the site it builds
         *session.posargs,
     )
 
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff, then import-linter's curriculum-order and tier contracts."""
+    """ruff, import-linter's curriculum-order and tier contracts, the forward-vocabulary
+    check and the curriculum manifest against the tree."""
     session.install("ruff>=0.6", "import-linter>=2.1")
     for tier in TIERS:
         session.install("--no-deps", "-e", tier_path(tier))
@@ -106,6 +113,7 @@ def lint(session: nox.Session) -> None:
     session.run("lint-imports")
     session.install("tomli; python_version < '3.11'", str(LEARN))  # the curriculum manifest
     session.run("python", str(ROOT / "tools" / "vocabulary.py"))  # forward-dependency check
+    session.run("python", str(ROOT / "tools" / "manifest.py"))  # curriculum.toml vs the tree
 
 
 @nox.session
@@ -220,7 +228,8 @@ def coverage(session: nox.Session) -> None:
 
 @nox.session
 def docs(session: nox.Session) -> None:
-    """The documentation site into docs/_build/html: Sphinx + MyST, offline, warnings are errors."""
+    """The documentation site into docs/_build/html: Sphinx + MyST, offline, warnings are
+    errors; then its pages in headless Chromium (tests/site)."""
     install_tier(session, TIERS[-1])  # the API reference documents every tier of the tree
     session.install(
         "sphinx>=7.2",
@@ -232,7 +241,13 @@ def docs(session: nox.Session) -> None:
     )
     source, out = ROOT / "docs", ROOT / "docs" / "_build" / "html"
     session.run("sphinx-build", "-W", "--keep-going", "-q", "-b", "html", str(source), str(out))
-    session.log(f"open {out / 'index.html'}")
+    # The built pages in Debian's chromium: navigation in curriculum order, offline.
+    session.install("pytest>=8", "playwright>=1.40")
+    session.run(
+        "pytest", str(ROOT / "tests" / "site"), "-q", "-p", "no:cacheprovider",
+        *session.posargs, env={"TINYTORCH_DOCS_HTML": str(out)},
+    )  # fmt: skip
+    session.log(f"open {out / 'index.html'} (screenshots in {out.parent / 'screenshots'})")
 
 
 @nox.session

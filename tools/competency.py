@@ -15,7 +15,7 @@ end with options:
   ``backward``), used to find its tests when ``tests=`` is not given.
 
 Without ``tests=``, a marked function's tests are found by reading the tier's tests:
-every test function of the module's own test file (``test_NN_*.py``) that mentions the
+every test function of the module's own test files (``curriculum.toml``) that mentions the
 function's name (or, for ``__matmul__`` and friends, uses the operator). Markers in
 tests (``# competency:`` above a test, or ``@pytest.mark.competency("area", "level")``)
 name their test directly. Markers in a lesson record that its Reflect questions teach
@@ -46,6 +46,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tinytorch_learn import curriculum
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
@@ -57,9 +59,6 @@ PACKAGES = ROOT / "packages"
 
 MARKER = re.compile(r"^#\s*competency\s*:\s*(?P<body>.+)$", re.IGNORECASE)
 CELL = re.compile(r"^(?P<area>[a-z]+)/(?P<level>[a-z]+)$")
-MODULE_HEADER = re.compile(r"Module (\d{2}) · (.+?) — ")
-TEST_FILE = re.compile(r"test_(\d{2})_\w+\.py")
-LESSON_FILE = re.compile(r"(\d{2})_\w+\.py")
 
 #: Operators through which tests reach Tensor's dunder methods.
 OPERATORS: dict[str, tuple[type, ...]] = {
@@ -293,15 +292,10 @@ def _tests_for(symbol: str, via: list[str], candidates: list[TestFunction]) -> l
 # ----------------------------------------------------------------------------- collection
 
 
-def _module_of(path: Path, source: str) -> int | None:
-    if path.parent.name == "lessons" and (m := LESSON_FILE.fullmatch(path.name)):
-        return int(m.group(1))
-    if m := TEST_FILE.fullmatch(path.name):
-        return int(m.group(1))
-    for line in source.splitlines()[:40]:
-        if m := MODULE_HEADER.search(line):
-            return int(m.group(1))
-    return None
+def _module_of(manifest: curriculum.Curriculum, tier: str, relative: Path) -> int | None:
+    """The module a file of ``tier`` belongs to (``relative`` to the tier's folder)."""
+    owner = manifest.owner(tier, relative.as_posix())
+    return owner.number if owner else None
 
 
 def collect(root: Path = ROOT, matrix: Matrix | None = None) -> list[Evidence]:
@@ -309,8 +303,8 @@ def collect(root: Path = ROOT, matrix: Matrix | None = None) -> list[Evidence]:
     matrix = matrix or load_matrix(root / "docs" / "competency.toml")
     problems: list[str] = []
     evidence: list[Evidence] = []
-    for tier_dir in sorted((root / "packages").glob("tinytorch-*")):
-        tier = tier_dir.name.removeprefix("tinytorch-")
+    manifest = curriculum.load(root)
+    for tier_dir, tier in [(root / "packages" / t.package, t.name) for t in manifest.tiers]:
         tests = {p: _test_functions(p) for p in sorted((tier_dir / "tests").glob("test_*.py"))}
         all_tests = [t for ts in tests.values() for t in ts]
         by_id = {t.nodeid.split("::")[-1]: t for t in all_tests}
@@ -326,7 +320,7 @@ def collect(root: Path = ROOT, matrix: Matrix | None = None) -> list[Evidence]:
                 except MarkerError as error:
                     problems += error.problems
                     continue
-                module = _module_of(path, source)
+                module = _module_of(manifest, tier, path.relative_to(tier_dir))
                 if not markers:
                     continue
                 lines = source.splitlines()
@@ -351,10 +345,11 @@ def collect(root: Path = ROOT, matrix: Matrix | None = None) -> list[Evidence]:
                         else:
                             found_tests.append(test.nodeid)
                     if kind == "code" and not marker.tests:
+                        own_files = manifest.module(module).tests if module else ()
                         own = [
                             t
                             for p, ts in tests.items()
-                            if (m := TEST_FILE.fullmatch(p.name)) and int(m.group(1)) == module
+                            if p.relative_to(tier_dir).as_posix() in own_files
                             for t in ts
                         ]
                         found_tests = _tests_for(symbol, marker.via, own or all_tests)
@@ -383,7 +378,7 @@ def collect(root: Path = ROOT, matrix: Matrix | None = None) -> list[Evidence]:
                         Evidence(
                             "test",
                             tier,
-                            _module_of(test.file, ""),
+                            _module_of(manifest, tier, test.file.relative_to(tier_dir)),
                             test.file.relative_to(root).as_posix(),
                             test.node.lineno,
                             test.nodeid,

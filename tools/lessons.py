@@ -1,13 +1,14 @@
 """Lessons: check their structure, execute them, convert them to notebooks.
 
-Every curriculum module has one lesson, ``packages/<tier>/lessons/NN_name.py``, in
-jupytext's percent format (``# %%`` code cells, ``# %% [markdown]`` cells). A lesson
+Every curriculum module has one lesson, ``packages/<tier>/lessons/NN_name.py`` (its
+``lesson`` in ``curriculum.toml``), in jupytext's percent format (``# %%`` code cells,
+``# %% [markdown]`` cells). A lesson
 
 * opens with ``Module NN · Name — ...`` (the same line its source file opens with),
 * has a connection map (Prerequisites, This module, Unlocks),
 * has the three sections ``## Build``, ``## Use`` and ``## Reflect``, in that order,
 * names in Build every function the student branch stubs (every ``### BEGIN SOLUTION``
-  block in the module's source files), as ```Class.method```,
+  block in the module's source files, as the manifest lists them), as ```Class.method```,
 * runs the module's tests from Use (``run_tests("NN")``, from ``tinytorch_learn.lesson``),
 * keeps a worked answer in at least one solution block inside Reflect.
 
@@ -35,11 +36,12 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
+from tinytorch_learn import curriculum
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ROOT / "packages"
 
 MODULE_HEADER = re.compile(r"Module (\d{2}) · (.+?) — ")
-LESSON_FILE = re.compile(r"(\d{2})_\w+\.py")
 CELL = re.compile(r"^# %%(?: \[(?P<kind>\w+)\])?")
 SECTIONS = ("## Build", "## Use", "## Reflect")
 MAP_ENTRIES = ("Prerequisites", "This module", "Unlocks")
@@ -54,29 +56,29 @@ class Lesson:
 
 
 def tiers(root: Path = ROOT) -> list[Path]:
-    return sorted(p for p in (root / "packages").glob("tinytorch-*") if p.is_dir())
+    """The folders of the manifest's tiers present under ``root/packages``, lowest first."""
+    folders = [root / "packages" / t.package for t in curriculum.load(root).tiers]
+    return [folder for folder in folders if folder.is_dir()]
 
 
 def lessons(root: Path = ROOT, numbers: set[int] | None = None) -> list[Lesson]:
+    """The lessons the manifest lists that exist (of modules ``numbers``), in module order."""
+    manifest = curriculum.load(root)
     found = []
-    for tier in tiers(root):
-        for path in sorted((tier / "lessons").glob("*.py")):
-            match = LESSON_FILE.fullmatch(path.name)
-            if match and (numbers is None or int(match.group(1)) in numbers):
-                found.append(Lesson(tier.name.removeprefix("tinytorch-"), int(match[1]), path))
+    for module in manifest.modules:
+        path = root / "packages" / manifest.tier(module.tier).package / module.lesson
+        if path.is_file() and (numbers is None or module.number in numbers):
+            found.append(Lesson(module.tier, module.number, path))
     return found
 
 
 def module_sources(tier_dir: Path) -> dict[int, list[Path]]:
-    """Module number -> the source files that open with its ``Module NN ·`` line."""
-    found: dict[int, list[Path]] = {}
-    for path in sorted((tier_dir / "src").rglob("*.py")):
-        head = path.read_text(encoding="utf-8").splitlines()[:40]
-        for line in head:
-            if match := MODULE_HEADER.search(line):
-                found.setdefault(int(match.group(1)), []).append(path)
-                break
-    return found
+    """Module number -> its source files in ``tier_dir`` (a tier's folder), per the manifest."""
+    manifest = curriculum.load(tier_dir)
+    return {
+        module.number: [tier_dir / source for source in module.sources]
+        for module in manifest.modules_of(tier_dir.name)
+    }
 
 
 def stubbed_functions(path: Path) -> list[str]:
@@ -158,7 +160,9 @@ def check_structure(lesson: Lesson, root: Path = ROOT) -> list[str]:
     build = _section(text, heading_line, "## Build")
     sources = module_sources(path.parents[1]).get(lesson.number, [])
     if not sources:
-        problems.append(f"{where}:1: no source file opens with 'Module {lesson.number:02d} ·'")
+        problems.append(
+            f"{where}:1: curriculum.toml lists no source file of module {lesson.number}"
+        )
     for source in sources:
         for name in stubbed_functions(source):
             if f"`{name}`" not in build:

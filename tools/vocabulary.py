@@ -16,12 +16,10 @@ this tool reads the prose a learner sees, namely
 and reports each term whose module comes after the file's own module as
 ``path:line: 'term' is introduced in Module NN (Name), after Module MM (Name)``.
 
-Which module a file belongs to:
-
-* source files name it on their opening line (``Module 05 · Autograd — ...``);
-* tests and lessons by their file name (``test_05_autograd.py``, ``05_autograd.py``);
-* any other file of a tier (package ``__init__``, datasets, ``conftest.py``) belongs to
-  the tier's last module: it may use the tier's own vocabulary, never a higher tier's.
+Which module a file belongs to: the one whose sources, lesson or tests the curriculum
+manifest lists it among; any other file of a tier (package ``__init__``, datasets,
+``conftest.py``) belongs to the tier's last module: it may use the tier's own
+vocabulary, never a higher tier's.
 
 Matching is case-insensitive, on word boundaries (``enable_autograd`` is an identifier,
 not the word "autograd"), across line breaks and hyphens for multi-word terms
@@ -67,12 +65,6 @@ except ModuleNotFoundError:  # Python 3.10
 
 ROOT = Path(__file__).resolve().parents[1]
 GLOSSARY = ROOT / "docs" / "glossary.toml"
-
-#: ``Module 05 · Autograd — ...``: how every curriculum source file names its module.
-MODULE_HEADER = re.compile(r"Module (\d{2}) · (.+?) — ")
-TEST_FILE = re.compile(r"test_(\d{2})_\w+\.py")
-LESSON_FILE = re.compile(r"(\d{2})_\w+\.py")
-_HEADER_LINES = 40
 
 #: A connection map's "Unlocks" entry, in a docstring (``Unlocks : ...``) or a lesson's
 #: Markdown list (``- **Unlocks**: ...``).
@@ -149,6 +141,7 @@ class Glossary:
     tiers: list[Tier]
     terms: list[Term]
     allow: list[Allow] = field(default_factory=list)
+    owners: dict[str, int] = field(default_factory=dict)  # repository path -> its module
 
     def module_label(self, number: int) -> str:
         return f"Module {number:02d} ({self.modules.get(number, '?')})"
@@ -189,6 +182,11 @@ def load_glossary(path: Path = GLOSSARY) -> Glossary:
         for t in manifest.tiers
         if (numbers := [m.number for m in manifest.modules_of(t.name)])
     ]
+    owners = {
+        f"packages/{manifest.tier(m.tier).package}/{file}": m.number
+        for m in manifest.modules
+        for file in (*m.sources, m.lesson, *m.tests)
+    }
     terms = [
         Term(t["term"], int(t["module"]), t.get("means", ""), tuple(t.get("also", ())))
         for t in data.get("term", [])
@@ -226,7 +224,7 @@ def load_glossary(path: Path = GLOSSARY) -> Glossary:
             problems.append(f"{where}: kind must be 'design' or 'debt', not {a.kind!r}")
     if problems:
         raise ValueError(f"{path}: " + "; ".join(problems))
-    return Glossary(modules, tiers, terms, allow)
+    return Glossary(modules, tiers, terms, allow, owners)
 
 
 # ----------------------------------------------------------------------------- prose
@@ -328,16 +326,9 @@ class Violation:
         )
 
 
-def file_module(path: Path, tier: Tier, source: str) -> int:
+def file_module(relative: str, tier: Tier, glossary: Glossary) -> int:
     """The curriculum module a file speaks for (see the module docstring)."""
-    if path.parent.name == "lessons" and (m := LESSON_FILE.fullmatch(path.name)):
-        return int(m.group(1))
-    if (m := TEST_FILE.fullmatch(path.name)) is not None:
-        return int(m.group(1))
-    for line in source.splitlines()[:_HEADER_LINES]:
-        if (m := MODULE_HEADER.search(line)) is not None:
-            return int(m.group(1))
-    return tier.last
+    return glossary.owners.get(relative, tier.last)
 
 
 def curriculum_files(root: Path, glossary: Glossary) -> Iterator[tuple[Path, Tier]]:
@@ -354,9 +345,9 @@ def check_file(
     path: Path, tier: Tier, glossary: Glossary, root: Path, pattern: re.Pattern[str]
 ) -> list[Violation]:
     source = path.read_text(encoding="utf-8")
-    module = file_module(path, tier, source)
     lines = source.splitlines()
     relative = path.resolve().relative_to(root.resolve()).as_posix()
+    module = file_module(relative, tier, glossary)
     found: list[Violation] = []
     for piece in prose(source):
         exempt = _exempt_lines(piece.text)

@@ -2,13 +2,21 @@
 
 At ``config-inited`` (before Sphinx reads any source) it writes, under ``_generated/``:
 
-``tiers/<tier>.md``       one page per tier: version, dependencies, modules, changelog
+``modules/index.md``      the curriculum: every tier (its description) and its modules
+``tiers/<tier>.md``       one page per tier: description, version, dependencies, modules,
+                          milestones, changelog
 ``modules/NN_name.md``    one page per module, rendered from its lesson (jupytext percent
                           format: Markdown cells as Markdown, code cells as code, worked
                           answers folded into dropdowns); a module without a lesson yet
                           gets its source file's connection map and a note
+``curriculum-table.md``   the home page's table of tiers and modules
 ``milestones.md``         the latest results from ``milestones/results/*.json`` and their
                           plots, or how to produce them when there are none
+
+Tiers, modules and milestones, and their order, are the curriculum manifest's
+(``curriculum.toml``): the sidebar and the next/previous links follow it (the module
+index holds the tier pages, each tier page its modules), foundation → arch → opt,
+Module 01 → 20, then the milestones.
 ``errors.md``             every error message a learner can meet, by module (from the
                           ``raise`` statements of each module's source)
 ``glossary.md``           the vocabulary of ``docs/glossary.toml`` and the allow-list
@@ -44,6 +52,8 @@ import competency  # noqa: E402
 import lessons  # noqa: E402
 import vocabulary  # noqa: E402
 
+from tinytorch_learn import curriculum  # noqa: E402
+
 BEGIN = re.compile(r"^(?P<indent>\s*)### BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*### END SOLUTION\s*$")
 COMPETENCY_LINE = re.compile(r"^\s*#\s*competency\s*:\s*(?P<cells>.+)$", re.IGNORECASE)
@@ -59,12 +69,12 @@ def _write(path: Path, text: str) -> None:
 # ----------------------------------------------------------------------------- tiers
 
 
-def _tier_dirs() -> list[Path]:
-    return [
-        p
-        for p in sorted((ROOT / "packages").glob("tinytorch-*"))
-        if (p / "pyproject.toml").is_file()
-    ]
+def _manifest() -> curriculum.Curriculum:
+    return curriculum.load(ROOT)
+
+
+def _tier_dir(manifest: curriculum.Curriculum, tier: str) -> Path:
+    return ROOT / "packages" / manifest.tier(tier).package
 
 
 def _project(tier_dir: Path) -> dict:
@@ -75,10 +85,12 @@ def _glossary() -> vocabulary.Glossary:
     return vocabulary.load_glossary(DOCS / "glossary.toml")
 
 
-def _tier_range(glossary: vocabulary.Glossary, tier_dir: Path) -> range:
-    short = tier_dir.name.removeprefix("tinytorch-")
-    tier = next(t for t in glossary.tiers if t.name == short)
-    return range(tier.first, tier.last + 1)
+def _prune(folder: Path, keep: set[str]) -> None:
+    """Delete generated pages in ``folder`` that this build did not write (a renamed or
+    removed module), so that no orphan page fails the build."""
+    for stale in folder.glob("*.md"):
+        if stale.name not in keep:
+            stale.unlink()
 
 
 def _module_docstring(path: Path) -> str:
@@ -146,9 +158,10 @@ def lesson_to_myst(path: Path) -> tuple[str, list[str]]:
     return "\n".join(out).rstrip() + "\n", claimed
 
 
-def module_page(number: int, name: str, tier_dir: Path, lesson: Path | None) -> str:
+def module_page(module: curriculum.Module, tier_dir: Path, lesson: Path | None) -> str:
+    number, name = module.number, module.name
     project = _project(tier_dir)
-    sources = lessons.module_sources(tier_dir).get(number, [])
+    sources = [tier_dir / s for s in module.sources if (tier_dir / s).is_file()]
     source_list = ", ".join(f"`{p.relative_to(tier_dir / 'src').as_posix()}`" for p in sources)
     if lesson is None:
         lines = [f"# Module {number:02d} · {name}", ""]
@@ -169,7 +182,7 @@ def module_page(number: int, name: str, tier_dir: Path, lesson: Path | None) -> 
             lines += [f"Part of {project['name']}; not written yet.", ""]
         lines += [
             "Adding the lesson is one file, checked by `tools/lessons.py --check`: ",
-            f"`{tier_dir.relative_to(ROOT).as_posix()}/lessons/{number:02d}_<name>.py`.",
+            f"`{tier_dir.relative_to(ROOT).as_posix()}/{module.lesson}`.",
             "",
         ]
         return "\n".join(lines)
@@ -196,34 +209,62 @@ def module_page(number: int, name: str, tier_dir: Path, lesson: Path | None) -> 
     return "\n".join(intro) + rest + "\n".join(outro)
 
 
-def generate_modules(glossary: vocabulary.Glossary) -> list[tuple[int, str, str, str]]:
-    """Write a page per module of every tier present; (number, name, tier, docname)."""
+def generate_modules(manifest: curriculum.Curriculum) -> list[curriculum.Module]:
+    """Write a page per module whose tier is in this tree; the modules written, in order."""
     written = []
-    for tier_dir in _tier_dirs():
-        sources = lessons.module_sources(tier_dir)
-        tier_lessons = {
-            int(p.name[:2]): p
-            for p in sorted((tier_dir / "lessons").glob("*.py"))
-            if lessons.LESSON_FILE.fullmatch(p.name)
-        }
-        for number in _tier_range(glossary, tier_dir):
-            if number not in sources and number not in tier_lessons:
-                continue
-            name = glossary.modules[number]
-            lesson = tier_lessons.get(number)
-            slug = lesson.stem if lesson else f"{number:02d}_{name.lower()}"
-            _write(OUT / "modules" / f"{slug}.md", module_page(number, name, tier_dir, lesson))
-            written.append((number, name, tier_dir.name, f"modules/{slug}"))
+    for module in manifest.modules:
+        tier_dir = _tier_dir(manifest, module.tier)
+        lesson = tier_dir / module.lesson
+        if not lesson.is_file() and not any((tier_dir / s).is_file() for s in module.sources):
+            continue
+        page = module_page(module, tier_dir, lesson if lesson.is_file() else None)
+        _write(OUT / "modules" / f"{module.slug}.md", page)
+        written.append(module)
+    _prune(OUT / "modules", {f"{m.slug}.md" for m in written} | {"index.md"})
     return written
 
 
-def generate_tiers(glossary: vocabulary.Glossary, modules: list[tuple[int, str, str, str]]) -> None:
-    for tier_dir in _tier_dirs():
+def _module_link(module: curriculum.Module) -> str:
+    return f"{{doc}}`{module.title} </_generated/modules/{module.slug}>`"
+
+
+def _modules_list(manifest: curriculum.Curriculum, tier: str, written: list) -> list[str]:
+    """One bullet per module of ``tier``: a link to its page, or a note that it is not here."""
+    return [
+        f"- {_module_link(m)}" if m in written else f"- {m.title} (not in this tree yet)"
+        for m in manifest.modules_of(tier)
+    ]
+
+
+def _ranges(numbers: tuple[int, ...]) -> str:
+    """``(1, 2, 3, 4, 10, 11)`` -> ``"01–04, 10–11"``: the modules a milestone needs."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return ", ".join(f"{r[0]:02d}" + (f"–{r[-1]:02d}" if len(r) > 1 else "") for r in runs)
+
+
+def _milestone_line(milestone: curriculum.Milestone) -> str:
+    return f"- Milestone {milestone.number}, {milestone.name}: modules {_ranges(milestone.modules)}"
+
+
+def generate_tiers(manifest: curriculum.Curriculum, written: list[curriculum.Module]) -> list:
+    """A page per tier present (the parent of its modules' pages); the tiers written."""
+    tiers = [
+        t for t in manifest.tiers if (_tier_dir(manifest, t.name) / "pyproject.toml").is_file()
+    ]
+    for tier in tiers:
+        tier_dir = _tier_dir(manifest, tier.name)
         project = _project(tier_dir)
         deps = project.get("dependencies", [])
-        mine = [m for m in modules if m[2] == tier_dir.name]
+        milestones = [m for m in manifest.milestones if m.tier == tier.name]
         lines = [
-            f"# {tier_dir.name.removeprefix('tinytorch-').capitalize()} tier",
+            f"# {tier.title} tier",
+            "",
+            tier.description,
             "",
             f"**{project['name']} {project['version']}**: {project.get('description', '')}",
             "",
@@ -235,15 +276,18 @@ def generate_tiers(glossary: vocabulary.Glossary, modules: list[tuple[int, str, 
             "",
             "## Modules",
             "",
+            *_modules_list(manifest, tier.name, written),
+            "",
         ]
-        for number in _tier_range(glossary, tier_dir):
-            entry = next((m for m in mine if m[0] == number), None)
-            name = glossary.modules[number]
-            if entry is None:
-                lines.append(f"- {number:02d} {name} (not in this tree yet)")
-            else:
-                lines.append(f"- {{doc}}`{number:02d} {name} </_generated/{entry[3]}>`")
-        lines.append("")
+        if milestones:
+            lines += [
+                "## Milestones",
+                "",
+                "What this tier's modules unlock ({doc}`results </_generated/milestones>`):",
+                "",
+                *map(_milestone_line, milestones),
+                "",
+            ]
         changelog = tier_dir / "CHANGELOG.md"
         if changelog.is_file():
             lines += [
@@ -254,63 +298,64 @@ def generate_tiers(glossary: vocabulary.Glossary, modules: list[tuple[int, str, 
                 "```",
                 "",
             ]
-        _write(OUT / "tiers" / f"{tier_dir.name.removeprefix('tinytorch-')}.md", "\n".join(lines))
-    names = [d.name.removeprefix("tinytorch-") for d in _tier_dirs()]
-    tier_index = [
-        "# Tiers",
+        mine = [f"/_generated/modules/{m.slug}" for m in written if m.tier == tier.name]
+        lines += ["```{toctree}", ":hidden:", "", *mine, "```", ""]
+        _write(OUT / "tiers" / f"{tier.name}.md", "\n".join(lines))
+    _prune(OUT / "tiers", {f"{t.name}.md" for t in tiers})
+    return tiers
+
+
+def generate_curriculum(manifest: curriculum.Curriculum, written: list, tiers: list) -> None:
+    """The curriculum page (the tier pages are its children) and the home page's table."""
+    index = [
+        "# Curriculum",
         "",
-        "Each tier is its own distribution with its own version and changelog; a tier",
-        "depends only on the tiers below it.",
-        "",
-        "```{toctree}",
-        ":maxdepth: 1",
-        "",
-        *names,
-        "```",
+        "Every tier and module of this tree, in curriculum order: each tier is its own",
+        "distribution with its own version and changelog, and depends only on the tiers",
+        "below it. Work through them from Module 01; the milestones after each tier put",
+        "what it built to work.",
         "",
     ]
-    _write(OUT / "tiers" / "index.md", "\n".join(tier_index))
-    index = ["# Modules", "", "Every module of every tier in this tree, in curriculum order.", ""]
-    for tier_dir in _tier_dirs():
-        index += [f"## {tier_dir.name}", ""]
+    for tier in tiers:
         index += [
-            f"- {{doc}}`{n:02d} {name} </_generated/{doc}>`"
-            for n, name, t, doc in modules
-            if t == tier_dir.name
+            f"## {{doc}}`{tier.title} tier </_generated/tiers/{tier.name}>`",
+            "",
+            tier.description,
+            "",
+            *_modules_list(manifest, tier.name, written),
+            "",
         ]
-        index.append("")
     index += [
         "```{toctree}",
         ":hidden:",
         "",
-        *[f"/_generated/{doc}" for *_, doc in modules],
+        *[f"/_generated/tiers/{t.name}" for t in tiers],
         "```",
         "",
     ]
     _write(OUT / "modules" / "index.md", "\n".join(index))
+    table = ["| tier | package | modules |", "| --- | --- | --- |"]
+    for tier in manifest.tiers:
+        names = " · ".join(m.title for m in manifest.modules_of(tier.name))
+        table.append(f"| {tier.title} | `{tier.package}` | {names} |")
+    _write(OUT / "curriculum-table.md", "\n".join(table) + "\n")
 
 
 # ----------------------------------------------------------------------------- milestones
 
 
-def _milestone_list() -> list[tuple[int, str, str, str]]:
-    """(number, name, title, tier) from milestones/run.py, or from the results alone."""
-    run = ROOT / "milestones" / "run.py"
-    name = "_tinytorch_milestones_run"
+def _installed(milestone: curriculum.Milestone, manifest: curriculum.Curriculum) -> bool:
+    """Whether every tier the milestone needs is installed in the build environment."""
+    packages = {
+        ".".join(Path(s).parts[1:3]) for n in milestone.modules for s in manifest.module(n).sources
+    }
     try:
-        spec = importlib.util.spec_from_file_location(name, run)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses look their module up there
-        spec.loader.exec_module(module)
-        return [(m.number, m.name, m.title, m.tier) for m in module.MILESTONES]
-    except Exception:  # the page must build without the runner too: list the scripts
-        scripts = sorted((ROOT / "milestones").glob("m[0-9][0-9]_*.py"))
-        return [(int(p.name[1:3]), p.stem, p.stem, "right") for p in scripts]
-    finally:
-        sys.modules.pop(name, None)
+        return all(importlib.util.find_spec(name) for name in packages)
+    except ModuleNotFoundError:  # no tinytorch at all
+        return False
 
 
-def generate_milestones() -> None:
+def generate_milestones(manifest: curriculum.Curriculum) -> None:
     results = ROOT / "milestones" / "results"
     lines = [
         "# Milestones",
@@ -323,12 +368,20 @@ def generate_milestones() -> None:
         "",
     ]
     images = OUT / "milestones"
-    for number, name, title, tier in _milestone_list():
-        lines += [f"## {number}. {title}", ""]
+    for milestone in manifest.milestones:
+        number, name, title = milestone.number, milestone.slug, milestone.name
+        package = manifest.tier(milestone.tier).package
+        needs = f"Needs modules {_ranges(milestone.modules)} (`{package}`)."
+        lines += [f"## {number}. {title}", "", needs, ""]
         data_file = results / f"{name}.json"
         if not data_file.is_file():
+            why = (
+                "it has not run in this build"
+                if _installed(milestone, manifest)
+                else f"`{package}` is not installed in this build"
+            )
             lines += [
-                f"No result yet (needs the {tier} tier). Produce it with",
+                f"No result yet: {why}. Produce it with",
                 "",
                 "```bash",
                 f"nox -s milestone -- {number}",
@@ -407,7 +460,7 @@ def _literal(node: ast.AST) -> str:
     return ""
 
 
-def generate_errors(glossary: vocabulary.Glossary) -> None:
+def generate_errors(manifest: curriculum.Curriculum) -> None:
     lines = [
         "# Error messages by module",
         "",
@@ -417,9 +470,11 @@ def generate_errors(glossary: vocabulary.Glossary) -> None:
         "causes each.",
         "",
     ]
-    for tier_dir in _tier_dirs():
-        for number, paths in sorted(lessons.module_sources(tier_dir).items()):
-            lines += [f"## {number:02d} {glossary.modules.get(number, '?')}", ""]
+    for module in manifest.modules:
+        tier_dir = _tier_dir(manifest, module.tier)
+        paths = [tier_dir / s for s in module.sources if (tier_dir / s).is_file()]
+        if paths:
+            lines += [f"## {module.title}", ""]
             for path in paths:
                 rel = path.relative_to(tier_dir / "src").as_posix()
                 for line, exc, text in _messages(path):
@@ -652,13 +707,13 @@ def _process_docstring(app, what, name, obj, options, lines) -> None:
 
 
 def generate(app=None, config=None) -> None:
-    glossary = _glossary()
-    modules = generate_modules(glossary)
-    generate_tiers(glossary, modules)
-    generate_milestones()
+    manifest = _manifest()
+    modules = generate_modules(manifest)
+    generate_curriculum(manifest, modules, generate_tiers(manifest, modules))
+    generate_milestones(manifest)
     generate_sessions()
-    generate_errors(glossary)
-    generate_glossary(glossary)
+    generate_errors(manifest)
+    generate_glossary(_glossary())
     generate_competency()
     generate_api()
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -158,18 +157,7 @@ def test_each_track_has_a_caption_and_keyboard_sortable_headers(built: Built):
 
 
 # ----------------------------------------------------------------------------- a browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("no chromium here (CI installs Debian's chromium in .ci/run)")
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=chromium)
-        yield launched
-        launched.close()
+# (the ``browser`` fixture: tests/conftest.py)
 
 
 @pytest.mark.parametrize("width", [1280, 390])

@@ -11,12 +11,13 @@ from pathlib import Path
 
 import competency
 import pytest
-from docs_helpers import ROOT, write
+from docs_helpers import ROOT, write, write_manifest
 
 FOUNDATION_ROWS = ("tensors", "operations", "graphs", "training")
 
 
 def demo(tmp_path: Path, source: str, tests: str = "", lesson: str = "") -> Path:
+    write_manifest(tmp_path, "demo", ["Vector"])
     (tmp_path / "docs").mkdir(exist_ok=True)
     (tmp_path / "docs" / "competency.toml").write_bytes(
         (ROOT / "docs" / "competency.toml").read_bytes()

@@ -11,7 +11,7 @@ from pathlib import Path
 import lessons
 import pytest
 import tinytorch_docs
-from docs_helpers import FOUNDATION, ROOT, write
+from docs_helpers import FOUNDATION, ROOT, write, write_manifest
 
 ALL_LESSONS = lessons.lessons(ROOT)
 
@@ -35,6 +35,7 @@ def test_lesson_structure(lesson: lessons.Lesson) -> None:
 
 
 def test_build_must_name_every_stubbed_function(tmp_path: Path) -> None:
+    write_manifest(tmp_path, "demo", ["Vector"])
     tier = tmp_path / "packages" / "tinytorch-demo"
     write(
         tier / "src" / "tinytorch" / "demo" / "vector.py",

@@ -126,6 +126,15 @@ class Curriculum:
         name = self.tier(tier).name
         return tuple(m for m in self.modules if m.tier == name)
 
+    def owner(self, tier: str, path: str) -> Module | None:
+        """The module of ``tier`` whose source, lesson or test file ``path`` is (a path
+        relative to the tier's package folder, ``"tests/test_03_layers.py"``); None for
+        the tier's shared files."""
+        return next(
+            (m for m in self.modules_of(tier) if path in (*m.sources, m.lesson, *m.tests)),
+            None,
+        )
+
     def tiers_up_to(self, tier: str) -> tuple[Tier, ...]:
         """``tier`` and every tier below it, lowest first: what installing it brings."""
         names = [t.name for t in self.tiers]
