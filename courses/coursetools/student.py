@@ -217,7 +217,7 @@ def learner_work(tree: Path) -> list[str]:
         done = subprocess.run(
             ["git", "-C", str(tree), *args], capture_output=True, text=True, env=env
         )
-        return done.stdout.strip() if done.returncode == 0 else ""
+        return done.stdout.rstrip() if done.returncode == 0 else ""  # porcelain lines start " M"
 
     found = []
     authors = git("log", "--format=%ae", "--all").splitlines()
