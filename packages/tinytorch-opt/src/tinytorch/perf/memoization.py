@@ -10,8 +10,9 @@ Connection map
                     generation, a write position, a clear error on overflow, reset); cached
                     generation through ``GPT.generate``'s own loop, token for token the
                     uncached output (greedy, temperature, top-k, end of sequence); the
-                    cache's bytes, checked against Module 13's formula; the work saved,
-                    counted by hand and timed at several lengths
+                    cache's bytes, checked against Module 13's formula; a lean one-token
+                    decode step on plain arrays; the work saved, counted by hand and
+                    timed at several lengths
     Unlocks       : 18 Acceleration · 19 Benchmarking (cached vs uncached generation with
                     statistics) · 20 Capstone and Milestone 6 (the generation row)
 
@@ -26,9 +27,10 @@ value vector of d_model numbers per token per layer, 2 × layers × T × d_model
 (1 KiB per token for d_model 64 and 2 layers; GPT-2 small at 1,024 tokens: 72 MiB per
 sequence). What the cache cannot remove is each step's fixed cost — every layer's call
 overhead for one token — so, by Amdahl's law, the measured speedup is smaller than the
-ratio of token passes, and grows with the work per step (longer contexts, more sequences
-per batch). For 200 new tokens at d_model 64, ``benchmarks/bench_opt.py`` measured about 4×
-for one sequence (a one-token step is mostly fixed cost) and about 20× for 8 at once.
+ratio of token passes. Through the Tensor ops of the full forward pass a one-token step
+at d_model 64 is almost all fixed cost (about 85 ops, 4× for 200 tokens at batch 1), which
+is why cached steps run :func:`decode_token`: the same arithmetic on plain arrays, with
+a fraction of the per-op cost (``benchmarks/bench_torch.py`` measures both).
 """
 
 from __future__ import annotations
