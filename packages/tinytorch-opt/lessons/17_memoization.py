@@ -229,7 +229,9 @@ for batch, (slow, fast) in by_batch.items():
 # token passes. Below the ratio: the cache removes repeated passes, not each step's
 # fixed cost (calling every layer, checks, small matrix products), which a one-token
 # step is mostly made of; by Amdahl's law (Module 14) that untouched part caps the
-# gain, and it matters most for one short sequence. Above the ratio: an uncached step
+# gain, and it matters most for one short sequence (`decode_token` shrinks it by doing
+# each step's arithmetic on plain arrays, but its ~50 NumPy calls per step remain).
+# Above the ratio: an uncached step
 # over T tokens also computes T × T attention scores per head, while a cached step
 # scores one query against T keys, so the uncached work per pass grows with the length
 # (its time grows faster than n²); with four sequences per step every uncached step
