@@ -105,6 +105,8 @@ def run(
         f"{name}: {c['value']:.4g}" + (f" (bar {c['rule']} {c['bar']:.4g})" if c["rule"] else "")
         for name, c in report["checks"].items()  # JSON keeps the order the checks were made in
     ]
+    if "cpu_time_s" in report:
+        lines.append(f"CPU time: {report['cpu_time_s']:.1f} s (wall {seconds:.1f} s)")
     status = {True: "passed", False: "FAILED", None: "measured"}[report["passed"]]
     return ("FAILED" if code else status), seconds, lines
 

@@ -230,7 +230,7 @@ for batch, (slow, fast) in by_batch.items():
 # fixed cost (calling every layer, checks, small matrix products), which a one-token
 # step is mostly made of; by Amdahl's law (Module 14) that untouched part caps the
 # gain, and it matters most for one short sequence (`decode_token` shrinks it by doing
-# each step's arithmetic on plain arrays, but its ~50 NumPy calls per step remain).
+# each step's arithmetic on plain arrays, but its ~140 NumPy calls per step remain).
 # Above the ratio: an uncached step
 # over T tokens also computes T × T attention scores per head, while a cached step
 # scores one query against T keys, so the uncached work per pass grows with the length

@@ -391,11 +391,11 @@ def decode_token(
     """Next-token logits (B, vocab_size) for one new token per row, ids (B, 1), at ``position``.
 
     The same numbers as ``model(ids, caches, start_pos=position).data[:, -1]`` (in eval mode,
-    where dropout is the identity), computed on the parameters' arrays directly: about 50
-    NumPy calls per step instead of about 85 Tensor ops, each of which pays for a Tensor,
-    a Module call, shape checks and a graph decision — at batch 1 that overhead, not the
-    arithmetic, is the whole cost of a step, and it is what caps the cache's speedup
-    (Amdahl). Per block: x += Attn(LN1(x)) with this token's key and value appended to the
+    where dropout is the identity), computed on the parameters' arrays directly: about 140
+    NumPy calls per step at about a microsecond each, instead of about 85 Tensor ops at
+    several microseconds each (a Tensor, a Module call, shape checks and a graph decision
+    apiece) — at batch 1 that overhead, not the arithmetic, is nearly the whole cost of a
+    step, and it is what caps the cache's speedup (Amdahl). Per block: x += Attn(LN1(x)) with this token's key and value appended to the
     layer's cache; x += MLP(LN2(x)). Then the final LayerNorm and the head. Rows of the
     batch stay (B, d) matrices throughout, so every projection is one 2-D BLAS call, as in
     the full forward pass.
