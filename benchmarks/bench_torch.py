@@ -317,14 +317,18 @@ def generation_row(torch: Any, rounds: int, new_tokens: int = 200, prompt_len: i
 # ============================================================================= reporting
 
 
-def gflops(row: Row, seconds: float | None) -> str:
-    return f"{row.flops / seconds / 1e9:6.1f}" if row.flops and seconds else ""
+def gflops(row: Row, seconds: float | None, peak: float) -> str:
+    """Achieved GFLOP/s and its share of the single-core peak, for GEMM-bound rows."""
+    if not (row.flops and seconds):
+        return ""
+    rate = row.flops / seconds
+    return f"{rate / 1e9:.1f} ({rate / peak:.0%})"
 
 
 def print_table(rows: list[Row], torch_version: str | None, peak_flops: float) -> None:
     print(
         f"\n  {'workload':<50}{'tinytorch':>11}{'PyTorch':>11}{'ratio':>8}{'target':>9}"
-        f"{'GFLOP/s ours':>14}{'PyTorch':>9}"
+        f"{'':9}{'GFLOP/s (of peak): ours':>24}{'PyTorch':>13}"
     )
     for row in rows:
         if "speedup" in row.extra:
@@ -335,9 +339,10 @@ def print_table(rows: list[Row], torch_version: str | None, peak_flops: float) -
             f"  {row.name:<50}{format_seconds(row.tinytorch_s):>11}"
             f"{format_seconds(row.torch_s) if row.torch_s else '-':>11}"
             f"{f'{ratio:.2f}x' if ratio else '':>8}{f'<= {row.target}':>9} {verdict:<8}"
-            f"{gflops(row, row.tinytorch_s):>5}{gflops(row, row.torch_s):>9}"
+            f"{gflops(row, row.tinytorch_s, peak_flops):>24}"
+            f"{gflops(row, row.torch_s, peak_flops):>13}"
         )
-    print(f"  single-core peak (Module 14, {512}^3 float32 matmul): {peak_flops / 1e9:.1f} GFLOP/s")
+    print(f"  single-core peak (Module 14, 512^3 float32 matmul): {peak_flops / 1e9:.1f} GFLOP/s")
     for row in rows:
         if "speedup" not in row.extra:
             continue
