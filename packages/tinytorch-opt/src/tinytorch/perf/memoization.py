@@ -395,10 +395,10 @@ def decode_token(
     NumPy calls per step at about a microsecond each, instead of about 85 Tensor ops at
     several microseconds each (a Tensor, a Module call, shape checks and a graph decision
     apiece) — at batch 1 that overhead, not the arithmetic, is nearly the whole cost of a
-    step, and it is what caps the cache's speedup (Amdahl). Per block: x += Attn(LN1(x)) with this token's key and value appended to the
-    layer's cache; x += MLP(LN2(x)). Then the final LayerNorm and the head. Rows of the
-    batch stay (B, d) matrices throughout, so every projection is one 2-D BLAS call, as in
-    the full forward pass.
+    step, and it is what caps the cache's speedup (Amdahl). Per block: x += Attn(LN1(x)),
+    with this token's key and value appended to the layer's cache; x += MLP(LN2(x)). Then
+    the final LayerNorm and the head. Rows of the batch stay (B, d) matrices throughout,
+    so every projection is one 2-D BLAS call, as in the full forward pass.
     """
     ### BEGIN SOLUTION
     x = model.token_embedding.weight.data[ids[:, 0]]  # (B, d)
