@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from tinytorch.core.tensor import Tensor, record
+from tinytorch.core.tensor import Tensor, _axis, record
 
 #: sqrt(2/pi), GELU's tanh-form constant; a Python float keeps float32 inputs float32.
 GELU_C = math.sqrt(2.0 / math.pi)
@@ -72,6 +72,9 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
 
     Subtracting the row max first changes nothing mathematically and keeps exp() <= 1.
     """
+    dim = _axis("softmax", "dim", dim, max(x.ndim, 1))
+    if x.size == 0:  # nothing to normalize (and no max to shift by): empty, as in PyTorch
+        return record(Tensor._wrap(x.data.copy()), "SoftmaxBackward", x, dim=dim)
     ### BEGIN SOLUTION
     shifted = x.data - x.data.max(axis=dim, keepdims=True)
     e = np.exp(shifted)
@@ -82,6 +85,9 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
 
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     """log(softmax(x)) via the log-sum-exp trick: (x - m) - log(sum(exp(x - m)))."""
+    dim = _axis("log_softmax", "dim", dim, max(x.ndim, 1))
+    if x.size == 0:
+        return record(Tensor._wrap(x.data.copy()), "LogSoftmaxBackward", x, dim=dim)
     ### BEGIN SOLUTION
     shifted = x.data - x.data.max(axis=dim, keepdims=True)
     out = Tensor._wrap(shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True)))
