@@ -124,6 +124,16 @@ def test_binary_op_with_a_python_number_keeps_the_tensors_dtype(name, data, scal
 
 @binary_ops
 @given(data=st.data())
+def test_binary_op_with_a_list_on_either_side_works_like_an_array(name, data) -> None:
+    shape_a, shape_b = data.draw(broadcasting_shapes(min_side=1))  # [] would lose (0, 0)
+    a, b = data.draw(arrays_in(POSITIVE, shape_a)), data.draw(arrays_in(POSITIVE, shape_b))
+    fn = BINARY[name][1]
+    check_values(name, fn(Tensor(a), b.tolist()), fn(a, b), np.float32)
+    check_values(name, fn(b.tolist(), Tensor(a)), fn(b, a), np.float32)
+
+
+@binary_ops
+@given(data=st.data())
 def test_binary_op_gradient_matches_finite_differences(name, data) -> None:
     shape_a, shape_b = data.draw(broadcasting_shapes())
     a, b = data.draw(arrays_in(POSITIVE, shape_a)), data.draw(arrays_in(POSITIVE, shape_b))
@@ -136,6 +146,31 @@ def test_binary_op_refuses_shapes_that_do_not_broadcast(name, shapes) -> None:
     a, b = (Tensor(np.ones(s)) for s in shapes)
     with pytest.raises(ValueError, match=names(f"Tensor.__{name}__", *shapes)):
         BINARY[name][1](a, b)
+
+
+@binary_ops
+@given(shape=shapes(), text=st.sampled_from(["a", "3", ""]), left=st.booleans())
+def test_binary_op_refuses_text_naming_the_op_and_both_operands(name, shape, text, left) -> None:
+    x = Tensor(np.ones(shape))
+    with pytest.raises(TypeError, match=rf"Tensor\.__r?{name}__") as error:
+        BINARY[name][1](text, x) if left else BINARY[name][1](x, text)
+    assert f"float32 {shape}" in str(error.value) and f"str {text!r}" in str(error.value)
+
+
+@given(shapes=broadcasting_shapes())
+def test_bool_tensors_refuse_subtraction_and_negation(shapes) -> None:
+    a, b = (Tensor(np.ones(s, dtype=bool), dtype=bool) for s in shapes)
+    with pytest.raises(TypeError, match=names("Tensor.__sub__", "bool", shapes[0])):
+        a - b
+    with pytest.raises(TypeError, match=names("Tensor.__neg__", shapes[0])):
+        _ = -a
+
+
+@given(shapes=broadcasting_shapes(min_side=1), exponent=st.integers(-3, -1))
+def test_integers_refuse_negative_integer_powers(shapes, exponent) -> None:
+    base = Tensor(np.full(shapes[0], 2), dtype=np.int64)
+    with pytest.raises(ValueError, match=names("Tensor.__pow__", "int64", shapes[0])):
+        base ** Tensor(np.full(shapes[1], exponent), dtype=np.int64)
 
 
 @properties.of(Tensor.__neg__, Tensor.exp, Tensor.log, Tensor.sqrt)
