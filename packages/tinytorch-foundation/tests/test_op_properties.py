@@ -64,6 +64,7 @@ from tinytorch.training.trainer import checkpoint
 
 properties = OpProperties()
 float_dtypes = st.sampled_from(FLOAT_DTYPES)
+any_dtypes = st.sampled_from(FLOAT_DTYPES + INT_DTYPES)  # for ops that only move numbers
 reductions = st.sampled_from(REDUCTIONS)
 
 
@@ -173,20 +174,36 @@ def test_integers_refuse_negative_integer_powers(shapes, exponent) -> None:
         base ** Tensor(np.full(shapes[1], exponent), dtype=np.int64)
 
 
+UNARY = {
+    "__neg__": (REAL, np.negative),
+    "exp": (REAL, np.exp),
+    "log": (POSITIVE, np.log),
+    "sqrt": (POSITIVE, np.sqrt),
+}
+unary_ops = pytest.mark.parametrize("name", UNARY)
+
+
 @properties.of(Tensor.__neg__, Tensor.exp, Tensor.log, Tensor.sqrt)
-@pytest.mark.parametrize(
-    ("name", "domain", "reference"),
-    [("__neg__", REAL, np.negative), ("exp", REAL, np.exp), ("log", POSITIVE, np.log),
-     ("sqrt", POSITIVE, np.sqrt)],
-)  # fmt: skip
+@unary_ops
 @given(data=st.data(), dtype=float_dtypes)
-def test_elementwise_op_matches_numpy_and_its_gradient(name, domain, reference, data, dtype):
+def test_elementwise_op_matches_numpy_and_its_gradient(name, data, dtype) -> None:
+    domain, reference = UNARY[name]
     x = data.draw(arrays_in(domain, data.draw(shapes())))
     op = getattr(Tensor, name)
     out = op(Tensor(x, dtype=dtype))
     assert out.dtype == dtype
     check_values(name, out, reference(x), dtype)
     check_gradients(op, x)
+
+
+@unary_ops
+@given(data=st.data(), dtype=st.sampled_from(INT_DTYPES))
+def test_elementwise_op_of_integers_gives_numpys_dtype(name, data, dtype) -> None:
+    x = data.draw(int_arrays(data.draw(shapes()), 1, 5)).astype(dtype)
+    expected = UNARY[name][1](x)
+    out = getattr(Tensor, name)(Tensor(x, dtype=dtype))
+    assert out.dtype == expected.dtype
+    check_values(name, out, expected, out.dtype)
 
 
 # matmul: NumPy's gufunc signature, where a 1-D operand loses its optional axis
@@ -309,11 +326,12 @@ def reshape_inputs(draw):
 
 
 @properties.of(Tensor.reshape)
-@given(case=reshape_inputs(), method=st.sampled_from(["reshape", "view"]), dtype=float_dtypes)
+@given(case=reshape_inputs(), method=st.sampled_from(["reshape", "view"]), dtype=any_dtypes)
 def test_reshape_and_view_keep_the_elements_in_order(case, method, dtype) -> None:
     x, shape = case
     out = getattr(Tensor(x, dtype=dtype), method)(*shape)
-    check_values(method, out, x.reshape(shape), dtype)
+    assert out.dtype == dtype
+    check_values(method, out, x.astype(dtype).reshape(shape), dtype)
 
 
 @given(case=reshape_inputs())
@@ -365,12 +383,13 @@ def permute_inputs(draw):
 
 
 @properties.of(Tensor.permute)
-@given(case=permute_inputs(), as_tuple=st.booleans(), dtype=float_dtypes)
+@given(case=permute_inputs(), as_tuple=st.booleans(), dtype=any_dtypes)
 def test_permute_reorders_axes_like_numpy_transpose(case, as_tuple, dtype) -> None:
     x, axes = case
     t = Tensor(x, dtype=dtype)
     out = t.permute(axes) if as_tuple else t.permute(*axes)
-    check_values("permute", out, np.transpose(x, axes), dtype)
+    assert out.dtype == dtype
+    check_values("permute", out, np.transpose(x.astype(dtype), axes), dtype)
 
 
 @given(case=permute_inputs())
@@ -434,10 +453,12 @@ def index_inputs(draw):
 
 
 @properties.of(Tensor.__getitem__)
-@given(case=index_inputs())
-def test_indexing_selects_what_numpy_selects(case) -> None:
+@given(case=index_inputs(), dtype=any_dtypes)
+def test_indexing_selects_what_numpy_selects(case, dtype) -> None:
     x, numpy_index, index = case
-    check_values("getitem", Tensor(x, dtype=np.float64)[index], x[numpy_index])
+    out = Tensor(x, dtype=dtype)[index]
+    assert out.dtype == dtype
+    check_values("getitem", out, x.astype(dtype)[numpy_index], dtype)
 
 
 @given(case=index_inputs())
