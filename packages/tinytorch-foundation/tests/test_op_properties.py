@@ -151,11 +151,10 @@ def test_binary_op_refuses_shapes_that_do_not_broadcast(name, shapes) -> None:
 
 @binary_ops
 @given(shape=shapes(), text=st.sampled_from(["a", "3", ""]), left=st.booleans())
-def test_binary_op_refuses_text_naming_the_op_and_both_operands(name, shape, text, left) -> None:
+def test_binary_op_refuses_text_naming_the_op_and_the_text(name, shape, text, left) -> None:
     x = Tensor(np.ones(shape))
-    with pytest.raises(TypeError, match=rf"Tensor\.__r?{name}__") as error:
+    with pytest.raises(TypeError, match=rf"Tensor\.__r?{name}__.*str {re.escape(repr(text))}"):
         BINARY[name][1](text, x) if left else BINARY[name][1](x, text)
-    assert f"float32 {shape}" in str(error.value) and f"str {text!r}" in str(error.value)
 
 
 @given(shapes=broadcasting_shapes())

@@ -52,6 +52,13 @@ def _plain_index(index: Any) -> Any:
     return _data(index)
 
 
+def _operand(value: Any) -> str:
+    """An operand as an error message shows it: dtype and shape, or its Python type."""
+    if isinstance(value, (Tensor, np.ndarray)):
+        return f"{value.dtype} {value.shape}"
+    return f"{type(value).__name__} {value!r:.40}"
+
+
 def _comparable(value: Any) -> bool:
     """Whether comparing with ``value`` is element-wise: a Tensor, array, number or list of them."""
     if isinstance(value, Tensor):
@@ -102,13 +109,6 @@ def _shape_error(op: str, a: Any, b: Any, hint: str) -> ValueError:
     return ValueError(
         f"{op}: shapes {np.shape(_data(a))} and {np.shape(_data(b))} are incompatible; {hint}"
     )
-
-
-def _operand(value: Any) -> str:
-    """An operand as an error message shows it: dtype and shape, or its Python type."""
-    if isinstance(value, (Tensor, np.ndarray)):
-        return f"{value.dtype} {value.shape}"
-    return f"{type(value).__name__} {value!r:.40}"
 
 
 def _reduction_args(op: str, dim: Any, keepdim: bool, axis: Any, keepdims: Any) -> tuple:
@@ -397,11 +397,11 @@ class Tensor:
 
     # ------------------------------------------------------------------ arithmetic
     def _elementwise(self, other: Any, op: str, fn: Any) -> Tensor:
-        """Apply a broadcasting binary NumPy function; shape and dtype errors name the op."""
+        """Apply a broadcasting binary NumPy function; shape errors name the op."""
         try:
             return Tensor._wrap(fn(self.data, _data(other)))
         except (TypeError, ValueError) as error:
-            if "broadcast" not in str(error):  # NumPy refused the dtypes: bool - bool, 2 ** -1
+            if "broadcast" not in str(error):  # NumPy refused the dtypes (bool - bool, 2 ** -1)
                 kind = TypeError if isinstance(error, TypeError) else ValueError
                 raise kind(
                     f"Tensor.{op}: cannot combine {_operand(self)} with {_operand(other)}: {error}"

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from tinytorch.core.tensor import Tensor, _axis, record
+from tinytorch.core.tensor import Tensor, record
 
 #: sqrt(2/pi), GELU's tanh-form constant; a Python float keeps float32 inputs float32.
 GELU_C = math.sqrt(2.0 / math.pi)
@@ -66,13 +66,25 @@ def gelu(x: Tensor) -> Tensor:
     return record(out, "GELUBackward", x)
 
 
+def _check_dim(op: str, x: Tensor, dim: int) -> int:
+    """``dim`` as 0..ndim-1, or a ValueError naming ``op`` (a 0-d tensor has one axis, as
+    in PyTorch: its softmax is 1)."""
+    ndim = max(x.ndim, 1)
+    if not -ndim <= dim < ndim:
+        raise ValueError(
+            f"{op}: dim={dim} is out of range for a tensor of shape {x.shape} "
+            f"(valid: {-ndim} to {ndim - 1})"
+        )
+    return dim % ndim
+
+
 # competency: operations/implements, operations/debugs
 def softmax(x: Tensor, dim: int = -1) -> Tensor:
     """exp(x) / sum(exp(x)) along ``dim``: a probability distribution per row.
 
     Subtracting the row max first changes nothing mathematically and keeps exp() <= 1.
     """
-    dim = _axis("softmax", "dim", dim, max(x.ndim, 1))
+    dim = _check_dim("softmax", x, dim)
     if x.size == 0:  # nothing to normalize (and no max to shift by): empty, as in PyTorch
         return record(Tensor._wrap(x.data.copy()), "SoftmaxBackward", x, dim=dim)
     ### BEGIN SOLUTION
@@ -85,7 +97,7 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
 
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     """log(softmax(x)) via the log-sum-exp trick: (x - m) - log(sum(exp(x - m)))."""
-    dim = _axis("log_softmax", "dim", dim, max(x.ndim, 1))
+    dim = _check_dim("log_softmax", x, dim)
     if x.size == 0:
         return record(Tensor._wrap(x.data.copy()), "LogSoftmaxBackward", x, dim=dim)
     ### BEGIN SOLUTION
