@@ -497,9 +497,13 @@ SOFTMAXES = {"softmax": np_softmax, "log_softmax": np_log_softmax}
 
 
 @st.composite
-def softmax_inputs(draw, min_side=1):
-    x = draw(arrays_in(REAL, draw(shapes(min_dims=1, min_side=min_side))))
-    return x, draw(axis_of(x.ndim))
+def softmax_inputs(draw, min_side=1, empty_dim=False):
+    """(x, dim): any x of at least one axis, or one whose ``dim`` axis is empty."""
+    shape = list(draw(shapes(min_dims=1, min_side=min_side)))
+    dim = draw(axis_of(len(shape)))
+    if empty_dim:
+        shape[dim] = 0
+    return draw(arrays_in(REAL, tuple(shape))), dim
 
 
 @properties.of(activations.softmax, activations.log_softmax)
@@ -521,12 +525,29 @@ def test_softmax_gradient_matches_finite_differences(name, case) -> None:
 
 
 @pytest.mark.parametrize("name", SOFTMAXES)
-@given(case=softmax_inputs(min_side=0).filter(lambda c: 0 in c[0].shape))
-def test_softmax_of_an_empty_tensor_is_empty(name, case) -> None:
+@given(case=softmax_inputs(min_side=0).filter(lambda c: 0 in c[0].shape and c[0].shape[c[1]]))
+def test_softmax_of_an_empty_tensor_along_a_full_dim_is_empty(name, case) -> None:
     x, dim = case
     check_values(name, getattr(activations, name)(Tensor(x), dim=dim), x, np.float32)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="softmax/log_softmax take the max over an empty dim: NumPy's bare 'zero-size "
+    "array to reduction operation maximum' error, where PyTorch returns an empty tensor",
+)
+@pytest.mark.parametrize("name", SOFTMAXES)
+@given(case=softmax_inputs(empty_dim=True))
+def test_softmax_along_an_empty_dim_is_empty(name, case) -> None:
+    x, dim = case
+    check_values(name, getattr(activations, name)(Tensor(x), dim=dim), x, np.float32)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="softmax/log_softmax hand an out-of-range dim to NumPy, whose AxisError names "
+    "neither the function nor the dim",
+)
 @pytest.mark.parametrize("name", SOFTMAXES)
 @given(data=st.data())
 def test_softmax_refuses_a_dim_the_tensor_does_not_have(name, data) -> None:
