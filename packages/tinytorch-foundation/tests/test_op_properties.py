@@ -596,9 +596,9 @@ def test_elementwise_loss_gradient_matches_finite_differences(name, data) -> Non
 
 
 @elementwise_losses
-@given(shapes=st.tuples(shapes(), shapes()).filter(lambda s: s[0] != s[1]))
+@given(shapes=st.tuples(shapes(min_side=1), shapes()).filter(lambda s: s[0] != s[1]))
 def test_elementwise_loss_refuses_a_target_of_another_shape(name, shapes) -> None:
-    p = np.full(shapes[0], 0.5)
+    p = np.full(shapes[0], 0.5)  # a non-empty batch: an empty one has its own error
     with pytest.raises(ValueError, match=names(name, *shapes)):
         getattr(losses, name)(Tensor(p), np.zeros(shapes[1]))
 
