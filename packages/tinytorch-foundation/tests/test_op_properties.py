@@ -364,11 +364,9 @@ def test_flatten_merges_the_axes_from_start_to_end(case, functional) -> None:
     check_values("flatten", out, x.reshape(merged), np.float32)
 
 
-@given(case=flatten_inputs())
+@given(case=flatten_inputs().filter(lambda c: c[1] % c[0].ndim != c[2] % c[0].ndim))
 def test_flatten_refuses_a_start_after_its_end(case) -> None:
-    x, start, end = case
-    if start % x.ndim == end % x.ndim:
-        return  # one axis: nothing to swap
+    x, start, end = case  # two different axes, start before end: swapped, they are refused
     with pytest.raises(ValueError, match=names("Tensor.flatten", x.shape)):
         Tensor(x).flatten(end, start)
 
