@@ -56,6 +56,7 @@ from tinytorch.testing_strategies import (
     bad_axis,
     broadcasting_shapes,
     clashing_shapes,
+    finite_arrays,
     int_arrays,
     reshapes,
     shapes,
@@ -553,6 +554,42 @@ def test_softmax_refuses_a_dim_the_tensor_does_not_have(name, data) -> None:
     dim = data.draw(bad_axis(len(shape)))
     with pytest.raises((ValueError, IndexError), match=names(name, f"dim={dim}")):
         getattr(activations, name)(Tensor(np.ones(shape)), dim=dim)
+
+
+@st.composite
+def extreme_inputs(draw, min_dims=0):
+    """(x, dtype): any finite values of float32 or float64, up to the largest it holds."""
+    dtype = draw(float_dtypes)
+    return draw(finite_arrays(dtype, draw(shapes(min_dims=min_dims, min_side=1)))), dtype
+
+
+@given(case=extreme_inputs())
+def test_sigmoid_and_tanh_stay_in_range_for_any_finite_input(case) -> None:
+    x, dtype = case
+    s, t = activations.sigmoid(Tensor(x, dtype=dtype)).data, activations.tanh(Tensor(x, dtype=dtype)).data
+    assert ((s >= 0) & (s <= 1)).all() and ((t >= -1) & (t <= 1)).all()
+
+
+@given(case=extreme_inputs(min_dims=1), data=st.data())
+def test_softmax_is_a_distribution_for_any_finite_input(case, data) -> None:
+    x, dtype = case
+    dim = data.draw(axis_of(x.ndim))
+    p = activations.softmax(Tensor(x, dtype=dtype), dim=dim).data
+    log_p = activations.log_softmax(Tensor(x, dtype=dtype), dim=dim).data
+    assert ((p >= 0) & (p <= 1)).all() and not np.isnan(log_p).any() and (log_p <= 0).all()
+    np.testing.assert_allclose(p.sum(axis=dim), 1.0, rtol=1e-5)
+
+
+@given(case=extreme_inputs(min_dims=2).filter(lambda c: c[0].ndim == 2), data=st.data())
+def test_classification_losses_are_never_nan_for_any_finite_logits(case, data) -> None:
+    logits, dtype = case
+    targets = data.draw(int_arrays(logits.shape[:1], 0, logits.shape[1] - 1))
+    labels = data.draw(hnp.arrays(np.float64, logits.shape, elements=st.sampled_from([0.0, 1.0])))
+    for loss in (
+        losses.cross_entropy(Tensor(logits, dtype=dtype), targets, "none"),
+        losses.binary_cross_entropy_with_logits(Tensor(logits, dtype=dtype), labels, "none"),
+    ):
+        assert not np.isnan(loss.data).any() and (loss.data >= 0).all()
 
 
 # ========================================================================== Module 04 · Losses

@@ -159,6 +159,14 @@ def arrays_in(domain: Domain, shape: tuple[int, ...]) -> st.SearchStrategy[np.nd
     return hnp.arrays(np.float64, shape, elements=elements)
 
 
+def finite_arrays(dtype: Any, shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
+    """Arrays of ``dtype`` holding any finite value it can represent, up to its largest
+    (3.4e38 for float32): the inputs a numerically stable op must survive."""
+    width = np.dtype(dtype).itemsize * 8
+    elements = st.floats(allow_nan=False, allow_infinity=False, width=width)
+    return hnp.arrays(dtype, shape, elements=elements)
+
+
 def int_arrays(shape: tuple[int, ...], low: int = -5, high: int = 5) -> st.SearchStrategy:
     """int64 arrays of ``shape`` with values in [low, high] (indices, labels, int operands)."""
     return hnp.arrays(np.int64, shape, elements=st.integers(low, high))
@@ -214,6 +222,7 @@ __all__ = [
     "bad_axis",
     "broadcasting_shapes",
     "clashing_shapes",
+    "finite_arrays",
     "inputs",
     "int_arrays",
     "public_ops",
