@@ -565,7 +565,8 @@ def extreme_inputs(draw, min_dims=0):
 
 @given(case=extreme_inputs())
 def test_sigmoid_and_tanh_stay_in_range_for_any_finite_input(case) -> None:
-    x = Tensor(*case)
+    values, dtype = case
+    x = Tensor(values, dtype=dtype)
     s, t = activations.sigmoid(x).data, activations.tanh(x).data
     assert ((s >= 0) & (s <= 1)).all() and ((t >= -1) & (t <= 1)).all()
 
