@@ -20,7 +20,7 @@ import math
 import operator
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tinytorch.testing import REAL, Domain, OpCase
+from tinytorch.testing import Domain, OpCase
 
 # ----------------------------------------------------------------------------- profiles
 
@@ -172,12 +172,6 @@ def int_arrays(shape: tuple[int, ...], low: int = -5, high: int = 5) -> st.Searc
     return hnp.arrays(np.int64, shape, elements=st.integers(low, high))
 
 
-@st.composite
-def inputs(draw: st.DrawFn, shapes: Sequence[tuple[int, ...]], domain: Domain = REAL) -> list:
-    """One float64 array per shape, all from ``domain``."""
-    return [draw(arrays_in(domain, shape)) for shape in shapes]
-
-
 # ----------------------------------------------------------------------------- coverage
 
 
@@ -206,11 +200,6 @@ class OpProperties:
         )
 
 
-def public_ops(cases: Iterable[OpCase]) -> set[Callable[..., Any]]:
-    """The distinct ops the rows of ``cases`` call (many rows share one op)."""
-    return {case.op for case in cases}
-
-
 __all__ = [
     "FLOAT_DTYPES",
     "INT_DTYPES",
@@ -223,9 +212,7 @@ __all__ = [
     "broadcasting_shapes",
     "clashing_shapes",
     "finite_arrays",
-    "inputs",
     "int_arrays",
-    "public_ops",
     "reshapes",
     "shapes",
 ]
