@@ -226,6 +226,7 @@ def docs(session: nox.Session) -> None:
     """The documentation site into docs/_build/html: Sphinx + MyST, offline, warnings are errors."""
     install_tier(session, TIERS[-1])  # the API reference documents every tier of the tree
     session.install(
+        "hypothesis>=6",  # what tinytorch.testing_strategies' API page imports
         "sphinx>=7.2",
         "myst-parser>=3",
         "pydata-sphinx-theme>=0.15",
