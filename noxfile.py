@@ -3,6 +3,7 @@
     nox                       what CI runs: tests, tooling, integration, lint, docs, lessons,
                               milestones
     nox -s tests              each tier in a fresh venv holding only it and its lower tiers
+    nox -s hypothesis         each tier's op properties, searched harder (not in the default)
     nox -s lint               ruff + import-linter (curriculum order, tier boundaries)
     nox -s integration        cross-tier tests against built wheels
     nox -s docs               the Sphinx site, warnings as errors (nox -s lessons runs lessons)
@@ -69,6 +70,20 @@ def tests(session: nox.Session, tier: str) -> None:
     session.install("pytest>=8", "hypothesis>=6", "matplotlib")
     session.chdir(tier_path(tier))
     session.run("pytest", "tests", "-q", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session
+@nox.parametrize("tier", TIERS)
+def hypothesis(session: nox.Session, tier: str) -> None:
+    """A tier's op properties (tests/test_op_properties.py) under hypothesis's ``thorough``
+    profile: 400 examples per property instead of the default sessions' 12."""
+    install_tier(session, tier)
+    session.install("pytest>=8", "hypothesis>=6")
+    session.chdir(tier_path(tier))
+    session.run(
+        "pytest", "tests/test_op_properties.py", "-q", "-p", "no:cacheprovider", *session.posargs,
+        env={"HYPOTHESIS_PROFILE": "thorough"},
+    )  # fmt: skip
 
 
 @nox.session
@@ -230,6 +245,7 @@ def docs(session: nox.Session) -> None:
     """The documentation site into docs/_build/html: Sphinx + MyST, offline, warnings are errors."""
     install_tier(session, TIERS[-1])  # the API reference documents every tier of the tree
     session.install(
+        "hypothesis>=6",  # what tinytorch.testing_strategies' API page imports
         "sphinx>=7.2",
         "myst-parser>=3",
         "pydata-sphinx-theme>=0.15",
