@@ -218,7 +218,7 @@ class DormantGradients:
     def record(self, out: Tensor, rule: str, inputs: tuple, fields: dict) -> Tensor:
         return out
 
-    def backward(self, tensor: Tensor, gradient: Any) -> None:
+    def backward(self, tensor: Tensor, gradient: Any, retain_graph: bool = False) -> None:
         raise RuntimeError(f"Tensor.backward() is dormant: {self.reason}")
 
 
@@ -706,12 +706,14 @@ class Tensor:
         return record(out, "SqrtBackward", self)
 
     # ------------------------------------------------------------------ gradients
-    def backward(self, gradient: Any = None) -> None:
+    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
         """Fill ``.grad`` of every input this tensor was computed from.
 
-        Dormant until Module 05: until then it says so instead of silently doing nothing.
+        The graph is spent afterwards (PyTorch's rule): a second ``backward()`` through it
+        raises unless this call passes ``retain_graph=True``. Dormant until Module 05:
+        until then it says so instead of silently doing nothing.
         """
-        _gradients.backward(self, gradient)
+        _gradients.backward(self, gradient, retain_graph)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place and return this tensor (PyTorch's spelling)."""
