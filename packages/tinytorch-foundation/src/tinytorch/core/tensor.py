@@ -20,7 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from tinytorch.checks import check_int
+
 DEFAULT_DTYPE = np.float32
+NUMERIC_KINDS = "biuf"  # NumPy's dtype kinds a Tensor holds: bool, int, unsigned, float
 Dims = int | tuple[int, ...] | None  # one axis, several, or all of them (None)
 
 _rng = np.random.default_rng(0)
@@ -57,9 +60,43 @@ def _comparable(value: Any) -> bool:
     if isinstance(value, Tensor):
         return True
     try:
-        return np.asarray(value).dtype.kind in "biuf"
+        return np.asarray(value).dtype.kind in NUMERIC_KINDS
     except (TypeError, ValueError):  # ragged lists and other objects
         return False
+
+
+def _check_data(data: Any, dtype: Any) -> None:
+    """Refuse what ``Tensor(data, dtype=dtype)`` cannot hold as numbers, naming it.
+
+    NumPy would turn ``None`` into NaN (as an object array), ``"hello"`` into a string
+    array, and a ragged list into an error about "inhomogeneous shape": none of those is
+    a tensor of numbers, and each is a mistake best caught where it is made.
+    """
+    if dtype is not None:
+        try:
+            kind = np.dtype(dtype).kind
+        except TypeError:
+            kind = "?"
+        if kind not in NUMERIC_KINDS:
+            raise TypeError(
+                f"Tensor: dtype must be a numeric or bool NumPy dtype (e.g. np.float32, "
+                f"np.int64), got {dtype!r:.40}"
+            )
+    if isinstance(data, Tensor):
+        return
+    try:
+        kind = np.asarray(data).dtype.kind
+    except ValueError as error:
+        raise ValueError(
+            f"Tensor: cannot make an array of this {type(data).__name__} ({error}); nested "
+            "lists must be rectangular, every row of the same length"
+        ) from None
+    if kind not in NUMERIC_KINDS:
+        raise TypeError(
+            f"Tensor: expected numbers (a number, nested lists of numbers or a numeric "
+            f"array), got {type(data).__name__} {data!r:.40}, which NumPy would store as "
+            f"dtype {np.asarray(data).dtype}; convert it to numbers first"
+        )
 
 
 def _comparison(name: str, fn: Any, operator: bool = False) -> Any:
@@ -104,11 +141,14 @@ def _shape_error(op: str, a: Any, b: Any, hint: str) -> ValueError:
     )
 
 
-def _reduction_args(op: str, dim: Any, keepdim: bool, axis: Any, keepdims: Any) -> tuple:
+def _reduction_args(
+    op: str, shape: tuple[int, ...], dim: Any, keepdim: bool, axis: Any, keepdims: Any
+) -> tuple:
     """(axis, keepdims) from PyTorch's ``dim``/``keepdim`` or NumPy's ``axis``/``keepdims``.
 
     PyTorch accepts both spellings, so ``x.sum(dim=1, keepdim=True)`` and
     ``x.sum(axis=1, keepdims=True)`` mean the same; giving both for one setting is an error.
+    Every axis must exist in a tensor of ``shape``, and none may repeat.
     """
     if axis is not None:
         if dim is not None:
@@ -118,13 +158,22 @@ def _reduction_args(op: str, dim: Any, keepdim: bool, axis: Any, keepdims: Any) 
         if keepdim:
             raise TypeError(f"{op}: pass keepdim or keepdims (the same setting), not both")
         keepdim = keepdims
-    return (tuple(dim) if isinstance(dim, list) else dim), bool(keepdim)
+    dim = tuple(dim) if isinstance(dim, list) else dim
+    axes = () if dim is None else dim if isinstance(dim, tuple) else (dim,)
+    if len({_axis(op, "dim", a, shape) for a in axes}) != len(axes):
+        raise ValueError(f"{op}: dim={dim} names an axis twice")
+    return dim, bool(keepdim)
 
 
-def _axis(op: str, name: str, value: int, ndim: int) -> int:
+def _axis(op: str, name: str, value: int, shape: tuple[int, ...]) -> int:
     """A (possibly negative) axis number as 0..ndim-1, or an error naming the op."""
+    check_int(op, name, value)
+    ndim = len(shape)
     if not -ndim <= value < ndim:
-        raise ValueError(f"{op}: {name}={value} is out of range for a {ndim}-D tensor")
+        raise ValueError(
+            f"{op}: {name}={value} is out of range for a {ndim}-D tensor of shape {shape} "
+            f"(valid: {-ndim} to {ndim - 1})"
+        )
     return value % ndim
 
 
@@ -196,7 +245,7 @@ def _conversion_target(op: str, args: tuple, kwargs: dict) -> np.dtype | None:
         dtype = np.dtype(dtype)
     except TypeError:
         dtype = None
-    if dtype is None or dtype.kind not in "biuf":
+    if dtype is None or dtype.kind not in NUMERIC_KINDS:
         raise TypeError(f"{op}: expected a numeric or bool dtype, got {kwargs or args}")
     return dtype
 
@@ -269,6 +318,7 @@ class Tensor:
     __array_ufunc__ = None
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        _check_data(data, dtype)
         ### BEGIN SOLUTION
         if isinstance(data, Tensor):
             data = data.data
@@ -391,6 +441,11 @@ class Tensor:
     # ------------------------------------------------------------------ arithmetic
     def _elementwise(self, other: Any, op: str, fn: Any) -> Tensor:
         """Apply a broadcasting binary NumPy function; shape errors name the op."""
+        if not _comparable(other):
+            raise TypeError(
+                f"Tensor.{op}: the other operand must be a Tensor, a number or an array of "
+                f"numbers, got {type(other).__name__} {other!r:.40}"
+            )
         try:
             return Tensor._wrap(fn(self.data, _data(other)))
         except ValueError as error:
@@ -495,10 +550,12 @@ class Tensor:
 
     def all(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """Whether every element (along ``dim``) is non-zero: a bool tensor."""
+        dim, keepdim = _reduction_args("Tensor.all", self.shape, dim, keepdim, None, None)
         return Tensor._wrap(np.all(self.data, axis=dim, keepdims=keepdim))
 
     def any(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """Whether some element (along ``dim``) is non-zero: a bool tensor."""
+        dim, keepdim = _reduction_args("Tensor.any", self.shape, dim, keepdim, None, None)
         return Tensor._wrap(np.any(self.data, axis=dim, keepdims=keepdim))
 
     def equal(self, other: Any) -> bool:
@@ -552,7 +609,7 @@ class Tensor:
 
         PyTorch's signature; NumPy's ``axis=`` and ``keepdims=`` are accepted too.
         """
-        axis, keepdims = _reduction_args("Tensor.sum", dim, keepdim, axis, keepdims)
+        axis, keepdims = _reduction_args("Tensor.sum", self.shape, dim, keepdim, axis, keepdims)
         ### BEGIN SOLUTION
         out = Tensor._wrap(np.asarray(self.data.sum(axis=axis, keepdims=keepdims)))
         ### END SOLUTION
@@ -562,7 +619,7 @@ class Tensor:
         self, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None, keepdims: Any = None
     ) -> Tensor:
         """Arithmetic mean over ``dim`` (all elements when None)."""
-        axis, keepdims = _reduction_args("Tensor.mean", dim, keepdim, axis, keepdims)
+        axis, keepdims = _reduction_args("Tensor.mean", self.shape, dim, keepdim, axis, keepdims)
         ### BEGIN SOLUTION
         out = Tensor._wrap(np.asarray(self.data.mean(axis=axis, keepdims=keepdims)))
         ### END SOLUTION
@@ -572,7 +629,7 @@ class Tensor:
         self, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None, keepdims: Any = None
     ) -> Tensor:
         """Largest value over ``dim`` (all elements when None)."""
-        axis, keepdims = _reduction_args("Tensor.max", dim, keepdim, axis, keepdims)
+        axis, keepdims = _reduction_args("Tensor.max", self.shape, dim, keepdim, axis, keepdims)
         ### BEGIN SOLUTION
         if self.data.size == 0:
             raise ValueError(f"Tensor.max: cannot take the max of an empty tensor {self.shape}")
@@ -588,7 +645,7 @@ class Tensor:
         int64, like PyTorch's; a lookup, not a differentiable op. The 0-d result of
         ``scores.argmax()`` can index a Python list: ``classes[scores.argmax()]``.
         """
-        axis, keepdims = _reduction_args("Tensor.argmax", dim, keepdim, axis, keepdims)
+        axis, keepdims = _reduction_args("Tensor.argmax", self.shape, dim, keepdim, axis, keepdims)
         return Tensor(np.argmax(self.data, axis=axis, keepdims=keepdims), dtype=np.int64)
 
     # ------------------------------------------------------------------ shape ops
@@ -629,8 +686,8 @@ class Tensor:
         """
         if self.ndim == 0:
             return self.reshape(1)
-        start = _axis("Tensor.flatten", "start_dim", start_dim, self.ndim)
-        end = _axis("Tensor.flatten", "end_dim", end_dim, self.ndim)
+        start = _axis("Tensor.flatten", "start_dim", start_dim, self.shape)
+        end = _axis("Tensor.flatten", "end_dim", end_dim, self.shape)
         if start > end:
             raise ValueError(
                 f"Tensor.flatten: start_dim={start_dim} comes after end_dim={end_dim} "
@@ -660,6 +717,8 @@ class Tensor:
             raise ValueError(
                 f"Tensor.transpose: needs at least 2 dimensions, got shape {self.shape}"
             )
+        dim0 = _axis("Tensor.transpose", "dim0", dim0, self.shape)
+        dim1 = _axis("Tensor.transpose", "dim1", dim1, self.shape)
         axes = list(range(self.ndim))
         axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
         return self.permute(*axes)
