@@ -89,7 +89,7 @@ def test_data_that_is_not_numbers_is_refused_naming_what_arrived(data, arrived) 
 
 
 def test_a_ragged_list_is_refused_with_what_to_do() -> None:
-    with pytest.raises(ValueError, match="Tensor: .*nested lists must be rectangular"):
+    with pytest.raises(ValueError, match=r"Tensor: .*nested lists must be rectangular"):
         Tensor([[1, 2], [3]])
 
 

@@ -257,7 +257,7 @@ class TestBackwardErrors:
         x = f64([1.0, 2.0])
         y = (x * x).sum()
         y.backward()
-        with pytest.raises(RuntimeError, match="second time .*retain_graph=True"):
+        with pytest.raises(RuntimeError, match=r"second time .*retain_graph=True"):
             y.backward()
         np.testing.assert_allclose(x.grad.data, [2.0, 4.0])
 
