@@ -19,7 +19,7 @@ from coursetools.tiers import COURSES_DIR, Tier
 
 TEMPLATES = COURSES_DIR / "templates"
 #: The modules of the shipped runner; they import nothing else from the course tooling.
-GRADER_MODULES = ("points.py", "classroom.py")
+GRADER_MODULES = ("points.py", "files.py", "classroom.py")
 _NOT_SHIPPED = ("__pycache__", "build", "dist")
 
 _PACKAGE_DOC = '''"""TinyTorch's formative test runner, as shipped with a course.

@@ -290,10 +290,29 @@ def test_dropout_keeps_float64() -> None:
     assert Dropout(0.5)(Tensor(np.ones(10), dtype=np.float64)).dtype == np.float64
 
 
-@pytest.mark.parametrize("p", [-0.1, 1.0, 1.5])
-def test_dropout_rejects_p_outside_zero_to_one(p) -> None:
-    with pytest.raises(ValueError, match="p must be in"):
+@pytest.mark.parametrize(
+    ("p", "error", "problem"),
+    [
+        (-0.1, ValueError, "p must be a finite number >= 0.0, got -0.1"),
+        (1.0, ValueError, r"p must be in \[0, 1\), got 1.0"),
+        (1.5, ValueError, r"p must be in \[0, 1\), got 1.5"),
+        (float("nan"), ValueError, "p must be a finite number"),
+        ("0.5", TypeError, "p must be a number, got str '0.5'"),
+    ],
+)
+def test_dropout_rejects_p_outside_zero_to_one(p, error, problem) -> None:
+    with pytest.raises(error, match=f"Dropout: {problem}"):
         Dropout(p)
+
+
+def test_sequential_refuses_a_stage_that_cannot_be_called() -> None:
+    with pytest.raises(TypeError, match=r"Sequential: stage 1 must be callable .*got int 3"):
+        Sequential(Linear(2, 2), 3)
+
+
+def test_linear_refuses_an_input_that_is_not_a_tensor() -> None:
+    with pytest.raises(TypeError, match=r"Linear.forward: expected a Tensor input, got str"):
+        Linear(2, 3)("a")
 
 
 def test_dropout_has_no_parameters() -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.checks import check_int
+from tinytorch.checks import check_callable, check_int, check_number
 from tinytorch.core.tensor import NUMERIC_KINDS, Tensor, _conversion_target, get_rng
 from tinytorch.nn.activations import gelu, log_softmax, relu, sigmoid, softmax, tanh
 
@@ -375,6 +375,8 @@ class Linear(Module):
         self.bias = Parameter(np.zeros(out_features, dtype=np.float32)) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
+        if not isinstance(x, (Tensor, np.ndarray)):
+            raise TypeError(f"Linear.forward: expected a Tensor input, got {type(x).__name__}")
         ### BEGIN SOLUTION
         if x.shape[-1] != self.in_features:
             raise ValueError(
@@ -400,7 +402,9 @@ class Sequential(Module):
     """
 
     def __init__(self, *stages: Callable[[Tensor], Tensor]) -> None:
-        self.stages = list(stages)
+        self.stages = [
+            check_callable("Sequential", f"stage {i}", stage) for i, stage in enumerate(stages)
+        ]
 
     def forward(self, x: Tensor) -> Tensor:
         for stage in self.stages:
@@ -434,7 +438,8 @@ class Dropout(Module):
     """
 
     def __init__(self, p: float = 0.5) -> None:
-        if not 0.0 <= p < 1.0:
+        check_number("Dropout", "p", p, minimum=0.0)
+        if p >= 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
         self.p = p
 

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from tinytorch.checks import check_int
 from tinytorch.core.autograd import no_grad
 from tinytorch.core.tensor import Tensor
 from tinytorch.nn.layers import Module, Sequential
@@ -386,10 +387,8 @@ class Profiler:
     def __init__(
         self, warmup: int = 2, repeats: int = 10, memory: bool = True, grad: bool = False
     ) -> None:
-        if warmup < 0 or repeats < 1:
-            raise ValueError(
-                f"Profiler: need warmup >= 0 and repeats >= 1, got {warmup} and {repeats}"
-            )
+        check_int("Profiler", "warmup", warmup, minimum=0)
+        check_int("Profiler", "repeats", repeats, minimum=1)
         self.warmup = warmup
         self.repeats = repeats
         self.memory = memory
