@@ -306,7 +306,7 @@ def test_sum_and_none_over_an_empty_batch_are_defined(name, rng) -> None:
 @pytest.mark.parametrize("name", LOSSES)
 def test_a_prediction_that_is_not_a_tensor_is_a_type_error(name, rng) -> None:
     _, target = loss_inputs(name, rng)
-    with pytest.raises(TypeError, match=f"{name}: expected a Tensor as input, got str"):
+    with pytest.raises(TypeError, match=f"{name}: expected a Tensor, got str"):
         getattr(F, name)("logits", target)
 
 

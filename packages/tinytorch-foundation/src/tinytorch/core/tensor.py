@@ -135,6 +135,21 @@ def _varargs(values: tuple) -> tuple:
     return values
 
 
+def check_tensor(op: str, value: Any) -> Tensor:
+    """``value`` if it is a Tensor; else a TypeError naming ``op`` and what arrived."""
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(value).__name__} {value!r:.40}")
+    return value
+
+
+def _shape(op: str, shape: tuple) -> tuple[int, ...]:
+    """A shape given as ``f(2, 3)`` or ``f((2, 3))``, checked: every size an int >= 0."""
+    shape = _varargs(shape)
+    for size in shape:
+        check_int(op, "every size in the shape", size, minimum=0)
+    return shape
+
+
 def _shape_error(op: str, a: Any, b: Any, hint: str) -> ValueError:
     return ValueError(
         f"{op}: shapes {np.shape(_data(a))} and {np.shape(_data(b))} are incompatible; {hint}"
@@ -651,6 +666,8 @@ class Tensor:
     # ------------------------------------------------------------------ shape ops
     def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
         """Same elements, new shape (one entry may be -1). No data is copied when possible."""
+        for size in _varargs(shape):
+            check_int("Tensor.reshape", "every size in the shape", size, minimum=-1)
         ### BEGIN SOLUTION
         shape = _varargs(shape)
         try:
@@ -700,6 +717,8 @@ class Tensor:
 
     def permute(self, *axes: int) -> Tensor:
         """Reorder all axes, e.g. ``x.permute(0, 2, 1)``. Returns a strided view."""
+        for axis in _varargs(axes):
+            _axis("Tensor.permute", "axis", axis, self.shape)
         ### BEGIN SOLUTION
         axes = _varargs(axes)
         if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):

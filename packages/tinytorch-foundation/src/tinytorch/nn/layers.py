@@ -337,6 +337,13 @@ def _loadable(where: str, name: str, value: Any, parameter: Tensor) -> np.ndarra
     return array
 
 
+def check_module(op: str, value: Any) -> Module:
+    """``value`` if it is a Module (a layer or a model); else a TypeError naming ``op``."""
+    if not isinstance(value, Module):
+        raise TypeError(f"{op}: expected a Module (a layer or a model), got {type(value).__name__}")
+    return value
+
+
 def check_positive(op: str, **sizes: int) -> None:
     """Refuse a size that is not a positive int, naming the op, the size and its value.
 

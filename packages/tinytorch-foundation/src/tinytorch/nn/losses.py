@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.core.tensor import Tensor, _data, record
+from tinytorch.core.tensor import Tensor, _data, check_tensor, record
 from tinytorch.nn.layers import Module
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -35,9 +35,7 @@ def _check_reduction(op: str, reduction: str, input: Any = None) -> None:
         raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
     if input is None:
         return
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: expected a Tensor as input, got {type(input).__name__}")
-    if input.size == 0 and reduction == "mean":
+    if check_tensor(op, input).size == 0 and reduction == "mean":
         raise ValueError(
             f"{op}: the batch is empty (input shape {input.shape}), and a mean over no "
             "elements is undefined (PyTorch returns nan); check the slice or loader that "

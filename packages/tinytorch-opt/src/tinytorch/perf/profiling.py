@@ -40,7 +40,7 @@ import numpy as np
 from tinytorch.checks import check_int
 from tinytorch.core.autograd import no_grad
 from tinytorch.core.tensor import Tensor
-from tinytorch.nn.layers import Module, Sequential
+from tinytorch.nn.layers import Module, Sequential, check_module
 from tinytorch.perf.flops import Call, flop_rule
 from tinytorch.perf.measure import (
     Timing,
@@ -93,8 +93,7 @@ def leaves(model: Module) -> list[tuple[str, Any]]:
 
 
 def _leaves(model: Module) -> list[_Leaf]:
-    if not isinstance(model, Module):
-        raise TypeError(f"profiler: expects a Module, got {type(model).__name__}")
+    check_module("profiler", model)
     found: list[_Leaf] = []
     seen: set[int] = set()
     stack = [(type(model).__name__, model, True)]

@@ -51,7 +51,7 @@ import numpy as np
 
 from tinytorch.core.autograd import no_grad
 from tinytorch.core.tensor import NUMERIC_KINDS, Tensor, _data
-from tinytorch.nn.layers import Linear, Module
+from tinytorch.nn.layers import Linear, Module, check_module
 from tinytorch.perf.flops import conv2d_rule, linear_rule, register_flops
 from tinytorch.vision.spatial import Conv2d, as_pair, conv2d, conv_output_size, im2col
 
@@ -721,6 +721,7 @@ def model_size_bytes(model: Module, weights_only: bool = False) -> int:
     ``weights_only``: just the weight values of Linear/Conv2d layers (4 bytes each as
     float32, 1 as int8), the number behind "4× smaller weights".
     """
+    check_module("model_size_bytes", model)
     ### BEGIN SOLUTION
     total, seen = 0, set()
     for module in model.modules():
