@@ -73,15 +73,7 @@ def _check_data(data: Any, dtype: Any) -> None:
     a tensor of numbers, and each is a mistake best caught where it is made.
     """
     if dtype is not None:
-        try:
-            kind = np.dtype(dtype).kind
-        except TypeError:
-            kind = "?"
-        if kind not in NUMERIC_KINDS:
-            raise TypeError(
-                f"Tensor: dtype must be a numeric or bool NumPy dtype (e.g. np.float32, "
-                f"np.int64), got {dtype!r:.40}"
-            )
+        _numeric_dtype("Tensor", dtype)
     if isinstance(data, Tensor):
         return
     try:
@@ -97,6 +89,20 @@ def _check_data(data: Any, dtype: Any) -> None:
             f"array), got {type(data).__name__} {data!r:.40}, which NumPy would store as "
             f"dtype {np.asarray(data).dtype}; convert it to numbers first"
         )
+
+
+def _numeric_dtype(op: str, dtype: Any) -> np.dtype:
+    """``dtype`` as a NumPy dtype, if it is one a Tensor holds (numbers or bools)."""
+    try:
+        numeric = np.dtype(dtype)
+    except TypeError:
+        numeric = None
+    if numeric is None or numeric.kind not in NUMERIC_KINDS:
+        raise TypeError(
+            f"{op}: dtype must be a numeric or bool NumPy dtype (e.g. np.float32, np.int64), "
+            f"got {dtype!r:.40}"
+        )
+    return numeric
 
 
 def _comparison(name: str, fn: Any, operator: bool = False) -> Any:
@@ -254,15 +260,7 @@ def _conversion_target(op: str, args: tuple, kwargs: dict) -> np.dtype | None:
         else:
             dtype = arg
     _check_device(target)
-    if dtype is None:
-        return None
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        dtype = None
-    if dtype is None or dtype.kind not in NUMERIC_KINDS:
-        raise TypeError(f"{op}: expected a numeric or bool dtype, got {kwargs or args}")
-    return dtype
+    return None if dtype is None else _numeric_dtype(op, dtype)
 
 
 # ----------------------------------------------------------------------------- gradient hooks
