@@ -26,6 +26,18 @@ def write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
+def tier(name: str, version: str, mode: str, bugs: str = "") -> str:
+    """A ``[tiers.NAME]`` table of a course file (``bugs`` as TOML, e.g. '["a-bug"]')."""
+    return f'[tiers.{name}]\nversion = "{version}"\nmode = "{mode}"\n' + (
+        f"bugs = {bugs}\n" if bugs else ""
+    )
+
+
+def course(folder: Path, tiers: str, milestones: str = "[]") -> Path:
+    """Course file ``c.toml`` in ``folder``: the required keys, ``milestones``, then ``tiers``."""
+    return write(folder, "c", COURSE.format(name="c").replace("[]", milestones) + tiers)
+
+
 def problems(path: Path, **kwargs) -> str:
     with pytest.raises(CourseError) as caught:
         load(path, **kwargs)
@@ -73,7 +85,7 @@ def test_each_shipped_course_validates_against_the_tree(name: str):
     assert course.tiers[0].name == "foundation"
 
 
-def test_the_shipped_courses_are_the_four_the_issue_asks_for():
+def test_four_courses_ship_one_per_audience():
     assert sorted(p.stem for p in courses.course_files()) == sorted(SHIPPED)
     modes = {name: {t: v["mode"] for t, v in _raw(name)["tiers"].items()} for name in SHIPPED}
     assert modes == {
@@ -96,21 +108,13 @@ def _raw(name: str) -> dict:
 
 def test_a_version_that_is_not_exact_is_refused(tmp_path: Path):
     for bad in ('"0.2"', '">=0.2,<0.3"', '"latest"', "2"):
-        path = write(
-            tmp_path,
-            "c",
-            COURSE.format(name="c") + f'[tiers.foundation]\nversion = {bad}\nmode = "student"\n',
-        )
+        path = course(tmp_path, f'[tiers.foundation]\nversion = {bad}\nmode = "student"\n')
         message = problems(path)
         assert "tiers.foundation.version" in message and "not an exact version" in message
 
 
 def test_an_unknown_tier_is_named_with_a_suggestion(tmp_path: Path):
-    path = write(
-        tmp_path,
-        "c",
-        COURSE.format(name="c") + '[tiers.optim]\nversion = "0.1.0"\nmode = "student"\n',
-    )
+    path = course(tmp_path, tier("optim", "0.1.0", "student"))
     message = problems(path)
     assert (
         "tiers.optim: unknown tier (tiers: foundation, arch, opt); did you mean 'opt'?" in message
@@ -118,11 +122,7 @@ def test_an_unknown_tier_is_named_with_a_suggestion(tmp_path: Path):
 
 
 def test_a_mode_typo_is_named_with_a_suggestion(tmp_path: Path):
-    path = write(
-        tmp_path,
-        "c",
-        COURSE.format(name="c") + '[tiers.foundation]\nversion = "0.2.0"\nmode = "studnet"\n',
-    )
+    path = course(tmp_path, tier("foundation", "0.2.0", "studnet"))
     assert (
         "tiers.foundation.mode: 'studnet' is not a mode (student, solution, debug); "
         "did you mean 'student'?" in problems(path)
@@ -142,22 +142,14 @@ def test_unknown_keys_are_refused_with_a_suggestion(tmp_path: Path):
 
 
 def test_a_student_tier_above_a_missing_lower_tier_is_refused(tmp_path: Path):
-    path = write(
-        tmp_path,
-        "c",
-        COURSE.format(name="c") + '[tiers.arch]\nversion = "0.1.0"\nmode = "student"\n',
-    )
+    path = course(tmp_path, tier("arch", "0.1.0", "student"))
     message = problems(path)
     assert "tiers.arch: tinytorch-arch (student) stands on tinytorch-foundation" in message
     assert "which the course leaves out" in message and "[tiers.foundation]" in message
 
 
 def test_a_pin_that_differs_from_the_tree_says_what_the_tree_holds(tmp_path: Path):
-    path = write(
-        tmp_path,
-        "c",
-        COURSE.format(name="c") + '[tiers.foundation]\nversion = "0.1.0"\nmode = "student"\n',
-    )
+    path = course(tmp_path, tier("foundation", "0.1.0", "student"))
     message = problems(path)
     assert (
         "tiers.foundation.version: pins 0.1.0, but the tree holds tinytorch-foundation 0.2.0"
@@ -169,12 +161,9 @@ def test_a_pin_that_differs_from_the_tree_says_what_the_tree_holds(tmp_path: Pat
 def test_a_pin_outside_a_dependants_declared_range_is_refused_with_the_range(
     tmp_path: Path, tree: Path
 ):
-    path = write(
+    path = course(
         tmp_path,
-        "c",
-        COURSE.format(name="c")
-        + '[tiers.foundation]\nversion = "0.3.0"\nmode = "solution"\n'
-        + '[tiers.arch]\nversion = "0.1.0"\nmode = "student"\n',
+        tier("foundation", "0.3.0", "solution") + tier("arch", "0.1.0", "student"),
     )
     message = problems(path, packages_dir=tree)
     assert (
@@ -184,11 +173,7 @@ def test_a_pin_outside_a_dependants_declared_range_is_refused_with_the_range(
 
 
 def test_a_tier_not_in_the_tree_yet_is_a_not_in_tree_error(tmp_path: Path, tree: Path):
-    path = write(
-        tmp_path,
-        "c",
-        COURSE.format(name="c") + '[tiers.opt]\nversion = "0.1.0"\nmode = "student"\n',
-    )
+    path = course(tmp_path, tier("opt", "0.1.0", "student"))
     with pytest.raises(NotInTreeError, match="tinytorch-opt is not in this tree yet"):
         load(path, packages_dir=tree)
 
@@ -198,12 +183,7 @@ def test_a_milestone_not_in_the_tree_yet_is_a_not_in_tree_error(tmp_path: Path):
     milestones.mkdir()
     runner = (courses.MILESTONES_DIR / "run.py").read_text(encoding="utf-8")
     (milestones / "run.py").write_text(runner, encoding="utf-8")
-    path = write(
-        tmp_path,
-        "c",
-        COURSE.format(name="c").replace("[]", "[1]")
-        + '[tiers.foundation]\nversion = "0.2.0"\nmode = "student"\n',
-    )
+    path = course(tmp_path, tier("foundation", "0.2.0", "student"), milestones="[1]")
     with pytest.raises(
         NotInTreeError, match=r"milestone 1 \(1958 Perceptron\) is not in this tree yet"
     ):
@@ -211,38 +191,23 @@ def test_a_milestone_not_in_the_tree_yet_is_a_not_in_tree_error(tmp_path: Path):
 
 
 def test_a_milestone_whose_tier_the_course_leaves_out_is_refused(tmp_path: Path):
-    path = write(
-        tmp_path,
-        "c",
-        COURSE.format(name="c").replace("[]", "[4, 9]")
-        + '[tiers.foundation]\nversion = "0.2.0"\nmode = "student"\n',
-    )
+    path = course(tmp_path, tier("foundation", "0.2.0", "student"), milestones="[4, 9]")
     message = problems(path)
     assert "milestone 4 (1998 CNN) trains on tinytorch-arch" in message
     assert "no milestone 9" in message
 
 
 def test_debug_mode_needs_known_bugs_and_only_debug_mode_has_bugs(tmp_path: Path):
-    path = write(
-        tmp_path,
-        "c",
-        COURSE.format(name="c") + '[tiers.foundation]\nversion = "0.2.0"\nmode = "debug"\n',
-    )
+    path = course(tmp_path, tier("foundation", "0.2.0", "debug"))
     assert "tiers.foundation.bugs: a debug tier names the bugs to plant" in problems(path)
-    path = write(
+    path = course(
         tmp_path,
-        "c",
-        COURSE.format(name="c")
-        + '[tiers.foundation]\nversion = "0.2.0"\nmode = "debug"\n'
-        + 'bugs = ["softmax-no-maxshift"]\n',
+        tier("foundation", "0.2.0", "debug", bugs='["softmax-no-maxshift"]'),
     )
     assert "did you mean 'softmax-no-max-shift'?" in problems(path)
-    path = write(
+    path = course(
         tmp_path,
-        "c",
-        COURSE.format(name="c")
-        + '[tiers.foundation]\nversion = "0.2.0"\nmode = "student"\n'
-        + 'bugs = ["softmax-no-max-shift"]\n',
+        tier("foundation", "0.2.0", "student", bugs='["softmax-no-max-shift"]'),
     )
     assert "only a tier in debug mode has bugs" in problems(path)
 
@@ -259,12 +224,9 @@ def test_the_name_must_match_the_file_and_required_keys_are_named(tmp_path: Path
 
 
 def test_every_problem_is_reported_at_once(tmp_path: Path):
-    path = write(
+    path = course(
         tmp_path,
-        "c",
-        COURSE.format(name="c")
-        + '[tiers.foundation]\nversion = "0.2"\nmode = "studnet"\n'
-        + '[tiers.optim]\nversion = "0.1.0"\nmode = "student"\n',
+        tier("foundation", "0.2", "studnet") + tier("optim", "0.1.0", "student"),
     )
     with pytest.raises(CourseError) as caught:
         load(path)
@@ -280,7 +242,7 @@ def test_a_file_that_is_not_toml_says_where(tmp_path: Path):
 
 def test_the_command_line_reports_and_exits_non_zero(tmp_path: Path, capsys):
     good = COURSES_DIR / "bootcamp-foundation.toml"
-    bad = write(tmp_path, "c", COURSE.format(name="c") + "[tiers.optim]\n")
+    bad = course(tmp_path, "[tiers.optim]\n")
     assert courses.main([str(good)]) == 0
     assert "ok  bootcamp-foundation: foundation 0.2.0 (student)" in capsys.readouterr().out
     assert courses.main([str(bad)]) == 1
