@@ -16,6 +16,7 @@ forward of the segment) for not storing that segment's activations.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from tinytorch.checks import check_callable, check_int, check_number
+from tinytorch.checks import check_callable, check_int
 from tinytorch.core.autograd import Function, enable_grad, no_grad, run_backward
 from tinytorch.core.graph_tools import graph_stats, optional_import
 from tinytorch.core.tensor import Tensor, get_rng
@@ -54,7 +55,11 @@ def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0) ->
     direction of the update is kept; only its length shrinks. Same rule as PyTorch:
     coefficient max_norm / (norm + 1e-6), applied only when it is below 1.
     """
-    check_number("clip_grad_norm_", "max_norm", max_norm, minimum=0)
+    if not (isinstance(max_norm, numbers.Real) and max_norm >= 0):  # NaN fails too
+        raise ValueError(
+            f"clip_grad_norm_: max_norm must be a number >= 0 (inf measures the norm without "
+            f"clipping, as in PyTorch), got {max_norm!r:.40}"
+        )
     ### BEGIN SOLUTION
     grads = [p.grad.data for p in parameters if p.grad is not None]
     if not grads:
