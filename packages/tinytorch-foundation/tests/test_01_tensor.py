@@ -381,6 +381,12 @@ def test_reduction_axes_must_be_distinct_ints(dim, error, problem) -> None:
         Tensor(np.ones((2, 3))).sum(dim)
 
 
+@pytest.mark.parametrize("op", ["sum", "mean", "max", "argmax", "all", "any"])
+@pytest.mark.parametrize("dim", [0, -1])
+def test_a_0d_tensor_reduces_over_its_one_axis_as_in_pytorch(op, dim) -> None:
+    assert getattr(Tensor(np.float32(2.0)), op)(dim).shape == ()
+
+
 def test_transpose_of_an_axis_the_tensor_lacks_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match=r"Tensor.transpose: dim1=3 is out of range"):
         Tensor(np.ones((2, 3))).transpose(0, 3)

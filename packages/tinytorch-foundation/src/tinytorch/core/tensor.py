@@ -190,16 +190,18 @@ def _reduction_args(
     axes = () if dim is None else dim if isinstance(dim, tuple) else (dim,)
     if len({_axis(op, "dim", a, shape) for a in axes}) != len(axes):
         raise ValueError(f"{op}: dim={dim} names an axis twice")
+    if not shape:  # a 0-d tensor's one axis (0 or -1) is the whole of it
+        dim = None
     return dim, bool(keepdim)
 
 
 def _axis(op: str, name: str, value: int, shape: tuple[int, ...]) -> int:
     """A (possibly negative) axis number as 0..ndim-1, or an error naming the op."""
     check_int(op, name, value)
-    ndim = len(shape)
+    ndim = max(len(shape), 1)  # a 0-d tensor has axis 0 (and -1), as in NumPy and PyTorch
     if not -ndim <= value < ndim:
         raise ValueError(
-            f"{op}: {name}={value} is out of range for a {ndim}-D tensor of shape {shape} "
+            f"{op}: {name}={value} is out of range for a tensor of shape {shape} "
             f"(valid: {-ndim} to {ndim - 1})"
         )
     return value % ndim
