@@ -525,11 +525,6 @@ def test_softmax_of_an_empty_tensor_along_a_full_dim_is_empty(name, case) -> Non
     check_values(name, getattr(activations, name)(Tensor(x), dim=dim), x, np.float32)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="softmax/log_softmax take the max over an empty dim: NumPy's bare 'zero-size "
-    "array to reduction operation maximum' error, where PyTorch returns an empty tensor",
-)
 @pytest.mark.parametrize("name", SOFTMAXES)
 @given(case=softmax_inputs(empty_dim=True))
 def test_softmax_along_an_empty_dim_is_empty(name, case) -> None:

@@ -77,6 +77,8 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
     Subtracting the row max first changes nothing mathematically and keeps exp() <= 1.
     """
     _axis("softmax", "dim", dim, check_tensor("softmax", x).shape)
+    if x.data.size == 0:  # nothing to normalize (PyTorch returns the empty tensor too)
+        return record(Tensor._wrap(x.data.copy()), "SoftmaxBackward", x, dim=dim)
     ### BEGIN SOLUTION
     shifted = x.data - x.data.max(axis=dim, keepdims=True)
     e = np.exp(shifted)
@@ -88,6 +90,8 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     """log(softmax(x)) via the log-sum-exp trick: (x - m) - log(sum(exp(x - m)))."""
     _axis("log_softmax", "dim", dim, check_tensor("log_softmax", x).shape)
+    if x.data.size == 0:  # nothing to normalize (PyTorch returns the empty tensor too)
+        return record(Tensor._wrap(x.data.copy()), "LogSoftmaxBackward", x, dim=dim)
     ### BEGIN SOLUTION
     shifted = x.data - x.data.max(axis=dim, keepdims=True)
     out = Tensor._wrap(shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True)))
