@@ -13,6 +13,7 @@ into what a course hands out and checks:
 ``gradebook`` grade a folder of submissions, checked as data first
 ``classroom`` the learner's own estimate in CI, from their tests
 ``tiers``     what a tier directory holds (shared by all of the above)
+``files``     the one way they write a file: whole or not at all (atomic rename)
 
 Each has a command line: ``python -m coursetools.student``, ``python -m coursetools.leaks``,
 ``python -m coursetools.coverage``, ``python -m coursetools.grade`` and

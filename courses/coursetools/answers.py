@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coursetools import grading, student
+from coursetools.files import write_atomic
 from coursetools.points import module_spec
 from coursetools.tiers import COURSES_DIR, REPO_ROOT, Tier, lower_tiers
 
@@ -195,7 +196,7 @@ def save(keys: list[TierKey], path: Path) -> Path:
     """Write the keys to ``path`` (mode 0600, in a folder of mode 0700), atomically."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     payload = {"format": FORMAT, "tiers": {k.project: k.to_json() for k in keys}}
-    grading.write_atomic(path, json.dumps(payload, indent=1, ensure_ascii=False) + "\n", mode=0o600)
+    write_atomic(path, json.dumps(payload, indent=1, ensure_ascii=False) + "\n", permissions=0o600)
     return path
 
 

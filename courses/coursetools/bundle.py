@@ -65,6 +65,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coursetools import answers, courses, debug, leaks, shipping
+from coursetools.files import atomic_write, write_atomic
 from coursetools.points import CURRICULUM
 from coursetools.student import generate_student_tree, student_files
 from coursetools.tiers import COURSES_DIR, REPO_ROOT, Tier, lower_tiers
@@ -129,15 +130,13 @@ def write_zip(files: dict[str, bytes], path: Path, top: str, epoch: int) -> None
     """
     date_time = time.gmtime(max(epoch, ZIP_EPOCH_MIN))[:6]
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with zipfile.ZipFile(partial, "w") as archive:
+    with atomic_write(path, "wb") as file, zipfile.ZipFile(file, "w") as archive:
         for name in sorted(files):
             info = zipfile.ZipInfo(f"{top}/{name}", date_time=date_time)
             info.create_system = 3  # Unix, so that the permissions below are read
             info.external_attr = (stat.S_IFREG | 0o644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, files[name], compresslevel=9)
-    os.replace(partial, path)
 
 
 @dataclass(frozen=True)
@@ -768,13 +767,13 @@ def build(
         check_bundle(course, files, candidate, check_bugs)
         out_dir.mkdir(parents=True, exist_ok=True)
         target = out_dir / candidate.name
-        shutil.copyfile(candidate, target.with_name(target.name + ".partial"))
-        os.replace(target.with_name(target.name + ".partial"), target)
+        with candidate.open("rb") as source, atomic_write(target, "wb") as file:
+            shutil.copyfileobj(source, file)
     notes_text = instructor_notes(course)
     notes = None
     if notes_text:
         notes = out_dir / f"{course.bundle_name}.instructor.md"
-        notes.write_text(notes_text, encoding="utf-8")
+        write_atomic(notes, notes_text)
     answer_keys(course, out_dir / f"{course.bundle_name}.answers.json")
     return Bundle(target, course, lock, target.stat().st_size, notes)
 

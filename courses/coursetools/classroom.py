@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.etree import ElementTree
 
+from coursetools.files import write_atomic
 from coursetools.points import module_spec
 
 try:
@@ -197,27 +198,21 @@ def write_reports(reports: list[dict], out: Path) -> dict:
     """Write every report file into ``out``; return the Classroom result."""
     out.mkdir(parents=True, exist_ok=True)
     for report in reports:
-        _write(out / f"{report['project'].removeprefix('tinytorch-')}.json", _json(report))
+        write_atomic(out / f"{report['project'].removeprefix('tinytorch-')}.json", _json(report))
     summary = {
         "points": round(sum(r["points"] for r in reports), 2),
         "max_points": sum(r["max_points"] for r in reports),
         "trees": reports,
     }
-    _write(out / "grade.json", _json(summary))
-    _write(out / "grade.md", markdown(reports))
+    write_atomic(out / "grade.json", _json(summary))
+    write_atomic(out / "grade.md", markdown(reports))
     result = classroom_result(reports)
-    _write(out / "classroom.json", _json(result))
+    write_atomic(out / "classroom.json", _json(result))
     return result
 
 
 def _json(payload: object) -> str:
     return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
-
-
-def _write(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
 
 
 def main(argv: list[str] | None = None) -> int:

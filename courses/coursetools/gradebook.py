@@ -52,6 +52,7 @@ from pathlib import Path, PurePosixPath
 
 from coursetools import answers, grading, sandbox
 from coursetools.bundle import BundleError, ZipLimits, safe_extract
+from coursetools.files import write_atomic
 from coursetools.tiers import PACKAGES_DIR, REPO_ROOT, resolve_tier, tomllib
 
 LOCK_NAME = "bundle.lock.json"
@@ -310,15 +311,13 @@ def write_gradebook(rows: list[Row], out: Path) -> None:
                 row.detail.replace("\n", " ")[:300],
             ]
         )
-    grading.write_atomic(out / "gradebook.csv", buffer.getvalue())
+    write_atomic(out / "gradebook.csv", buffer.getvalue())
     for row in rows:
         if row.report is not None:
             text = json.dumps(row.report, indent=2, ensure_ascii=False) + "\n"
-            grading.write_atomic(out / "reports" / report_name(row.submission, row.tier), text)
+            write_atomic(out / "reports" / report_name(row.submission, row.tier), text)
     payload = [{k: v for k, v in row.__dict__.items()} for row in rows]
-    grading.write_atomic(
-        out / "gradebook.json", json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
-    )
+    write_atomic(out / "gradebook.json", json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -38,6 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from coursetools import sandbox
+from coursetools.files import write_atomic
 from coursetools.points import DEFAULT_TIMEOUT, module_spec
 from coursetools.tiers import Tier, write_metadata_shim
 
@@ -279,17 +279,6 @@ class GradeReport:
             rows.append(f"{m.number:02d} {m.name:<15} {passed:>9} {points:>15}  {failure}")
         rows.append(f"{'total':<18} {'':>9} {f'{self.points:.2f} / {self.max_points}':>15}")
         return "\n".join(rows)
-
-
-def write_atomic(path: Path, text: str, mode: int = 0o644) -> None:
-    """Write ``text`` to a temporary file beside ``path`` and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(partial, mode)
-    os.replace(partial, path)
 
 
 # ----------------------------------------------------------------------------- grading

@@ -24,7 +24,7 @@ from coursetools.tiers import COURSES_DIR, REPO_ROOT, Tier
 
 TEMPLATES = COURSES_DIR / "templates"
 #: The modules of the shipped runner; they import nothing else from the course tooling.
-GRADER_MODULES = ("points.py", "classroom.py")
+GRADER_MODULES = ("points.py", "files.py", "classroom.py")
 _NOT_SHIPPED = ("__pycache__", "build", "dist")
 MANIFEST = REPO_ROOT / "curriculum.toml"
 LEARN_DIR = COURSES_DIR / "learn"  # tinytorch-learn: the manifest's loader and the command

@@ -82,7 +82,10 @@ def f64(values, requires_grad: bool = True) -> Tensor:
 # - `_topological_order`: every node after all of its inputs, with an explicit stack
 #   (no recursion, so a chain 10,000 ops deep works).
 # - `run_backward`: seed the output's gradient, walk the order in reverse, call each
-#   node's `backward`, un-broadcast, accumulate into leaves' `.grad`.
+#   node's `backward`, un-broadcast, accumulate into leaves' `.grad`. Then the graph is
+#   spent, as in PyTorch: refuse a walk through a node already `released`
+#   (`_refuse_released`), and mark each node released unless `retain_graph=True`, so a
+#   second `backward()` cannot silently add the same gradients again.
 # - `Engine.record`: what Module 01's `record` hook calls once autograd is active. When
 #   an input requires a gradient (and `no_grad` is off), build the node of the rule the
 #   op named and attach it to the result; otherwise return the result untouched.

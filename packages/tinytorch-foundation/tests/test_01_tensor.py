@@ -11,6 +11,7 @@ partial credit) while parts of Module 01 are still to be written.
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -70,6 +71,38 @@ def test_tensor_function_is_the_constructor() -> None:
     assert x.dtype == np.float64 and x.requires_grad
     np.testing.assert_array_equal(x.data, [[1, 2], [3, 4]])
     assert tensor([1, 2]).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    ("data", "arrived"),
+    [
+        (None, "NoneType None"),  # NumPy would make it NaN, silently
+        ("hello", "str 'hello'"),
+        (["a"], "list ['a']"),
+        (np.array([1, None], dtype=object), "ndarray array([1, None], dtype=object)"),
+    ],
+    ids=["None", "a-string", "a-list-of-strings", "an-object-array"],
+)
+def test_data_that_is_not_numbers_is_refused_naming_what_arrived(data, arrived) -> None:
+    with pytest.raises(TypeError, match=rf"Tensor: expected numbers .*got {re.escape(arrived)}"):
+        Tensor(data)
+
+
+def test_a_ragged_list_is_refused_with_what_to_do() -> None:
+    with pytest.raises(ValueError, match=r"Tensor: .*nested lists must be rectangular"):
+        Tensor([[1, 2], [3]])
+
+
+@pytest.mark.parametrize("dtype", ["hello", object, np.str_])
+def test_a_dtype_that_is_not_numeric_is_refused(dtype) -> None:
+    with pytest.raises(TypeError, match="Tensor: dtype must be a numeric or bool NumPy dtype"):
+        Tensor([1.0], dtype=dtype)
+
+
+@pytest.mark.parametrize("other", [None, "a", [1, None]], ids=["None", "a-string", "objects"])
+def test_arithmetic_with_something_that_is_not_numbers_names_the_op(other) -> None:
+    with pytest.raises(TypeError, match=r"Tensor.__add__: the other operand must be .*numbers"):
+        Tensor([1.0]) + other
 
 
 def test_zeros_and_ones_make_filled_float32_tensors() -> None:
@@ -325,6 +358,38 @@ def test_reductions_accept_positional_axis_and_keepdims(rng) -> None:
     x = rng.standard_normal((2, 3)).astype(np.float32)
     np.testing.assert_allclose(Tensor(x).sum(1, True).data, x.sum(1, keepdims=True), rtol=1e-6)
     np.testing.assert_allclose(Tensor(x).max(0).data, x.max(0))
+
+
+@pytest.mark.parametrize("op", ["sum", "mean", "max", "argmax", "all", "any"])
+def test_a_reduction_over_an_axis_the_tensor_lacks_names_op_shape_and_range(op) -> None:
+    with pytest.raises(
+        ValueError, match=rf"Tensor.{op}: dim=5 .* shape \(2, 3\) \(valid: -2 to 1\)"
+    ):
+        getattr(Tensor(np.ones((2, 3))), op)(5)
+
+
+@pytest.mark.parametrize(
+    ("dim", "error", "problem"),
+    [
+        ((0, 0), ValueError, r"dim=\(0, 0\) names an axis twice"),
+        ((0, -2), ValueError, r"dim=\(0, -2\) names an axis twice"),
+        (1.5, TypeError, "dim must be an int, got float 1.5"),
+    ],
+)
+def test_reduction_axes_must_be_distinct_ints(dim, error, problem) -> None:
+    with pytest.raises(error, match=rf"Tensor.sum: {problem}"):
+        Tensor(np.ones((2, 3))).sum(dim)
+
+
+@pytest.mark.parametrize("op", ["sum", "mean", "max", "argmax", "all", "any"])
+@pytest.mark.parametrize("dim", [0, -1])
+def test_a_0d_tensor_reduces_over_its_one_axis_as_in_pytorch(op, dim) -> None:
+    assert getattr(Tensor(np.float32(2.0)), op)(dim).shape == ()
+
+
+def test_transpose_of_an_axis_the_tensor_lacks_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match=r"Tensor.transpose: dim1=3 is out of range"):
+        Tensor(np.ones((2, 3))).transpose(0, 3)
 
 
 def test_max_of_an_empty_tensor_is_a_clear_error() -> None:

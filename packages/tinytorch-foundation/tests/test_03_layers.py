@@ -9,6 +9,7 @@ behaviour only; the layers' derivatives are Module 05's (``test_05_gradients.py`
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -290,11 +291,30 @@ def test_dropout_keeps_float64() -> None:
     assert Dropout(0.5)(Tensor(np.ones(10), dtype=np.float64)).dtype == np.float64
 
 
-@pytest.mark.parametrize("p", [-0.1, 1.0, 1.5])
+@pytest.mark.parametrize(
+    ("p", "error", "problem"),
+    [
+        (-0.1, ValueError, "p must be a finite number >= 0.0, got -0.1"),
+        (1.0, ValueError, r"p must be in \[0, 1\), got 1.0"),
+        (1.5, ValueError, r"p must be in \[0, 1\), got 1.5"),
+        (float("nan"), ValueError, "p must be a finite number"),
+        ("0.5", TypeError, "p must be a number, got str '0.5'"),
+    ],
+)
 @pytest.mark.ungraded
-def test_dropout_rejects_p_outside_zero_to_one(p) -> None:
-    with pytest.raises(ValueError, match="p must be in"):
+def test_dropout_rejects_p_outside_zero_to_one(p, error, problem) -> None:
+    with pytest.raises(error, match=f"Dropout: {problem}"):
         Dropout(p)
+
+
+def test_sequential_refuses_a_stage_that_cannot_be_called() -> None:
+    with pytest.raises(TypeError, match=r"Sequential: stage 1 must be callable .*got int 3"):
+        Sequential(Linear(2, 2), 3)
+
+
+def test_linear_refuses_an_input_that_is_not_a_tensor() -> None:
+    with pytest.raises(TypeError, match=r"Linear.forward: expected a Tensor input, got str"):
+        Linear(2, 3)("a")
 
 
 def test_dropout_has_no_parameters() -> None:
@@ -523,6 +543,41 @@ def test_shape_mismatch_is_an_error_and_modifies_nothing(strict) -> None:
     assert "2.weight" in message and "(8, 4)" in message and "(8, 3)" in message
     for name, value in target.state_dict().items():
         np.testing.assert_array_equal(value, before[name], err_msg=name)
+
+
+def replaced(name: str, value) -> Callable[[dict], None]:
+    return lambda state: state.update({name: value})
+
+
+# Each damages the last entry (or the whole state), so a loader that copies entry by
+# entry would already have overwritten every earlier parameter when it noticed.
+BAD_STATES = {
+    "a string array": (replaced("2.bias", np.array(["x", "y", "z"])), r"'2.bias' is a <U1 array"),
+    "an object array": (replaced("2.bias", np.array([1, None, 2], dtype=object)), "object array"),
+    "a wrong shape": (replaced("2.bias", np.zeros(4)), r"shape \(4,\) in the state"),
+    "a NaN": (replaced("2.bias", np.array([0.0, np.nan, 0.0])), "'2.bias' holds NaN or inf"),
+    "an infinity": (replaced("2.bias", np.array([0.0, np.inf, 0.0])), "NaN or infinite"),
+    "beyond float32": (replaced("2.bias", np.array([0.0, 1e39, 0.0])), "NaN or infinite"),
+    "a missing name": (lambda state: state.pop("2.bias"), r"missing \['2.bias'\]"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_STATES))
+def test_a_bad_state_is_refused_and_changes_no_array(case) -> None:
+    damage, problem = BAD_STATES[case]
+    source, target = mlp(), mlp()
+    state = source.state_dict()
+    damage(state)
+    before = {name: p.data.copy() for name, p in target.named_parameters()}
+    with pytest.raises((ValueError, KeyError), match=f"Sequential.load_state_dict: .*{problem}"):
+        target.load_state_dict(state)
+    for name, p in target.named_parameters():
+        np.testing.assert_array_equal(p.data, before[name], err_msg=name)
+
+
+def test_a_state_that_is_not_a_mapping_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match=r"Sequential.load_state_dict: expected a dict .*got list"):
+        mlp().load_state_dict(list(mlp().state_dict().values()))
 
 
 # ----------------------------------------------------------------------------- tier bridge

@@ -287,6 +287,30 @@ def test_bad_reduction_string_is_an_error(name, rng) -> None:
 
 
 @pytest.mark.parametrize("name", LOSSES)
+def test_the_mean_loss_of_an_empty_batch_is_a_clear_error(name, rng) -> None:
+    """PyTorch returns nan (0 / 0) here; an empty batch is a slicing or loading mistake."""
+    prediction, target = loss_inputs(name, rng)
+    empty_prediction, empty_target = prediction[:0], np.asarray(target)[:0]
+    with pytest.raises(ValueError, match=rf"{name}: the batch is empty \(input shape \(0, 3\)\)"):
+        getattr(F, name)(empty_prediction, empty_target)
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_sum_and_none_over_an_empty_batch_are_defined(name, rng) -> None:
+    prediction, target = loss_inputs(name, rng)
+    empty_prediction, empty_target = prediction[:0], np.asarray(target)[:0]
+    assert getattr(F, name)(empty_prediction, empty_target, "sum").item() == 0.0
+    assert getattr(F, name)(empty_prediction, empty_target, "none").shape[0] == 0
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_a_prediction_that_is_not_a_tensor_is_a_type_error(name, rng) -> None:
+    _, target = loss_inputs(name, rng)
+    with pytest.raises(TypeError, match=f"{name}: expected a Tensor, got str"):
+        getattr(F, name)("logits", target)
+
+
+@pytest.mark.parametrize("name", LOSSES)
 def test_functional_exposes_each_loss(name, rng) -> None:
     assert name in F.__all__
     prediction, target = loss_inputs(name, rng)

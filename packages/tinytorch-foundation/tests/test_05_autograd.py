@@ -64,6 +64,13 @@ class TestBackward:
         (x * 3.0).sum().backward()
         np.testing.assert_allclose(x.grad.data, [6.0, 6.0])
 
+    def test_retain_graph_allows_a_second_backward_that_accumulates(self):
+        x = f64([1.0, 2.0])
+        y = (x * x).sum()
+        y.backward(retain_graph=True)
+        y.backward()
+        np.testing.assert_allclose(x.grad.data, [4.0, 8.0])
+
     def test_tensor_used_twice_sums_both_paths(self):
         x = f64([1.0, 2.0, -0.5])
         (x * x + x).sum().backward()
@@ -244,6 +251,22 @@ class TestBackwardErrors:
         y = f64([1.0, 2.0], requires_grad=False).sum()
         with pytest.raises(RuntimeError, match="does not require a gradient"):
             y.backward()
+
+    def test_a_second_backward_through_a_spent_graph_raises_and_adds_nothing(self):
+        """PyTorch's rule: without retain_graph=True the first backward() spends the graph."""
+        x = f64([1.0, 2.0])
+        y = (x * x).sum()
+        y.backward()
+        with pytest.raises(RuntimeError, match=r"second time .*retain_graph=True"):
+            y.backward()
+        np.testing.assert_allclose(x.grad.data, [2.0, 4.0])
+
+    def test_a_new_graph_over_a_spent_one_is_refused_too(self):
+        x = f64([1.0, 2.0])
+        h = x * x
+        h.sum().backward()
+        with pytest.raises(RuntimeError, match="through MulBackward, output shape \\(2,\\)"):
+            (h * 3.0).sum().backward()
 
     def test_failed_backward_leaves_no_partial_gradients(self):
         x = f64([1.0, 2.0])

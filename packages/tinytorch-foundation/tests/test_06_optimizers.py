@@ -305,6 +305,12 @@ class TestValidation:
         with pytest.raises(ValueError, match=rf"^{name}: .*empty parameter list"):
             make([])
 
+    def test_a_single_tensor_is_not_taken_for_its_rows(self):
+        """Iterating a Tensor yields its rows: SGD(w) would train slices of w, silently."""
+        weight = Tensor(np.ones((2, 3)), requires_grad=True)
+        with pytest.raises(TypeError, match=r"^SGD: .*got a single Tensor of shape \(2, 3\)"):
+            SGD(weight, lr=0.1)
+
     @pytest.mark.ungraded
     def test_empty_generator_is_caught_too(self):
         """The classic mistake: model.parameters() consumed twice."""

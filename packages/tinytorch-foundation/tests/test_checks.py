@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from tinytorch.checks import check_int, check_number
+from tinytorch.checks import check_callable, check_int, check_number
 
 
 @pytest.mark.parametrize("value", [0, 7, np.int64(3)])
@@ -52,3 +52,10 @@ def test_number_errors_name_the_caller_the_argument_and_the_value(
     with pytest.raises(error) as info:
         check_number("g", "x", value, **kwargs)
     assert str(info.value) == message
+
+
+def test_a_callable_passes_through_and_anything_else_is_named() -> None:
+    assert check_callable("h", "fn", len) is len
+    with pytest.raises(TypeError) as info:
+        check_callable("h", "fn", 5)
+    assert str(info.value) == "h: fn must be callable (a function or a Module), got int 5"

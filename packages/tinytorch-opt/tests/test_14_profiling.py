@@ -202,12 +202,19 @@ def test_time_call_warms_up_then_takes_one_sample_per_repeat() -> None:
     assert "median" in str(timing) and "4 repeats" in str(timing)
 
 
+@pytest.mark.parametrize(
+    ("fn", "settings", "error", "problem"),
+    [
+        (lambda: None, dict(repeats=0), ValueError, "repeats must be >= 1, got 0"),
+        (lambda: None, dict(warmup=-1), ValueError, "warmup must be >= 0, got -1"),
+        (lambda: None, dict(number=2.5), TypeError, "number must be an int, got float 2.5"),
+        (5, {}, TypeError, "fn must be callable .*got int 5"),
+    ],
+)
 @pytest.mark.ungraded
-def test_time_call_rejects_impossible_settings() -> None:
-    with pytest.raises(ValueError, match="repeats"):
-        time_call(lambda: None, repeats=0)
-    with pytest.raises(ValueError, match="warmup"):
-        time_call(lambda: None, warmup=-1)
+def test_time_call_rejects_impossible_settings(fn, settings, error, problem) -> None:
+    with pytest.raises(error, match=f"time_call: {problem}"):
+        time_call(fn, **settings)
 
 
 # ============================================================================= memory

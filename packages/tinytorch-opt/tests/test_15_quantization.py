@@ -129,6 +129,19 @@ def test_bad_ranges_are_refused() -> None:
         compute_qparams(0.0, np.inf)
 
 
+@pytest.mark.parametrize(
+    ("call", "op"),
+    [
+        (lambda: quantize_tensor("weights"), "channel_range"),
+        (lambda: quantize(np.array(["1"]), 0.1, 0), "quantize"),
+        (lambda: dequantize([None], 0.1, 0), "dequantize"),
+    ],
+)
+def test_what_is_not_numbers_is_refused_naming_the_op(call, op) -> None:
+    with pytest.raises(TypeError, match=f"{op}: expected numbers .*got "):
+        call()
+
+
 # ============================================================================= quantize, dequantize
 
 ranges = st.tuples(st.floats(-1e3, 1e3, width=32), st.floats(-1e3, 1e3, width=32)).map(sorted)

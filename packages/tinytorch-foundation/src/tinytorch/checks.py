@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
+from typing import Any
 
 
 def check_int(where: str, name: str, value: object, minimum: int | None = None) -> int:
@@ -50,6 +52,15 @@ def check_number(
     if not (math.isfinite(value) and low_ok):
         bound = "" if minimum is None else f" {'>' if above else '>='} {minimum}"
         raise ValueError(f"{where}: {name} must be a finite number{bound}, got {value}")
+    return value
+
+
+def check_callable(where: str, name: str, value: object) -> Callable[..., Any]:
+    """``value`` if it can be called (a function, a Module, a lambda); else a TypeError."""
+    if not callable(value):
+        raise TypeError(
+            f"{where}: {name} must be callable (a function or a Module), got {_shown(value)}"
+        )
     return value
 
 

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from tinytorch.checks import check_int
 from tinytorch.core.autograd import Function
 from tinytorch.core.tensor import Tensor, _data
 from tinytorch.nn.layers import Linear, Module, check_positive
@@ -37,6 +38,8 @@ def causal_mask(seq_len: int, past_len: int = 0) -> np.ndarray:
     itself: j <= past_len + i. With ``past_len = 0`` this is the lower triangle.
     ``past_len > 0`` is the shape for new queries over cached + new keys (Module 17).
     """
+    check_int("causal_mask", "seq_len", seq_len)
+    check_int("causal_mask", "past_len", past_len)
     ### BEGIN SOLUTION
     if seq_len <= 0 or past_len < 0:
         raise ValueError(

@@ -221,6 +221,11 @@ class CharTokenizer(Tokenizer):
     kind = "char"
 
     def __init__(self, chars: Iterable[str] = ()) -> None:
+        if not isinstance(chars, Iterable):
+            raise TypeError(
+                f"CharTokenizer: chars must be a str or an iterable of characters, got "
+                f"{type(chars).__name__}"
+            )
         super().__init__()
         self._set_chars(chars)
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from tinytorch.checks import check_number
 from tinytorch.core.autograd import Function, no_grad
 from tinytorch.core.tensor import Tensor, _data, get_rng
 from tinytorch.nn.layers import GELU, Dropout, Linear, Module, Parameter, check_positive
@@ -129,6 +130,7 @@ class LayerNorm(Module):
             raise ValueError(
                 f"LayerNorm: normalized_shape must be positive, got {normalized_shape}"
             )
+        check_number("LayerNorm", "eps", eps, minimum=0.0, above=True)
         self.normalized_shape = shape
         self.eps = eps
         self.weight = Parameter(np.ones(shape, dtype=np.float32)) if elementwise_affine else None

@@ -91,6 +91,8 @@ class Function(ABC):
     module define ``forward`` on arrays here too and are called as ``Op.apply(...)``.
     """
 
+    released = False  # set by a backward() without retain_graph: this node is spent
+
     def __init__(self, inputs: tuple, fields: dict) -> None:
         taken = [name for name in fields if hasattr(self, name)]
         if taken:
@@ -391,7 +393,7 @@ class GELUBackward(Function):
 
     def backward(self, grad):
         ### BEGIN SOLUTION
-        x = self.array(0)
+        x = np.atleast_1d(self.array(0))  # in place needs arrays: 0-d arithmetic gives scalars
         x2 = x * x
         t = 0.044715 * x2
         t += 1.0
@@ -527,12 +529,14 @@ def _accumulate_leaf(leaf: Tensor, grad: np.ndarray) -> None:
 
 
 # competency: graphs/implements via=backward
-def run_backward(root: Tensor, gradient: Any = None) -> None:
+def run_backward(root: Tensor, gradient: Any = None, retain_graph: bool = False) -> None:
     """Backpropagate from ``root``: fill ``.grad`` of every leaf that requires it.
 
     Walks the graph once in reverse topological order; each Function turns the gradient
     of its output into gradients of its inputs (the chain rule), which are un-broadcast
-    and summed where a tensor feeds several ops.
+    and summed where a tensor feeds several ops. Then the graph is spent, as in PyTorch:
+    a second walk through any of its nodes raises, unless this one kept it with
+    ``retain_graph=True`` (a second walk would add the same gradients again).
     """
     ### BEGIN SOLUTION
     if not root.requires_grad:
@@ -553,8 +557,10 @@ def run_backward(root: Tensor, gradient: Any = None) -> None:
     if root.grad_fn is None:
         _accumulate_leaf(root, gradient)
         return
+    order = _topological_order(root)
+    _refuse_released(order)
     grads: dict[int, np.ndarray] = {id(root): gradient}
-    for node in reversed(_topological_order(root)):
+    for node in reversed(order):
         grad = grads.pop(id(node), None)
         if grad is None:
             continue
@@ -569,7 +575,22 @@ def run_backward(root: Tensor, gradient: Any = None) -> None:
                 grads[id(x)] = grads[id(x)] + g
             else:
                 grads[id(x)] = g
+    if not retain_graph:
+        for node in order:
+            node.grad_fn.released = True
     ### END SOLUTION
+
+
+def _refuse_released(order: list[Tensor]) -> None:
+    """Raise if an earlier ``backward()`` already walked (and spent) one of these nodes."""
+    for node in order:
+        if node.grad_fn.released:
+            raise RuntimeError(
+                f"backward: trying to go backward through the graph a second time (through "
+                f"{type(node.grad_fn).__name__}, output shape {node.shape}); an earlier "
+                "backward() spent it. Pass retain_graph=True to that earlier call if you "
+                "need to go backward twice, or recompute the forward pass"
+            )
 
 
 # ----------------------------------------------------------------------------- switching on
@@ -597,8 +618,8 @@ class Engine:
         return _attach(_rule(rule)(inputs, fields), out)
         ### END SOLUTION
 
-    def backward(self, tensor: Tensor, gradient: Any) -> None:
-        run_backward(tensor, gradient)
+    def backward(self, tensor: Tensor, gradient: Any, retain_graph: bool = False) -> None:
+        run_backward(tensor, gradient, retain_graph)
 
 
 ENGINE = Engine()

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.core.tensor import DEFAULT_DTYPE, Tensor, _check_device, _varargs, get_rng
+from tinytorch.core.tensor import DEFAULT_DTYPE, Tensor, _check_device, _shape, get_rng
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None) -> Tensor:
@@ -42,14 +42,18 @@ def zeros(
     *shape: int, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False, device: Any = None
 ) -> Tensor:
     _check_device(device)
-    return Tensor(np.zeros(_varargs(shape), dtype=dtype), requires_grad=requires_grad, dtype=dtype)
+    return Tensor(
+        np.zeros(_shape("zeros", shape), dtype=dtype), requires_grad=requires_grad, dtype=dtype
+    )
 
 
 def ones(
     *shape: int, dtype: Any = DEFAULT_DTYPE, requires_grad: bool = False, device: Any = None
 ) -> Tensor:
     _check_device(device)
-    return Tensor(np.ones(_varargs(shape), dtype=dtype), requires_grad=requires_grad, dtype=dtype)
+    return Tensor(
+        np.ones(_shape("ones", shape), dtype=dtype), requires_grad=requires_grad, dtype=dtype
+    )
 
 
 def randn(
@@ -58,7 +62,7 @@ def randn(
     """Standard-normal samples from the shared generator (see :func:`manual_seed`)."""
     _check_device(device)
     return Tensor(
-        get_rng().standard_normal(_varargs(shape)), requires_grad=requires_grad, dtype=dtype
+        get_rng().standard_normal(_shape("randn", shape)), requires_grad=requires_grad, dtype=dtype
     )
 
 
@@ -67,7 +71,7 @@ def rand(
 ) -> Tensor:
     """Uniform samples in [0, 1) from the shared generator (see :func:`manual_seed`)."""
     _check_device(device)
-    return Tensor(get_rng().random(_varargs(shape)), requires_grad=requires_grad, dtype=dtype)
+    return Tensor(get_rng().random(_shape("rand", shape)), requires_grad=requires_grad, dtype=dtype)
 
 
 def _like(make: Any, input: Tensor, dtype: Any, requires_grad: bool, device: Any) -> Tensor:

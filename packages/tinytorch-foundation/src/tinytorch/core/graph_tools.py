@@ -28,6 +28,7 @@ import numpy as np
 
 from tinytorch.core.autograd import _topological_order, no_grad
 from tinytorch.core.tensor import Tensor, _data
+from tinytorch.files import atomic_write
 
 # ----------------------------------------------------------------------------- checking
 
@@ -235,7 +236,6 @@ def draw_graph(
             "(apt install graphviz, brew install graphviz, or conda install graphviz); "
             "graph_dot(root) gives the same graph as DOT text without it"
         ) from error
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(image)
-    os.replace(temporary, path)  # whole or not at all
+    with atomic_write(path) as file:  # whole or not at all
+        file.write(image)
     return path

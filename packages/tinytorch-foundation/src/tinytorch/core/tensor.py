@@ -20,7 +20,10 @@ from typing import Any
 
 import numpy as np
 
+from tinytorch.checks import check_int
+
 DEFAULT_DTYPE = np.float32
+NUMERIC_KINDS = "biuf"  # NumPy's dtype kinds a Tensor holds: bool, int, unsigned, float
 Dims = int | tuple[int, ...] | None  # one axis, several, or all of them (None)
 
 _rng = np.random.default_rng(0)
@@ -64,9 +67,49 @@ def _comparable(value: Any) -> bool:
     if isinstance(value, Tensor):
         return True
     try:
-        return np.asarray(value).dtype.kind in "biuf"
+        return np.asarray(value).dtype.kind in NUMERIC_KINDS
     except (TypeError, ValueError):  # ragged lists and other objects
         return False
+
+
+def _check_data(data: Any, dtype: Any) -> None:
+    """Refuse what ``Tensor(data, dtype=dtype)`` cannot hold as numbers, naming it.
+
+    NumPy would turn ``None`` into NaN (as an object array), ``"hello"`` into a string
+    array, and a ragged list into an error about "inhomogeneous shape": none of those is
+    a tensor of numbers, and each is a mistake best caught where it is made.
+    """
+    if dtype is not None:
+        _numeric_dtype("Tensor", dtype)
+    if isinstance(data, Tensor):
+        return
+    try:
+        kind = np.asarray(data).dtype.kind
+    except ValueError as error:
+        raise ValueError(
+            f"Tensor: cannot make an array of this {type(data).__name__} ({error}); nested "
+            "lists must be rectangular, every row of the same length"
+        ) from None
+    if kind not in NUMERIC_KINDS:
+        raise TypeError(
+            f"Tensor: expected numbers (a number, nested lists of numbers or a numeric "
+            f"array), got {type(data).__name__} {data!r:.40}, which NumPy would store as "
+            f"dtype {np.asarray(data).dtype}; convert it to numbers first"
+        )
+
+
+def _numeric_dtype(op: str, dtype: Any) -> np.dtype:
+    """``dtype`` as a NumPy dtype, if it is one a Tensor holds (numbers or bools)."""
+    try:
+        numeric = np.dtype(dtype)
+    except TypeError:
+        numeric = None
+    if numeric is None or numeric.kind not in NUMERIC_KINDS:
+        raise TypeError(
+            f"{op}: dtype must be a numeric or bool NumPy dtype (e.g. np.float32, np.int64), "
+            f"got {dtype!r:.40}"
+        )
+    return numeric
 
 
 def _comparison(name: str, fn: Any, operator: bool = False) -> Any:
@@ -105,17 +148,35 @@ def _varargs(values: tuple) -> tuple:
     return values
 
 
+def check_tensor(op: str, value: Any) -> Tensor:
+    """``value`` if it is a Tensor; else a TypeError naming ``op`` and what arrived."""
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(value).__name__} {value!r:.40}")
+    return value
+
+
+def _shape(op: str, shape: tuple) -> tuple[int, ...]:
+    """A shape given as ``f(2, 3)`` or ``f((2, 3))``, checked: every size an int >= 0."""
+    shape = _varargs(shape)
+    for size in shape:
+        check_int(op, "every size in the shape", size, minimum=0)
+    return shape
+
+
 def _shape_error(op: str, a: Any, b: Any, hint: str) -> ValueError:
     return ValueError(
         f"{op}: shapes {np.shape(_data(a))} and {np.shape(_data(b))} are incompatible; {hint}"
     )
 
 
-def _reduction_args(op: str, dim: Any, keepdim: bool, axis: Any, keepdims: Any) -> tuple:
+def _reduction_args(
+    op: str, shape: tuple[int, ...], dim: Any, keepdim: bool, axis: Any, keepdims: Any
+) -> tuple:
     """(axis, keepdims) from PyTorch's ``dim``/``keepdim`` or NumPy's ``axis``/``keepdims``.
 
     PyTorch accepts both spellings, so ``x.sum(dim=1, keepdim=True)`` and
     ``x.sum(axis=1, keepdims=True)`` mean the same; giving both for one setting is an error.
+    Every axis must exist in a tensor of ``shape``, and none may repeat.
     """
     if axis is not None:
         if dim is not None:
@@ -125,13 +186,24 @@ def _reduction_args(op: str, dim: Any, keepdim: bool, axis: Any, keepdims: Any) 
         if keepdim:
             raise TypeError(f"{op}: pass keepdim or keepdims (the same setting), not both")
         keepdim = keepdims
-    return (tuple(dim) if isinstance(dim, list) else dim), bool(keepdim)
+    dim = tuple(dim) if isinstance(dim, list) else dim
+    axes = () if dim is None else dim if isinstance(dim, tuple) else (dim,)
+    if len({_axis(op, "dim", a, shape) for a in axes}) != len(axes):
+        raise ValueError(f"{op}: dim={dim} names an axis twice")
+    if not shape:  # a 0-d tensor's one axis (0 or -1) is the whole of it
+        dim = None
+    return dim, bool(keepdim)
 
 
-def _axis(op: str, name: str, value: int, ndim: int) -> int:
+def _axis(op: str, name: str, value: int, shape: tuple[int, ...]) -> int:
     """A (possibly negative) axis number as 0..ndim-1, or an error naming the op."""
+    check_int(op, name, value)
+    ndim = max(len(shape), 1)  # a 0-d tensor has axis 0 (and -1), as in NumPy and PyTorch
     if not -ndim <= value < ndim:
-        raise ValueError(f"{op}: {name}={value} is out of range for a {ndim}-D tensor")
+        raise ValueError(
+            f"{op}: {name}={value} is out of range for a tensor of shape {shape} "
+            f"(valid: {-ndim} to {ndim - 1})"
+        )
     return value % ndim
 
 
@@ -197,15 +269,7 @@ def _conversion_target(op: str, args: tuple, kwargs: dict) -> np.dtype | None:
         else:
             dtype = arg
     _check_device(target)
-    if dtype is None:
-        return None
-    try:
-        dtype = np.dtype(dtype)
-    except TypeError:
-        dtype = None
-    if dtype is None or dtype.kind not in "biuf":
-        raise TypeError(f"{op}: expected a numeric or bool dtype, got {kwargs or args}")
-    return dtype
+    return None if dtype is None else _numeric_dtype(op, dtype)
 
 
 # ----------------------------------------------------------------------------- gradient hooks
@@ -225,7 +289,7 @@ class DormantGradients:
     def record(self, out: Tensor, rule: str, inputs: tuple, fields: dict) -> Tensor:
         return out
 
-    def backward(self, tensor: Tensor, gradient: Any) -> None:
+    def backward(self, tensor: Tensor, gradient: Any, retain_graph: bool = False) -> None:
         raise RuntimeError(f"Tensor.backward() is dormant: {self.reason}")
 
 
@@ -276,6 +340,7 @@ class Tensor:
     __array_ufunc__ = None
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        _check_data(data, dtype)
         ### BEGIN SOLUTION
         if isinstance(data, Tensor):
             data = data.data
@@ -398,6 +463,11 @@ class Tensor:
     # ------------------------------------------------------------------ arithmetic
     def _elementwise(self, other: Any, op: str, fn: Any) -> Tensor:
         """Apply a broadcasting binary NumPy function; shape errors name the op."""
+        if not _comparable(other):
+            raise TypeError(
+                f"Tensor.{op}: the other operand must be a Tensor, a number or an array of "
+                f"numbers, got {type(other).__name__} {other!r:.40}"
+            )
         try:
             return Tensor._wrap(fn(self.data, _data(other)))
         except (TypeError, ValueError) as error:
@@ -519,10 +589,12 @@ class Tensor:
 
     def all(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """Whether every element (along ``dim``) is non-zero: a bool tensor."""
+        dim, keepdim = _reduction_args("Tensor.all", self.shape, dim, keepdim, None, None)
         return Tensor._wrap(np.all(self.data, axis=dim, keepdims=keepdim))
 
     def any(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         """Whether some element (along ``dim``) is non-zero: a bool tensor."""
+        dim, keepdim = _reduction_args("Tensor.any", self.shape, dim, keepdim, None, None)
         return Tensor._wrap(np.any(self.data, axis=dim, keepdims=keepdim))
 
     def equal(self, other: Any) -> bool:
@@ -576,7 +648,7 @@ class Tensor:
 
         PyTorch's signature; NumPy's ``axis=`` and ``keepdims=`` are accepted too.
         """
-        axis, keepdims = _reduction_args("Tensor.sum", dim, keepdim, axis, keepdims)
+        axis, keepdims = _reduction_args("Tensor.sum", self.shape, dim, keepdim, axis, keepdims)
         ### BEGIN SOLUTION
         out = Tensor._wrap(np.asarray(self.data.sum(axis=axis, keepdims=keepdims)))
         ### END SOLUTION
@@ -586,7 +658,7 @@ class Tensor:
         self, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None, keepdims: Any = None
     ) -> Tensor:
         """Arithmetic mean over ``dim`` (all elements when None)."""
-        axis, keepdims = _reduction_args("Tensor.mean", dim, keepdim, axis, keepdims)
+        axis, keepdims = _reduction_args("Tensor.mean", self.shape, dim, keepdim, axis, keepdims)
         ### BEGIN SOLUTION
         out = Tensor._wrap(np.asarray(self.data.mean(axis=axis, keepdims=keepdims)))
         ### END SOLUTION
@@ -596,7 +668,7 @@ class Tensor:
         self, dim: Dims = None, keepdim: bool = False, *, axis: Dims = None, keepdims: Any = None
     ) -> Tensor:
         """Largest value over ``dim`` (all elements when None)."""
-        axis, keepdims = _reduction_args("Tensor.max", dim, keepdim, axis, keepdims)
+        axis, keepdims = _reduction_args("Tensor.max", self.shape, dim, keepdim, axis, keepdims)
         ### BEGIN SOLUTION
         if self.data.size == 0:
             raise ValueError(f"Tensor.max: cannot take the max of an empty tensor {self.shape}")
@@ -612,12 +684,14 @@ class Tensor:
         int64, like PyTorch's; a lookup, not a differentiable op. The 0-d result of
         ``scores.argmax()`` can index a Python list: ``classes[scores.argmax()]``.
         """
-        axis, keepdims = _reduction_args("Tensor.argmax", dim, keepdim, axis, keepdims)
+        axis, keepdims = _reduction_args("Tensor.argmax", self.shape, dim, keepdim, axis, keepdims)
         return Tensor(np.argmax(self.data, axis=axis, keepdims=keepdims), dtype=np.int64)
 
     # ------------------------------------------------------------------ shape ops
     def reshape(self, *shape: int | tuple[int, ...]) -> Tensor:
         """Same elements, new shape (one entry may be -1). No data is copied when possible."""
+        for size in _varargs(shape):
+            check_int("Tensor.reshape", "every size in the shape", size, minimum=-1)
         ### BEGIN SOLUTION
         shape = _varargs(shape)
         try:
@@ -653,8 +727,8 @@ class Tensor:
         """
         if self.ndim == 0:
             return self.reshape(1)
-        start = _axis("Tensor.flatten", "start_dim", start_dim, self.ndim)
-        end = _axis("Tensor.flatten", "end_dim", end_dim, self.ndim)
+        start = _axis("Tensor.flatten", "start_dim", start_dim, self.shape)
+        end = _axis("Tensor.flatten", "end_dim", end_dim, self.shape)
         if start > end:
             raise ValueError(
                 f"Tensor.flatten: start_dim={start_dim} comes after end_dim={end_dim} "
@@ -667,6 +741,8 @@ class Tensor:
 
     def permute(self, *axes: int) -> Tensor:
         """Reorder all axes, e.g. ``x.permute(0, 2, 1)``. Returns a strided view."""
+        for axis in _varargs(axes):
+            _axis("Tensor.permute", "axis", axis, self.shape)
         ### BEGIN SOLUTION
         axes = _varargs(axes)
         if sorted(a % max(self.ndim, 1) for a in axes) != list(range(self.ndim)):
@@ -684,6 +760,8 @@ class Tensor:
             raise ValueError(
                 f"Tensor.transpose: needs at least 2 dimensions, got shape {self.shape}"
             )
+        dim0 = _axis("Tensor.transpose", "dim0", dim0, self.shape)
+        dim1 = _axis("Tensor.transpose", "dim1", dim1, self.shape)
         axes = list(range(self.ndim))
         axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
         return self.permute(*axes)
@@ -730,12 +808,14 @@ class Tensor:
         return record(out, "SqrtBackward", self)
 
     # ------------------------------------------------------------------ gradients
-    def backward(self, gradient: Any = None) -> None:
+    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
         """Fill ``.grad`` of every input this tensor was computed from.
 
-        Dormant until Module 05: until then it says so instead of silently doing nothing.
+        The graph is spent afterwards (PyTorch's rule): a second ``backward()`` through it
+        raises unless this call passes ``retain_graph=True``. Dormant until Module 05:
+        until then it says so instead of silently doing nothing.
         """
-        _gradients.backward(self, gradient)
+        _gradients.backward(self, gradient, retain_graph)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place and return this tensor (PyTorch's spelling)."""

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from tinytorch.core.tensor import Tensor, record
+from tinytorch.core.tensor import Tensor, _axis, check_tensor, record
 
 #: sqrt(2/pi), GELU's tanh-form constant; a Python float keeps float32 inputs float32.
 GELU_C = math.sqrt(2.0 / math.pi)
@@ -28,6 +28,7 @@ GELU_C = math.sqrt(2.0 / math.pi)
 
 def relu(x: Tensor) -> Tensor:
     """max(0, x), element-wise."""
+    check_tensor("relu", x)
     ### BEGIN SOLUTION
     out = Tensor._wrap(np.maximum(x.data, 0))
     ### END SOLUTION
@@ -39,6 +40,7 @@ def sigmoid(x: Tensor) -> Tensor:
 
     With e = exp(-|x|) (always in (0, 1]): sigmoid(x) = 1/(1+e) for x >= 0, e/(1+e) otherwise.
     """
+    check_tensor("sigmoid", x)
     ### BEGIN SOLUTION
     e = np.exp(-np.abs(x.data))
     out = Tensor._wrap(np.where(x.data >= 0, 1.0, e) / (1.0 + e))
@@ -48,6 +50,7 @@ def sigmoid(x: Tensor) -> Tensor:
 
 def tanh(x: Tensor) -> Tensor:
     """Hyperbolic tangent, in (-1, 1)."""
+    check_tensor("tanh", x)
     ### BEGIN SOLUTION
     out = Tensor._wrap(np.tanh(x.data))
     ### END SOLUTION
@@ -59,6 +62,7 @@ def gelu(x: Tensor) -> Tensor:
 
     0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))); used by GPT-style transformers.
     """
+    check_tensor("gelu", x)
     ### BEGIN SOLUTION
     v = x.data
     out = Tensor._wrap(0.5 * v * (1.0 + np.tanh(GELU_C * (v + 0.044715 * v * v * v))))
@@ -72,6 +76,9 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
 
     Subtracting the row max first changes nothing mathematically and keeps exp() <= 1.
     """
+    _axis("softmax", "dim", dim, check_tensor("softmax", x).shape)
+    if x.data.size == 0:  # nothing to normalize (PyTorch returns the empty tensor too)
+        return record(Tensor._wrap(x.data.copy()), "SoftmaxBackward", x, dim=dim)
     ### BEGIN SOLUTION
     shifted = x.data - x.data.max(axis=dim, keepdims=True)
     e = np.exp(shifted)
@@ -82,6 +89,9 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
 
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     """log(softmax(x)) via the log-sum-exp trick: (x - m) - log(sum(exp(x - m)))."""
+    _axis("log_softmax", "dim", dim, check_tensor("log_softmax", x).shape)
+    if x.data.size == 0:  # nothing to normalize (PyTorch returns the empty tensor too)
+        return record(Tensor._wrap(x.data.copy()), "LogSoftmaxBackward", x, dim=dim)
     ### BEGIN SOLUTION
     shifted = x.data - x.data.max(axis=dim, keepdims=True)
     out = Tensor._wrap(shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True)))

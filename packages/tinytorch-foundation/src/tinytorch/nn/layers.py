@@ -16,13 +16,13 @@ is one ``x @ W`` matrix product with no transpose.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
-from tinytorch.checks import check_int
-from tinytorch.core.tensor import Tensor, _conversion_target, get_rng
+from tinytorch.checks import check_callable, check_int, check_number
+from tinytorch.core.tensor import NUMERIC_KINDS, Tensor, _conversion_target, get_rng
 from tinytorch.nn.activations import gelu, log_softmax, relu, sigmoid, softmax, tanh
 
 
@@ -273,12 +273,18 @@ class Module:
         """Name -> copy of each parameter's array: what a checkpoint saves."""
         return {name: p.data.copy() for name, p in self.named_parameters()}
 
-    def load_state_dict(self, state: dict[str, np.ndarray], strict: bool = True) -> None:
+    def load_state_dict(self, state: Mapping[str, np.ndarray], strict: bool = True) -> None:
         """Copy arrays into the parameters; names and shapes must match.
 
         Arrays are cast to each parameter's dtype. ``strict=False`` tolerates missing or
-        unexpected names, never a shape mismatch; nothing changes unless every check passes.
+        unexpected names, never a wrong shape, a non-numeric array or a NaN/inf value;
+        nothing changes unless every entry passes (a half-loaded model is worse than none).
         """
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"{type(self).__name__}.load_state_dict: expected a dict of name -> array "
+                f"(what state_dict() returns), got {type(state).__name__}"
+            )
         ### BEGIN SOLUTION
         own = dict(self.named_parameters())
         missing = sorted(set(own) - set(state))
@@ -288,15 +294,14 @@ class Module:
                 f"{type(self).__name__}.load_state_dict: missing {missing}, unexpected "
                 f"{unexpected}; the state was saved from a different architecture"
             )
-        updates = {name: np.asarray(value) for name, value in state.items() if name in own}
-        for name, value in updates.items():
-            if value.shape != own[name].shape:
-                raise ValueError(
-                    f"{type(self).__name__}.load_state_dict: '{name}' has shape "
-                    f"{value.shape} in the state but {own[name].shape} in the model"
-                )
+        where = f"{type(self).__name__}.load_state_dict"
+        updates = {
+            name: _loadable(where, name, value, own[name])
+            for name, value in state.items()
+            if name in own
+        }
         for name, value in updates.items():  # only after every check passed
-            own[name].data = value.astype(own[name].dtype, copy=True)
+            own[name].data = value
         ### END SOLUTION
 
     def __repr__(self) -> str:
@@ -312,6 +317,31 @@ class Module:
 
     def extra_repr(self) -> str:
         return ""
+
+
+def _loadable(where: str, name: str, value: Any, parameter: Tensor) -> np.ndarray:
+    """``value`` as a copy in ``parameter``'s dtype, if it fits its shape and is finite."""
+    array = np.asarray(value)
+    if array.dtype.kind not in NUMERIC_KINDS or array.shape != parameter.shape:
+        raise ValueError(
+            f"{where}: '{name}' is a {array.dtype} array of shape {array.shape} in the "
+            f"state, but the model holds {parameter.dtype} numbers of shape {parameter.shape}"
+        )
+    with np.errstate(over="ignore"):  # 1e39 becomes inf in float32: refused just below
+        array = array.astype(parameter.dtype, copy=True)
+    if not np.isfinite(array).all():
+        raise ValueError(
+            f"{where}: '{name}' holds NaN or infinite values (as {parameter.dtype}); the "
+            "state comes from a run that diverged, or was damaged"
+        )
+    return array
+
+
+def check_module(op: str, value: Any) -> Module:
+    """``value`` if it is a Module (a layer or a model); else a TypeError naming ``op``."""
+    if not isinstance(value, Module):
+        raise TypeError(f"{op}: expected a Module (a layer or a model), got {type(value).__name__}")
+    return value
 
 
 def check_positive(op: str, **sizes: int) -> None:
@@ -352,6 +382,8 @@ class Linear(Module):
         self.bias = Parameter(np.zeros(out_features, dtype=np.float32)) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
+        if not isinstance(x, (Tensor, np.ndarray)):
+            raise TypeError(f"Linear.forward: expected a Tensor input, got {type(x).__name__}")
         ### BEGIN SOLUTION
         if x.shape[-1] != self.in_features:
             raise ValueError(
@@ -377,7 +409,9 @@ class Sequential(Module):
     """
 
     def __init__(self, *stages: Callable[[Tensor], Tensor]) -> None:
-        self.stages = list(stages)
+        self.stages = [
+            check_callable("Sequential", f"stage {i}", stage) for i, stage in enumerate(stages)
+        ]
 
     def forward(self, x: Tensor) -> Tensor:
         for stage in self.stages:
@@ -411,7 +445,8 @@ class Dropout(Module):
     """
 
     def __init__(self, p: float = 0.5) -> None:
-        if not 0.0 <= p < 1.0:
+        check_number("Dropout", "p", p, minimum=0.0)
+        if p >= 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
         self.p = p
 

@@ -17,16 +17,30 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.core.tensor import Tensor, _data, record
+from tinytorch.core.tensor import Tensor, _data, check_tensor, record
 from tinytorch.nn.layers import Module
 
 REDUCTIONS = ("mean", "sum", "none")
 _LOG_FLOOR = -100.0  # PyTorch clamps log(p) here so BCE stays finite at p = 0
 
 
-def _check_reduction(op: str, reduction: str) -> None:
+def _check_reduction(op: str, reduction: str, input: Any = None) -> None:
+    """Refuse an unknown ``reduction``, an ``input`` that is not a Tensor, or a mean over nothing.
+
+    PyTorch returns nan for the mean loss of an empty batch (0 / 0); here it is an error,
+    because an empty batch is always a slicing or loading mistake and a nan loss shows up
+    far from it. ``reduction="sum"`` (0.0) and ``"none"`` (an empty tensor) are defined.
+    """
     if reduction not in REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    if input is None:
+        return
+    if check_tensor(op, input).size == 0 and reduction == "mean":
+        raise ValueError(
+            f"{op}: the batch is empty (input shape {input.shape}), and a mean over no "
+            "elements is undefined (PyTorch returns nan); check the slice or loader that "
+            "produced it, or pass reduction='sum'"
+        )
 
 
 def _reduce(values: np.ndarray, reduction: str) -> Tensor:
@@ -73,7 +87,7 @@ def class_indices(op: str, logits: Tensor, targets: Any) -> np.ndarray:
 def mse_loss(prediction: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """Mean squared error: mean((prediction - target)^2)."""
     ### BEGIN SOLUTION
-    _check_reduction("mse_loss", reduction)
+    _check_reduction("mse_loss", reduction, prediction)
     target = _check_same_shape("mse_loss", prediction, target)
     out = _reduce((prediction.data - target) ** 2, reduction)
     ### END SOLUTION
@@ -84,7 +98,7 @@ def mse_loss(prediction: Tensor, target: Any, reduction: str = "mean") -> Tensor
 def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tensor:
     """-log softmax(logits)[target] per row; logits (N, C), targets int (N,)."""
     ### BEGIN SOLUTION
-    _check_reduction("cross_entropy", reduction)
+    _check_reduction("cross_entropy", reduction, logits)
     targets = class_indices("cross_entropy", logits, targets)
     shifted = logits.data - logits.data.max(axis=1, keepdims=True)
     picked = shifted[np.arange(len(targets)), targets]
@@ -97,7 +111,7 @@ def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tens
 def binary_cross_entropy(probs: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """-(y log p + (1-y) log(1-p)) for probabilities p in [0, 1]; logs floored at -100."""
     ### BEGIN SOLUTION
-    _check_reduction("binary_cross_entropy", reduction)
+    _check_reduction("binary_cross_entropy", reduction, probs)
     target = _check_same_shape("binary_cross_entropy", probs, target)
     p = probs.data
     if p.size and (p.min() < 0 or p.max() > 1):
@@ -118,7 +132,7 @@ def binary_cross_entropy_with_logits(
 ) -> Tensor:
     """BCE on raw scores x: max(x, 0) - x*y + log(1 + exp(-|x|)), finite for any x."""
     ### BEGIN SOLUTION
-    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    _check_reduction("binary_cross_entropy_with_logits", reduction, logits)
     target = _check_same_shape("binary_cross_entropy_with_logits", logits, target)
     x = logits.data
     out = _reduce(np.maximum(x, 0) - x * target + np.log1p(np.exp(-np.abs(x))), reduction)

@@ -58,8 +58,13 @@ class Optimizer:
     buffers: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, params: Iterable[Tensor], defaults: dict[str, Any]) -> None:
-        params = list(params)
         name = type(self).__name__
+        if isinstance(params, Tensor):  # iterating it would give its rows, not one parameter
+            raise TypeError(
+                f"{name}: params must be an iterable of Tensors such as model.parameters(), "
+                f"got a single Tensor of shape {params.shape}; pass [tensor]"
+            )
+        params = list(params)
         if not params:
             raise ValueError(
                 f"{name}: got an empty parameter list (did you pass model.parameters()?)"

@@ -16,6 +16,7 @@ forward of the segment) for not storing that segment's activations.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,10 +24,11 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from tinytorch.checks import check_callable, check_int
 from tinytorch.core.autograd import Function, enable_grad, no_grad, run_backward
 from tinytorch.core.graph_tools import graph_stats, optional_import
 from tinytorch.core.tensor import Tensor, get_rng
-from tinytorch.nn.layers import Module, ReLU, Sequential
+from tinytorch.nn.layers import Module, ReLU, Sequential, check_module
 from tinytorch.optim.optimizers import Optimizer
 
 Metric = Callable[[np.ndarray, np.ndarray], float]
@@ -53,9 +55,12 @@ def clip_grad_norm_(parameters: Any, max_norm: float, norm_type: float = 2.0) ->
     direction of the update is kept; only its length shrinks. Same rule as PyTorch:
     coefficient max_norm / (norm + 1e-6), applied only when it is below 1.
     """
+    if not (isinstance(max_norm, numbers.Real) and max_norm >= 0):  # NaN fails too
+        raise ValueError(
+            f"clip_grad_norm_: max_norm must be a number >= 0 (inf measures the norm without "
+            f"clipping, as in PyTorch), got {max_norm!r:.40}"
+        )
     ### BEGIN SOLUTION
-    if max_norm < 0:
-        raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
     grads = [p.grad.data for p in parameters if p.grad is not None]
     if not grads:
         return 0.0
@@ -114,9 +119,11 @@ class Trainer:
         progress: bool | Callable[..., Any] = True,
         on_step: Callable[[Module, np.ndarray], None] | None = None,
     ) -> None:
+        check_module("Trainer", model)
+        check_callable("Trainer", "optimizer.step", getattr(optimizer, "step", None))
         self.model = model
         self.optimizer = optimizer
-        self.loss_fn = loss_fn
+        self.loss_fn = check_callable("Trainer", "loss_fn", loss_fn)
         self.scheduler = scheduler
         self.max_grad_norm = max_grad_norm
         self.metrics = metrics or {}
@@ -149,10 +156,8 @@ class Trainer:
     ) -> History:
         """Train for ``epochs`` passes over (x, y); returns the History of every epoch."""
         _check_pairs("Trainer.fit", x, y)
-        if epochs < 1 or batch_size < 1:
-            raise ValueError(
-                f"Trainer.fit: epochs and batch_size must be >= 1, got {epochs} and {batch_size}"
-            )
+        check_int("Trainer.fit", "epochs", epochs, minimum=1)
+        check_int("Trainer.fit", "batch_size", batch_size, minimum=1)
         order_rng = np.random.default_rng(seed)
         steps = -(-len(x) // batch_size)
         bar = self._progress_bar(total=epochs * steps, unit="step")

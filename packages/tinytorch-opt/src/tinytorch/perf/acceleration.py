@@ -36,7 +36,7 @@ import numpy as np
 from tinytorch.core.autograd import is_autograd_active
 from tinytorch.core.tensor import Tensor, _data, record
 from tinytorch.nn.activations import GELU_C, gelu
-from tinytorch.nn.layers import GELU, Module
+from tinytorch.nn.layers import GELU, Module, check_module
 from tinytorch.perf.measure import format_seconds, time_call
 from tinytorch.perf.quantization import swap_modules
 from tinytorch.text.transformers import LayerNorm, LayerNormFunction
@@ -571,8 +571,7 @@ def accelerate(
     :class:`AccelerationWarning`. Checks run in eval mode (dropout off) and the modes are
     restored. With ``repeats`` > 0 the forward pass is timed before and after.
     """
-    if not isinstance(model, Module):
-        raise TypeError(f"accelerate: expects a Module, got {type(model).__name__}")
+    check_module("accelerate", model)
     if not sample:
         raise ValueError("accelerate: give a sample input to verify the swaps on")
     xs = tuple(x if isinstance(x, Tensor) else Tensor(x, dtype=np.asarray(x).dtype) for x in sample)

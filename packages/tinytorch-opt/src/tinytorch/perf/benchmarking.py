@@ -128,7 +128,10 @@ def t_quantile(p: float, df: float) -> float:
 
 
 def _samples(values: Sequence[float] | np.ndarray, what: str, minimum: int = 2) -> np.ndarray:
-    array = np.asarray(values, dtype=np.float64).reshape(-1)
+    try:
+        array = np.asarray(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise TypeError(f"{what}: samples must be numbers, got {values!r:.40}") from None
     if array.size < minimum:
         raise ValueError(f"{what}: needs at least {minimum} samples, got {array.size}")
     if not np.all(np.isfinite(array)):

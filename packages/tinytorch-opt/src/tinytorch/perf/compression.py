@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from tinytorch.core.autograd import Function, no_grad
-from tinytorch.core.tensor import Tensor, _data
+from tinytorch.core.tensor import NUMERIC_KINDS, Tensor, _data
 from tinytorch.nn.layers import Linear, Module, Parameter
 from tinytorch.nn.losses import class_indices
 from tinytorch.optim.optimizers import AdamW, Optimizer
@@ -92,6 +92,10 @@ def sparsity(x: Module | Tensor | np.ndarray) -> float:
             raise ValueError(f"sparsity: {type(x).__name__} has no Linear or Conv2d weights")
     else:
         arrays = [np.asarray(_data(x))]
+        if arrays[0].dtype.kind not in NUMERIC_KINDS:
+            raise TypeError(
+                f"sparsity: expected a Module, a Tensor or a numeric array, got {type(x).__name__}"
+            )
     ### BEGIN SOLUTION
     zeros = sum(int(np.count_nonzero(a == 0)) for a in arrays)
     return zeros / sum(a.size for a in arrays)

@@ -31,7 +31,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tinytorch.nn.layers import GELU, Dropout, Linear, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from tinytorch.checks import check_int
+from tinytorch.nn.layers import (
+    GELU,
+    Dropout,
+    Linear,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    check_positive,
+)
 from tinytorch.text.attention import MultiHeadAttention
 from tinytorch.text.embeddings import Embedding, LearnedPositionalEmbedding, PositionalEncoding
 from tinytorch.text.transformers import MLP, LayerNorm
@@ -64,6 +75,8 @@ def linear_flops(rows: int, in_features: int, out_features: int, bias: bool = Tr
     The matmul (rows, in) @ (in, out) costs 2*rows*in*out; the bias adds one FLOP per
     output element. Linear(784, 128) on a batch of 32: 32 * (2*784*128 + 128) = 6,426,624.
     """
+    check_int("linear_flops", "rows", rows, minimum=0)
+    check_positive("linear_flops", in_features=in_features, out_features=out_features)
     ### BEGIN SOLUTION
     return matmul_flops(rows, in_features, out_features) + (rows * out_features if bias else 0)
     ### END SOLUTION

@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tinytorch.checks import check_callable, check_int
+
 # ============================================================================= formatting
 
 
@@ -106,11 +108,10 @@ def time_call(fn: Callable[[], Any], warmup: int = 1, repeats: int = 5, number: 
     ``number`` back-to-back calls. ``time.perf_counter`` is the clock: monotonic, with the
     finest resolution the platform offers.
     """
-    if warmup < 0 or repeats < 1 or number < 1:
-        raise ValueError(
-            f"time_call: need warmup >= 0, repeats >= 1 and number >= 1, got "
-            f"warmup={warmup}, repeats={repeats}, number={number}"
-        )
+    check_callable("time_call", "fn", fn)
+    check_int("time_call", "warmup", warmup, minimum=0)
+    check_int("time_call", "repeats", repeats, minimum=1)
+    check_int("time_call", "number", number, minimum=1)
     ### BEGIN SOLUTION
     for _ in range(warmup):
         fn()

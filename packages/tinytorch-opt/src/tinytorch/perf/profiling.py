@@ -37,9 +37,10 @@ from typing import Any
 
 import numpy as np
 
+from tinytorch.checks import check_int
 from tinytorch.core.autograd import no_grad
 from tinytorch.core.tensor import Tensor
-from tinytorch.nn.layers import Module, Sequential
+from tinytorch.nn.layers import Module, Sequential, check_module
 from tinytorch.perf.flops import Call, flop_rule
 from tinytorch.perf.measure import (
     Timing,
@@ -92,8 +93,7 @@ def leaves(model: Module) -> list[tuple[str, Any]]:
 
 
 def _leaves(model: Module) -> list[_Leaf]:
-    if not isinstance(model, Module):
-        raise TypeError(f"profiler: expects a Module, got {type(model).__name__}")
+    check_module("profiler", model)
     found: list[_Leaf] = []
     seen: set[int] = set()
     stack = [(type(model).__name__, model, True)]
@@ -386,10 +386,8 @@ class Profiler:
     def __init__(
         self, warmup: int = 2, repeats: int = 10, memory: bool = True, grad: bool = False
     ) -> None:
-        if warmup < 0 or repeats < 1:
-            raise ValueError(
-                f"Profiler: need warmup >= 0 and repeats >= 1, got {warmup} and {repeats}"
-            )
+        check_int("Profiler", "warmup", warmup, minimum=0)
+        check_int("Profiler", "repeats", repeats, minimum=1)
         self.warmup = warmup
         self.repeats = repeats
         self.memory = memory

@@ -50,8 +50,8 @@ from typing import Any
 import numpy as np
 
 from tinytorch.core.autograd import no_grad
-from tinytorch.core.tensor import Tensor, _data
-from tinytorch.nn.layers import Linear, Module
+from tinytorch.core.tensor import NUMERIC_KINDS, Tensor, _data
+from tinytorch.nn.layers import Linear, Module, check_module
 from tinytorch.perf.flops import conv2d_rule, linear_rule, register_flops
 from tinytorch.vision.spatial import Conv2d, as_pair, conv2d, conv_output_size, im2col
 
@@ -65,8 +65,15 @@ OBSERVERS = ("minmax", "percentile")
 QParams = tuple[np.ndarray, np.ndarray]  # (scale float32, zero_point int32)
 
 
-def _array(x: Any) -> np.ndarray:
-    return np.asarray(_data(x))
+def _array(op: str, x: Any) -> np.ndarray:
+    """``x`` (a Tensor, array or number) as a NumPy array of numbers, or an error naming ``op``."""
+    array = np.asarray(_data(x))
+    if array.dtype.kind not in NUMERIC_KINDS:
+        raise TypeError(
+            f"{op}: expected numbers (a Tensor or a numeric array), got {type(x).__name__} "
+            f"of dtype {array.dtype}"
+        )
+    return array
 
 
 def _along(param: np.ndarray, axis: int | None, ndim: int) -> np.ndarray:
@@ -159,7 +166,7 @@ def quantize(x: Any, scale: Any, zero_point: Any, axis: int | None = None) -> np
     saturate at −128 or 127 (never wrap around, as a bare ``astype(np.int8)`` would).
     Returns an int8 array of ``x``'s shape: 1 byte per element instead of 4.
     """
-    x = _array(x)
+    x = _array("quantize", x)
     scale, zero_point = _check_qparams("quantize", x.shape, scale, zero_point, axis)
     ### BEGIN SOLUTION
     q = np.round(x / scale) + zero_point
@@ -172,7 +179,7 @@ def dequantize(q: Any, scale: Any, zero_point: Any, axis: int | None = None) -> 
 
     The subtraction happens in int32: q − z can reach 255 in magnitude, outside int8.
     """
-    q = _array(q)
+    q = _array("dequantize", q)
     scale, zero_point = _check_qparams("dequantize", q.shape, scale, zero_point, axis)
     ### BEGIN SOLUTION
     return ((q.astype(np.int32) - zero_point) * scale).astype(np.float32)
@@ -185,7 +192,7 @@ def channel_range(x: Any, axis: int | None = None) -> tuple[np.ndarray, np.ndarr
     Per channel reduces over every other axis: a Linear weight (in, out) with axis=1 gives
     one range per output neuron; a Conv2d weight (C_out, C_in, K, K) with axis=0 one per filter.
     """
-    x = _array(x)
+    x = _array("channel_range", x)
     if x.size == 0:
         raise ValueError(f"channel_range: empty input of shape {x.shape}")
     if axis is not None and not -x.ndim <= axis < x.ndim:
@@ -280,7 +287,7 @@ class MinMaxObserver:
 
     def observe(self, x: Any) -> None:
         """Fold one batch into the running range."""
-        x = _array(x)
+        x = _array(f"{type(self).__name__}.observe", x)
         if x.size == 0:
             raise ValueError(f"{type(self).__name__}.observe: empty batch of shape {x.shape}")
         ### BEGIN SOLUTION
@@ -325,7 +332,9 @@ class PercentileObserver(MinMaxObserver):
 
     def observe(self, x: Any) -> None:
         super().observe(x)
-        self.values.append(np.array(_array(x), dtype=np.float32).reshape(-1))
+        self.values.append(
+            np.array(_array("PercentileObserver.observe", x), dtype=np.float32).reshape(-1)
+        )
 
     def range(self) -> tuple[float, float]:
         self._check_observed()
@@ -349,14 +358,14 @@ def _batches(data: Any, batch_size: int) -> Iterator[np.ndarray]:
     DataLoader over (image, label) pairs yields).
     """
     if isinstance(data, (Tensor, np.ndarray)):
-        data = _array(data)
+        data = _array("Calibrator", data)
         if data.ndim == 0 or len(data) == 0:
             raise ValueError(f"calibration data must hold at least one sample, got {data.shape}")
         for start in range(0, len(data), batch_size):
             yield data[start : start + batch_size]
         return
     for batch in data:
-        yield _array(batch[0] if isinstance(batch, (tuple, list)) else batch)
+        yield _array("Calibrator", batch[0] if isinstance(batch, (tuple, list)) else batch)
 
 
 # competency: efficiency/optimizes
@@ -453,7 +462,7 @@ def _check_compute(op: str, compute: str) -> None:
 def _float_bias(bias: Any, size: int, op: str) -> np.ndarray | None:
     if bias is None:
         return None
-    bias = np.array(_array(bias), dtype=np.float32)
+    bias = np.array(_array(op, bias), dtype=np.float32)
     if bias.shape != (size,):
         raise ValueError(f"{op}: bias must have shape ({size},), got {bias.shape}")
     return bias
@@ -506,7 +515,7 @@ class QuantizedLinear(Module):
         return cls(weight, linear.bias, input_qparams, compute)
 
     def forward(self, x: Tensor) -> Tensor:
-        x = _array(x)
+        x = _array("QuantizedLinear.forward", x)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
             raise ValueError(
                 f"QuantizedLinear.forward: input shape {x.shape} does not end in "
@@ -598,7 +607,7 @@ class QuantizedConv2d(Module):
         return cls(weight, conv.bias, conv.stride, conv.padding, input_qparams, compute)
 
     def forward(self, x: Tensor) -> Tensor:
-        x = _array(x)
+        x = _array("QuantizedConv2d.forward", x)
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(
                 f"QuantizedConv2d.forward: expects (batch, {self.in_channels}, height, width), "
@@ -712,6 +721,7 @@ def model_size_bytes(model: Module, weights_only: bool = False) -> int:
     ``weights_only``: just the weight values of Linear/Conv2d layers (4 bytes each as
     float32, 1 as int8), the number behind "4× smaller weights".
     """
+    check_module("model_size_bytes", model)
     ### BEGIN SOLUTION
     total, seen = 0, set()
     for module in model.modules():
