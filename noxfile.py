@@ -3,6 +3,7 @@
     nox                       what CI runs: tests, tooling, integration, lint, docs, lessons,
                               milestones
     nox -s tests              each tier in a fresh venv holding only it and its lower tiers
+    nox -s hypothesis         each tier's op properties, searched harder (not in the default)
     nox -s lint               ruff + import-linter (curriculum order, tier boundaries)
     nox -s integration        cross-tier tests against built wheels
     nox -s docs               the Sphinx site, warnings as errors (nox -s lessons runs lessons)
@@ -10,6 +11,7 @@
     nox -s milestone-tests    tests of the milestones' reporting: figures, progress, data
     nox -s build              wheel + sdist of every tier into dist/
     nox -s bench -- foundation   benchmarks that print ratios (never timed assertions)
+    nox -s bench -- --compare-torch   tinytorch beside PyTorch CPU, one thread each
 
 Sessions use the Python running nox (no interpreter downloads) and uv when available.
 """
@@ -77,6 +79,20 @@ def tests(session: nox.Session, tier: str) -> None:
 
 
 @nox.session
+@nox.parametrize("tier", TIERS)
+def hypothesis(session: nox.Session, tier: str) -> None:
+    """A tier's op properties (tests/test_op_properties.py) under hypothesis's ``thorough``
+    profile: 400 examples per property instead of the default sessions' 12."""
+    install_tier(session, tier)
+    session.install("pytest>=8", "hypothesis>=6")
+    session.chdir(tier_path(tier))
+    session.run(
+        "pytest", "tests/test_op_properties.py", "-q", "-p", "no:cacheprovider", *session.posargs,
+        env={"HYPOTHESIS_PROFILE": "thorough"},
+    )  # fmt: skip
+
+
+@nox.session
 def tooling(session: nox.Session) -> None:
     """Tests of the repository's own tooling (layering contracts, course tools)."""
     install_tier(session, "foundation", editable=True)
@@ -123,10 +139,20 @@ def build(session: nox.Session) -> None:
         session.run("python", "-m", "build", "--outdir", str(ROOT / "dist"), tier_path(tier))
 
 
+# PyTorch for ``nox -s bench -- --compare-torch`` only (never a tier dependency): the CPU
+# build that pip finds on this machine's disk (uv would fetch a multi-GB CUDA build instead).
+TORCH = "torch==2.13.0"
+
+
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks: ``nox -s bench -- foundation`` (default: every tier that exists).
+    """Benchmarks: ``nox -s bench -- foundation`` (default: every tier, then ``torch``).
 
+    ``nox -s bench -- torch``: tinytorch beside PyTorch CPU, one thread each, every row
+    with its twin (benchmarks/bench_torch.py; writes a JSON record to build/bench/).
+    ``nox -s bench -- --compare-torch``: the same with PyTorch installed in the bench venv
+    (``torch`` alone runs only the tinytorch column when PyTorch is absent; ``--quick``
+    takes fewer rounds).
     ``nox -s bench -- m3 [--data-dir DIR]``: Milestone 3 beside its PyTorch twin
     (benchmarks/bench_m3_twin.py; PyTorch's side runs when torch is installed in the venv).
     ``nox -s bench -- grading``: the grader on a tier and on a batch of 20 submissions
@@ -143,11 +169,19 @@ def bench(session: nox.Session) -> None:
         grading = ROOT / "benchmarks" / "bench_grading.py"
         session.run("python", str(grading), env={"PYTHONPATH": COURSE_PATH})
         return
-    tiers = session.posargs or TIERS
-    install_tier(session, max(tiers, key=TIERS.index))
-    session.install("tqdm")
-    for tier in tiers:
-        session.run("python", str(ROOT / "benchmarks" / f"bench_{tier}.py"))
+    compare_torch = "--compare-torch" in session.posargs
+    options = [arg for arg in session.posargs if arg.startswith("-") and arg != "--compare-torch"]
+    names = [arg for arg in session.posargs if not arg.startswith("-")]
+    names = names or (["torch"] if compare_torch else [*TIERS, "torch"])
+    tiers = [name for name in names if name != "torch"]
+    install_tier(session, TIERS[-1] if "torch" in names else max(tiers, key=TIERS.index))
+    session.install("tqdm", "threadpoolctl")
+    if compare_torch:
+        session.install("pip")  # pip, not uv: it reads the machine's pip configuration
+        session.run("python", "-m", "pip", "install", "--quiet", TORCH)
+    for name in names:  # options (e.g. --quick) are bench_torch.py's
+        extra = options if name == "torch" else []
+        session.run("python", str(ROOT / "benchmarks" / f"bench_{name}.py"), *extra)
 
 
 @nox.session
@@ -225,6 +259,7 @@ def docs(session: nox.Session) -> None:
     errors; then its pages in headless Chromium (tests/site)."""
     install_tier(session, TIERS[-1])  # the API reference documents every tier of the tree
     session.install(
+        "hypothesis>=6",  # what tinytorch.testing_strategies' API page imports
         "sphinx>=7.2",
         "myst-parser>=3",
         "pydata-sphinx-theme>=0.15",

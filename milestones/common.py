@@ -235,6 +235,13 @@ class Result:
     checks: list[Check] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
+    cpu_started: float = field(default_factory=time.process_time)
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds this milestone has used so far: what a time bar checks. On a machine
+        shared with other work (or running two milestones at once) wall time counts the
+        waiting too; the milestones train on one thread, so on an idle core both agree."""
+        return time.process_time() - self.cpu_started
 
     def check(self, name: str, value: float, bar: float | None, at_least: bool = True) -> None:
         """Record a check; ``bar=None`` records a measurement that passes or fails nothing."""
@@ -270,6 +277,7 @@ class Result:
                 "checks": {c.name: c.as_dict() for c in self.checks},
                 "seeds": self.seeds,
                 "wall_time_s": round(wall, 2),
+                "cpu_time_s": round(self.cpu_seconds(), 2),
                 "versions": tier_versions(),
                 "details": self.details,
             },

@@ -264,7 +264,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     tell(TITLE, STORY)
     result = Result(NAME, TITLE, seeds=[args.seed])
-    started = time.perf_counter()
 
     setup, about, (x_train, y_train, x_test, y_test) = load(args.data_dir, args.seed, args.bar)
     if args.epochs:
@@ -287,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         scores[name], curves[name] = train(model, setup, data, args.seed, desc=name)
         seconds[name] = time.perf_counter() - start
         print(f"  {name}: test accuracy {scores[name]:.2%} ({seconds[name]:.1f} s)")
-    elapsed = time.perf_counter() - started
+    elapsed = result.cpu_seconds()
 
     print(f"\n  {'model':<6}{'parameters':>12}{'test accuracy':>16}{'train time':>13}")
     for name in models:
@@ -296,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     if setup.margin is not None:
         result.check("CNN minus MLP test accuracy", scores["CNN"] - scores["MLP"], setup.margin)
     if setup.time_limit is not None:
-        result.check("wall time (s)", elapsed, setup.time_limit, at_least=False)
+        result.check("CPU time (s)", elapsed, setup.time_limit, at_least=False)
     result.details.update(
         dataset=about,
         accuracy=scores,

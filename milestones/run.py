@@ -1,8 +1,13 @@
 """Run the historical milestones: ``nox -s milestone [-- 3 | m03_1986_mlp | --list]``.
 
 Each milestone runs in its own process (a crash or a missed bar in one cannot hide
-another), in order, and a summary table closes the run. A milestone whose tier is not
-installed is reported as not available — not as failed.
+another), and a summary table closes the run. A milestone whose tier is not installed is
+reported as not available — not as failed.
+
+Every milestone trains on one BLAS thread, so on a machine with several cores ``--jobs``
+of them run at once (default: two, or one on a single core), the later, larger ones
+started first; each one's output is printed whole when it ends. ``--jobs 1`` runs them
+in order with their output live.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from tinytorch_learn.curriculum import CurriculumError, Milestone, load
@@ -79,15 +86,23 @@ def list_milestones() -> None:
         print(f"{m.number:<3}{m.name:<24}{m.tier:<12}{status}")
 
 
-def run(milestone: Milestone, extra: list[str]) -> tuple[str, float, list[str]]:
-    """Run one milestone script; returns (status, seconds, one line per check)."""
+def run(
+    milestone: Milestone, extra: list[str], log: Path | None = None
+) -> tuple[str, float, list[str]]:
+    """Run one milestone script (its output into ``log`` if given, else to the terminal);
+    returns (status, seconds, one line per check)."""
     if not available(milestone):
         return "not available", 0.0, [f"needs {needs(milestone)}"]
     result_file = RESULTS / f"{milestone.slug}.json"
     result_file.unlink(missing_ok=True)
     start = time.perf_counter()
     # The caller's folder stays the working folder: every path a milestone prints is relative to it.
-    code = subprocess.call([sys.executable, str(script(milestone)), *extra], env=ENV)
+    command = [sys.executable, str(script(milestone)), *extra]
+    if log is None:
+        code = subprocess.call(command, env=ENV)
+    else:
+        with log.open("wb") as out:
+            code = subprocess.call(command, env=ENV, stdout=out, stderr=subprocess.STDOUT)
     seconds = time.perf_counter() - start
     if not result_file.exists():
         return "FAILED", seconds, [f"crashed (exit code {code}) before reporting"]
@@ -96,14 +111,45 @@ def run(milestone: Milestone, extra: list[str]) -> tuple[str, float, list[str]]:
         f"{name}: {c['value']:.4g}" + (f" (bar {c['rule']} {c['bar']:.4g})" if c["rule"] else "")
         for name, c in report["checks"].items()  # JSON keeps the order the checks were made in
     ]
+    if "cpu_time_s" in report:
+        lines.append(f"CPU time: {report['cpu_time_s']:.1f} s (wall {seconds:.1f} s)")
     status = {True: "passed", False: "FAILED", None: "measured"}[report["passed"]]
     return ("FAILED" if code else status), seconds, lines
+
+
+def run_all(chosen: list[Milestone], extra: list[str], jobs: int) -> list[tuple]:
+    """Run ``chosen``, ``jobs`` at a time; rows (milestone, status, seconds, lines) in order."""
+    if jobs <= 1 or len(chosen) <= 1:
+        return [(m, *run(m, extra)) for m in chosen]
+    print(
+        f"Running {len(chosen)} milestones, {jobs} at a time; the output of each follows "
+        "when it ends.",
+        flush=True,
+    )
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(jobs) as pool:
+        logs = {m: Path(tmp) / f"{m.slug}.log" for m in chosen}
+        # Later milestones train larger models: starting them first keeps every core busy.
+        futures = {pool.submit(run, m, extra, logs[m]): m for m in reversed(chosen)}
+        for future in as_completed(futures):
+            milestone = futures[future]
+            results[milestone] = future.result()
+            if logs[milestone].exists():
+                sys.stdout.write(logs[milestone].read_text(encoding="utf-8", errors="replace"))
+                sys.stdout.flush()
+    return [(m, *results[m]) for m in chosen]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run TinyTorch's historical milestones.")
     parser.add_argument("milestones", nargs="*", help="numbers or names (default: all)")
     parser.add_argument("--list", action="store_true", help="list milestones and exit")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="milestones run at once, one BLAS thread each (default: 2 on 2+ cores)",
+    )
     args, extra = parser.parse_known_args(argv)
     if args.list:
         list_milestones()
@@ -113,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(
             "run.py: options for a milestone (e.g. --data-dir) need exactly one milestone"
         )
-    rows = [(m, *run(m, extra)) for m in chosen]
+    rows = run_all(chosen, extra, args.jobs)
     print("\n" + "=" * 78 + "\nSummary\n" + "=" * 78)
     for m, status, seconds, lines in rows:
         print(f"M{m.number} {m.name:<18} {status:<14} {seconds:6.1f} s")

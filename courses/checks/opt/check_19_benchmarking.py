@@ -7,6 +7,7 @@ any correct interval or test must satisfy rather than at exact bounds.
 import numpy as np
 
 from tinytorch.perf.benchmarking import (
+    benchmark_interleaved,
     bootstrap_interval,
     permutation_test,
     system_metadata,
@@ -67,4 +68,17 @@ def check_system_metadata():
         "keys": sorted(meta),
         "cpu_count": isinstance(meta["cpu_count"], int) and meta["cpu_count"] > 0,
         "numpy": meta["numpy"] == np.__version__,
+    }
+
+
+def check_benchmark_interleaved():
+    """Alternating rounds: the call order, and one result per function with its samples."""
+    calls = []
+    results = benchmark_interleaved(
+        {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, warmup=1, repeats=2
+    )
+    return {
+        "order": "".join(calls),
+        "names": [r.name for r in results.values()],
+        "samples": [len(r.samples) for r in results.values()],
     }

@@ -72,9 +72,11 @@ rng = np.random.default_rng(0)
 #
 # Everything you write lives in **`tinytorch/text/transformers.py`**:
 #
-# - `LayerNormFunction.forward`: per row, subtract the mean, divide by
-#   √(variance + eps), then scale and shift; keep the mean and 1/σ of each row for
-#   backward (two numbers per row, not a full-size array).
+# - `layer_norm_arrays`: per row, subtract the mean, divide by √(variance + eps), then
+#   scale and shift; return the output with the mean and 1/σ of each row (means as sums
+#   over the count: `np.mean` costs microseconds per call in Python overhead alone).
+# - `LayerNormFunction.forward`: run `layer_norm_arrays` and keep the mean and 1/σ of
+#   each row for backward (two numbers per row, not a full-size array).
 # - `LayerNormFunction.backward`: recompute x̂ = (x − mean)/σ, then with g = dy·weight,
 #   dx = (g − mean(g) − x̂·mean(g·x̂)) / σ; dweight and dbias summed over the rows.
 # - `LayerNorm.forward`: apply the Function over the last `len(normalized_shape)` axes
@@ -87,7 +89,8 @@ rng = np.random.default_rng(0)
 # - `GPT.forward`: the head on top of `features`: logits (B, T, vocab_size).
 # - `GPT.generate`: extend a prompt one token at a time from the last position's
 #   logits, greedy at temperature 0, else sampled (optionally among the top k), in eval
-#   mode without recording a graph, stopping rows that produced `eos_id`.
+#   mode without recording a graph, stopping rows that produced `eos_id`; with caches,
+#   the steps after the prompt call `decode(ids, position)` when one is given.
 # - `GPT.kv_cache_bytes`: 2 × layers × batch × context × d_model × itemsize.
 # - `GPT.memory_profile`: one row per layer with its parameters, the keys and values a
 #   block would keep for a given context, and its attention scores.

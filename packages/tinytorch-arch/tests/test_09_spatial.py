@@ -358,6 +358,23 @@ class TestPooling:
         max_pool2d(x, 2).backward(np.ones((1, 1, 1, 1)))
         np.testing.assert_array_equal(x.grad.data[0, 0], [[1, 0], [0, 0]])
 
+    @pytest.mark.parametrize(("kernel", "stride"), POOL_CONFIGS)
+    def test_max_pool_gradient_is_the_same_whatever_the_memory_layouts(self, rng, kernel, stride):
+        # After a Conv2d the input is stored channel-first; the gradient may arrive in
+        # another layout (here: strided, from a larger array). Same numbers either way.
+        data = rng.standard_normal((3, 2, 7, 6))  # (C, B, H, W) in memory
+        grad_shape = max_pool2d(Tensor(data.transpose(1, 0, 2, 3)), kernel, stride).shape
+        wide = rng.standard_normal((*grad_shape[:3], 2 * grad_shape[3]))
+        grads = []
+        for x in (np.ascontiguousarray(data.transpose(1, 0, 2, 3)), data.transpose(1, 0, 2, 3)):
+            t = f64(x)
+            max_pool2d(t, kernel, stride).backward(wide[..., ::2])
+            grads.append(t.grad.data)
+        np.testing.assert_array_equal(grads[0], grads[1])
+        x = f64(np.ascontiguousarray(data.transpose(1, 0, 2, 3)))
+        max_pool2d(x, kernel, stride).backward(np.ascontiguousarray(wide[..., ::2]))
+        np.testing.assert_array_equal(x.grad.data, grads[0])
+
     def test_avg_pool_spreads_the_gradient_evenly(self):
         x = f64(np.zeros((1, 1, 4, 4)))
         avg_pool2d(x, 2).sum().backward()

@@ -40,6 +40,7 @@ from tinytorch.testing import (
     REDUCTIONS,
     TwoHeads,
     case_ids,
+    check_gradients,
     check_op,
     np_log_softmax,
     op_cases,
@@ -52,12 +53,6 @@ FOUNDATION = op_cases(range(1, 8))
 def _autograd_on() -> None:
     """Every test here needs gradients; ``enable_autograd`` is idempotent."""
     enable_autograd()
-
-
-def check_gradients(fn: Callable[..., Tensor], *arrays: np.ndarray) -> None:
-    """gradcheck ``fn`` with respect to every array, as float64 tensors requiring grad."""
-    inputs = [Tensor(a, requires_grad=True, dtype=np.float64) for a in arrays]
-    assert gradcheck(fn, inputs)
 
 
 # ========================================================================== every op

@@ -82,9 +82,10 @@ rng = np.random.default_rng(0)
 #
 # - `KVCache.__init__`: allocate `keys` and `values`, each (batch, heads, max_len,
 #   head_dim), once, and start the write position at 0.
-# - `KVCache.update`: write this step's keys and values at the write position (refusing,
-#   with a message that says what to do, to run past `max_len`), advance the position,
-#   and return every position filled so far as views of the buffers.
+# - `KVCache.append`: write this step's keys and values (plain arrays) at the write
+#   position (refusing, with a message that says what to do, to run past `max_len`),
+#   advance the position, and return every position filled so far as views of the
+#   buffers; `KVCache.update` does the same for Tensors, through `append`.
 # - `KVCache.reset`: forget every position, keep the buffers.
 # - `make_caches`: one cache per transformer block, shaped like its attention, in the
 #   model's dtype.
@@ -95,6 +96,12 @@ rng = np.random.default_rng(0)
 # - `generate_cached`: size one cache per layer to the positions the generation runs and
 #   hand them to `GPT.generate(..., caches=...)`, whose loop runs the prompt once and then
 #   feeds one token per step at its position: the sampling loop exists once, in Module 13.
+#   Each step after the prompt goes through `decode_token` (passed as `decode=`) when
+#   `has_lean_path(model)` says it computes what the model's forward pass does.
+# - `decode_token`: one token per row through the model on the parameters' arrays —
+#   embedding and position, then per block x += Attn(LN1(x)) (appending to the layer's
+#   cache) and x += MLP(LN2(x)), then the final LayerNorm and the head: the forward
+#   pass's numbers without a Tensor, a Module call and a graph decision per op.
 # - `growth_exponent`: the slope of log(time) against log(n).
 #
 # `KVCache`'s checks, `KVCacheMemory`, `time_generation` and `scaling_table` are given.
@@ -229,7 +236,9 @@ for batch, (slow, fast) in by_batch.items():
 # token passes. Below the ratio: the cache removes repeated passes, not each step's
 # fixed cost (calling every layer, checks, small matrix products), which a one-token
 # step is mostly made of; by Amdahl's law (Module 14) that untouched part caps the
-# gain, and it matters most for one short sequence. Above the ratio: an uncached step
+# gain, and it matters most for one short sequence (`decode_token` shrinks it by doing
+# each step's arithmetic on plain arrays, but its ~140 NumPy calls per step remain).
+# Above the ratio: an uncached step
 # over T tokens also computes T × T attention scores per head, while a cached step
 # scores one query against T keys, so the uncached work per pass grows with the length
 # (its time grows faster than n²); with four sequences per step every uncached step

@@ -88,6 +88,9 @@ rng = np.random.default_rng(0)
 #   the shuffled difference of medians reaches the observed one.
 # - `system_metadata`: Python, NumPy, the BLAS and its threads, thread variables, CPUs,
 #   machine, OS, the tier versions and the UTC time.
+# - `benchmark_interleaved`: time several functions round by round (each once per round,
+#   in order, after the warm-up rounds), so a burst of load elsewhere lands on all of
+#   them alike; summarize each one's samples.
 #
 # `regularized_beta`, `BenchmarkResult`, `summarize`, `benchmark`, `compare` and the
 # BLAS and version helpers are given.

@@ -10,6 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+# Imported for its settings: hypothesis's profile (ci, or HYPOTHESIS_PROFILE=thorough) for
+# every property of this tier, and hypothesis's caches kept out of the tree under test.
+from tinytorch import testing_strategies  # noqa: F401
 from tinytorch.core import manual_seed
 from tinytorch.datasets import load_tinydigits
 from tinytorch.nn import CrossEntropyLoss, Dropout, Linear, ReLU, Sequential

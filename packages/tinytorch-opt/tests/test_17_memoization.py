@@ -17,13 +17,16 @@ import pytest
 from tinytorch.core import Tensor, manual_seed, no_grad
 from tinytorch.nn import CrossEntropyLoss
 from tinytorch.optim import AdamW
+from tinytorch.perf import memoization
 from tinytorch.perf.measure import Timing
 from tinytorch.perf.memoization import (
     GenerationTiming,
     KVCache,
     KVCacheMemory,
+    decode_token,
     generate_cached,
     growth_exponent,
+    has_lean_path,
     kv_cache_memory,
     make_caches,
     scaling_table,
@@ -198,15 +201,74 @@ class TestGenerateCached:
     def test_the_prompt_runs_once_then_one_token_per_step(self, monkeypatch):
         model = small_gpt()
         seen = []
-        forward = GPT.forward
+        forward, decode = GPT.forward, memoization.decode_token
 
-        def spy(self, ids, caches=None, start_pos=0):
-            seen.append((np.shape(ids), start_pos, caches is not None))
+        def spy_forward(self, ids, caches=None, start_pos=0):
+            seen.append(("forward", np.shape(ids), start_pos, caches is not None))
             return forward(self, ids, caches, start_pos)
 
-        monkeypatch.setattr(GPT, "forward", spy)
+        def spy_decode(model, caches, ids, position):
+            seen.append(("decode", np.shape(ids), position, [c.position for c in caches]))
+            return decode(model, caches, ids, position)
+
+        monkeypatch.setattr(GPT, "forward", spy_forward)
+        monkeypatch.setattr(memoization, "decode_token", spy_decode)
         generate_cached(model, np.array([[1, 2, 3], [4, 5, 6]]), 4)
-        assert seen == [((2, 3), 0, True), ((2, 1), 3, True), ((2, 1), 4, True), ((2, 1), 5, True)]
+        assert seen == [
+            ("forward", (2, 3), 0, True),  # the prompt fills the caches
+            ("decode", (2, 1), 3, [3, 3]),  # then one token per step, on the lean path
+            ("decode", (2, 1), 4, [4, 4]),
+            ("decode", (2, 1), 5, [5, 5]),
+        ]
+
+    @pytest.mark.parametrize(
+        ("d_model", "heads", "batch", "positional"),
+        [(16, 2, 1, "learned"), (15, 3, 3, "learned"), (12, 4, 2, "sinusoidal")],
+    )
+    def test_decode_token_is_the_full_forward_pass_of_one_token(
+        self, rng, d_model, heads, batch, positional
+    ):
+        model = GPT(13, d_model, heads, n_layers=2, max_len=9, positional=positional).double()
+        ids = rng.integers(0, 13, (batch, 9))
+        with no_grad():
+            full = model(ids).data
+            caches = make_caches(model, batch)
+            model(ids[:, :5], caches=caches)
+            steps = [decode_token(model, caches, ids[:, t : t + 1], t) for t in range(5, 9)]
+        assert [c.position for c in caches] == [9, 9]
+        np.testing.assert_allclose(np.stack(steps, axis=1), full[:, 5:], rtol=1e-10, atol=1e-12)
+
+    @pytest.mark.parametrize("batch", [1, 8])
+    def test_the_lean_path_gives_the_uncached_tokens_at_milestone_size(self, rng, batch):
+        manual_seed(0)
+        model = GPT(vocab_size=1000, d_model=64, n_heads=4, n_layers=2, max_len=64)
+        prompts = rng.integers(0, 1000, (batch, 8))
+        assert has_lean_path(model)
+        np.testing.assert_array_equal(
+            generate_cached(model, prompts, 56), model.generate(prompts, 56, temperature=0.0)
+        )
+
+    def test_a_hooked_or_swapped_layer_keeps_the_full_forward_pass(self):
+        model = small_gpt()
+        prompt = np.array([[1, 2, 3]])
+        expected = model.generate(prompt, 6, temperature=0.0)
+        handle = model.blocks[1].mlp.fc.register_forward_hook(lambda m, args, out: out * 0.5)
+        assert not has_lean_path(model)
+        np.testing.assert_array_equal(
+            generate_cached(model, prompt, 6), model.generate(prompt, 6, temperature=0.0)
+        )
+        handle.remove()
+
+        class Scaled(type(model.head)):
+            pass
+
+        swapped = small_gpt()
+        swapped.head.__class__ = Scaled
+        assert has_lean_path(model) and not has_lean_path(swapped)
+        np.testing.assert_array_equal(
+            generate_cached(swapped, prompt, 6), swapped.generate(prompt, 6, temperature=0.0)
+        )
+        np.testing.assert_array_equal(generate_cached(model, prompt, 6), expected)
 
     def test_top_k_sampling_is_reproducible_with_a_seed_and_matches_uncached(self):
         model = small_gpt(dtype=np.float64)

@@ -20,6 +20,7 @@ from tinytorch.perf.benchmarking import (
     BenchmarkResult,
     Comparison,
     benchmark,
+    benchmark_interleaved,
     bootstrap_interval,
     compare,
     permutation_test,
@@ -198,6 +199,25 @@ def test_benchmark_warms_up_repeats_and_summarizes() -> None:
     assert result.ci_low <= result.median <= result.ci_high
     with pytest.raises(ValueError, match="repeats >= 2"):
         benchmark(work, repeats=1)
+
+
+def test_benchmark_interleaved_alternates_the_functions_round_by_round() -> None:
+    calls = []
+    results = benchmark_interleaved(
+        {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
+        warmup=1,
+        repeats=3,
+        number=2,
+    )
+    assert calls == ["a", "a", "b", "b"] * 4  # one warm-up round, then three timed ones
+    assert list(results) == ["a", "b"]
+    for name, result in results.items():
+        assert isinstance(result, BenchmarkResult) and result.name == name
+        assert len(result.samples) == 3 and result.warmup == 1 and result.number == 2
+    with pytest.raises(ValueError, match="repeats >= 2"):
+        benchmark_interleaved({"a": lambda: None}, repeats=1)
+    with pytest.raises(ValueError, match="at least one"):
+        benchmark_interleaved({})
 
 
 # ============================================================================= compare()

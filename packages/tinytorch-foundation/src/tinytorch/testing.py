@@ -127,21 +127,32 @@ def check_forward(
     arrays, constants = case.sample(rng)
     tensors = [Tensor(a, requires_grad=requires_grad, dtype=dtype) for a in arrays]
     out = case(*tensors, **constants)
-    expected = case.reference(*arrays, **constants)
-    tolerance = 1e-5 if np.dtype(dtype) == np.float32 else 1e-10
-    assert isinstance(out, Tensor), f"{case}: returned {type(out).__name__}, not a Tensor"
-    assert out.shape == np.shape(expected), f"{case}: shape {out.shape} != {np.shape(expected)}"
-    np.testing.assert_allclose(
-        out.data, expected, rtol=tolerance, atol=tolerance, err_msg=str(case)
-    )
+    check_values(str(case), out, case.reference(*arrays, **constants), dtype)
     return out
+
+
+def check_values(name: str, out: Any, expected: Any, dtype: Any = np.float64) -> None:
+    """``out`` is a Tensor of ``expected``'s shape holding its values (a float64 reference).
+
+    The tolerance follows the dtype the op ran in: 1e-5 for float32, 1e-10 for float64
+    (integer results must be exact). NaN matches NaN.
+    """
+    tolerance = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-10}.get(np.dtype(dtype), 0)
+    assert isinstance(out, Tensor), f"{name}: returned {type(out).__name__}, not a Tensor"
+    assert out.shape == np.shape(expected), f"{name}: shape {out.shape} != {np.shape(expected)}"
+    np.testing.assert_allclose(out.data, expected, rtol=tolerance, atol=tolerance, err_msg=name)
 
 
 def check_gradient(case: OpCase, rng: np.random.Generator) -> None:
     """gradcheck ``case`` with respect to every input, as float64 Tensors (Module 05)."""
     arrays, constants = case.sample(rng)
+    check_gradients(lambda *tensors: case(*tensors, **constants), *arrays)
+
+
+def check_gradients(fn: Callable[..., Tensor], *arrays: np.ndarray) -> None:
+    """gradcheck ``fn`` with respect to every array, as float64 Tensors requiring grad."""
     inputs = [Tensor(a, requires_grad=True, dtype=np.float64) for a in arrays]
-    assert gradcheck(lambda *tensors: case(*tensors, **constants), inputs)
+    assert gradcheck(fn, inputs)
 
 
 def check_op(case: OpCase, rng: np.random.Generator) -> None:
@@ -648,6 +659,13 @@ def op_cases(modules: Iterable[int] | None = None) -> list[OpCase]:
     return [case for case in cases if wanted is None or case.module in wanted]
 
 
+def op_case(name: str) -> OpCase:
+    """The row called ``name``, from every installed tier: its call and reference work for
+    any shapes, so a property-based test can run them on shapes of its own."""
+    (case,) = [case for case in op_cases() if case.name == name]
+    return case
+
+
 def case_ids(cases: Sequence[OpCase]) -> list[str]:
     """Readable pytest ids: ``[add (3, 1) (4,)]`` rather than ``[case17]``."""
     return [case.name for case in cases]
@@ -671,11 +689,14 @@ __all__ = [
     "case_ids",
     "check_forward",
     "check_gradient",
+    "check_gradients",
     "check_op",
+    "check_values",
     "names_its_rule",
     "np_cross_entropy",
     "np_log_softmax",
     "np_softmax",
+    "op_case",
     "op_cases",
     "rule_of",
 ]

@@ -32,6 +32,11 @@ def np_conv2d(x, weight, bias=None, *, stride=1, padding=0) -> np.ndarray:
     return out if bias is None else out + bias[None, :, None, None]
 
 
+def np_pool2d(x, kernel, stride, reduce) -> np.ndarray:
+    """``reduce`` (np.max, np.mean) over every window of ``x`` (B, C, H, W)."""
+    return reduce(_windows(x, kernel, stride), axis=(-2, -1))
+
+
 # (stride, padding, kernel (h, w)) of the convolutions checked
 CONV_SETTINGS = [(1, 0, (3, 3)), (1, 1, (3, 3)), (2, 1, (3, 2)), ((2, 1), (0, 1), (2, 3))]
 
@@ -69,7 +74,7 @@ def _cases() -> list[OpCase]:
                     op,
                     rule,
                     (Arg((2, 2, 6, 6), DISTINCT),),  # distinct: no ties for the max
-                    lambda x, k=kernel, s=step, f=reduce: f(_windows(x, k, s), axis=(-2, -1)),
+                    lambda x, k=kernel, s=step, f=reduce: np_pool2d(x, k, s, f),
                     lambda x, k=kernel, s=stride, op=op: op(x, k, s),
                 )
             )

@@ -268,8 +268,8 @@ class Conv2dFunction(Function):
         if self.needs_input_grad[0]:
             grad_cols = weight.reshape(c_out, -1).T @ g
             grad_x = col2im(grad_cols, x_shape, weight.shape[2:], self.stride, self.padding)
-        if len(self.inputs) == 3:
-            return grad_x, grad_w, grad.sum(axis=(0, 2, 3))
+        if len(self.inputs) == 3:  # db: per channel, along the rows of the matrix view
+            return grad_x, grad_w, g.sum(axis=1)
         return grad_x, grad_w
         ### END SOLUTION
 
@@ -287,6 +287,8 @@ class MaxPool2dFunction(Function):
     Both passes loop over the K_h·K_w kernel offsets, each step a vectorized operation
     on one strided view the size of the output — never a loop over pixels. Nothing is
     stored beyond the input and output: backward finds the winners by comparing them.
+    Backward's few output-sized buffers are allocated once, in the layout of the output,
+    and reused for every offset (no temporaries per offset, no step mixing layouts).
     """
 
     def forward(self, x: np.ndarray, *, kernel_size: Pair, stride: Pair) -> np.ndarray:
@@ -302,10 +304,18 @@ class MaxPool2dFunction(Function):
         ### BEGIN SOLUTION
         x = self.array(0)
         grad_x = np.zeros_like(x, dtype=grad.dtype)
-        taken = np.zeros(grad.shape, dtype=bool)
+        # Every buffer in the output's memory layout (the input's, say after a Conv2d), so
+        # no step mixes layouts; all are output-sized and reused for every offset.
+        share = np.empty_like(self.out, dtype=grad.dtype)
+        share[...] = grad
+        grad, share = share, np.empty_like(share)
+        taken = np.zeros_like(self.out, dtype=bool)
+        winner = np.empty_like(taken)
         for index in _offsets(self.kernel_size, self.stride, grad.shape[2:]):
-            winner = (x[index] == self.out) & ~taken
-            grad_x[index] += grad * winner
+            np.equal(x[index], self.out, out=winner)
+            np.greater(winner, taken, out=winner)  # a maximum not yet taken (first on ties)
+            np.multiply(grad, winner, out=share)
+            grad_x[index] += share
             taken |= winner
         return (grad_x,)
         ### END SOLUTION

@@ -52,6 +52,13 @@ def _plain_index(index: Any) -> Any:
     return _data(index)
 
 
+def _operand(value: Any) -> str:
+    """An operand as an error message shows it: dtype and shape, or its Python type."""
+    if isinstance(value, (Tensor, np.ndarray)):
+        return f"{value.dtype} {value.shape}"
+    return f"{type(value).__name__} {value!r:.40}"
+
+
 def _comparable(value: Any) -> bool:
     """Whether comparing with ``value`` is element-wise: a Tensor, array, number or list of them."""
     if isinstance(value, Tensor):
@@ -393,9 +400,12 @@ class Tensor:
         """Apply a broadcasting binary NumPy function; shape errors name the op."""
         try:
             return Tensor._wrap(fn(self.data, _data(other)))
-        except ValueError as error:
-            if "broadcast" not in str(error):
-                raise
+        except (TypeError, ValueError) as error:
+            if "broadcast" not in str(error):  # NumPy refused the dtypes (bool - bool, 2 ** -1)
+                kind = TypeError if isinstance(error, TypeError) else ValueError
+                raise kind(
+                    f"Tensor.{op}: cannot combine {_operand(self)} with {_operand(other)}: {error}"
+                ) from None
             raise _shape_error(
                 f"Tensor.{op}",
                 self,
@@ -436,6 +446,11 @@ class Tensor:
         return record(out, "PowBackward", self, exponent)
 
     def __neg__(self) -> Tensor:
+        if self.dtype == np.bool_:
+            raise TypeError(
+                f"Tensor.__neg__: a bool tensor {self.shape} has no negative; for the logical "
+                "not, compare: x.eq(False)"
+            )
         ### BEGIN SOLUTION
         out = Tensor._wrap(np.negative(self.data))
         ### END SOLUTION
@@ -443,33 +458,42 @@ class Tensor:
 
     # Reflected forms (``2 - x``) turn the left operand into a Tensor and reuse the ops
     # above, so every later module (autograd included) sees one op per operator.
-    def _lift(self, other: Any) -> Tensor:
-        """The left operand as a Tensor of the dtype the op would produce anyway.
+    def _lift(self, other: Any, op: str) -> Tensor:
+        """The left operand of the reflected ``op`` as a Tensor of the dtype the op would
+        produce anyway.
 
         ``2.5 * int_tensor`` must not truncate 2.5, and ``2 * float32_tensor`` must not
-        become float64: NumPy's promotion rules decide, as they do for ``x * 2.5``.
+        become float64: NumPy's promotion rules decide, as they do for ``x * 2.5``. Text is
+        refused first: NumPy would read ``"f4"`` as a dtype name.
         """
         if isinstance(other, Tensor):
             return other
-        return Tensor._wrap(np.asarray(other, dtype=np.result_type(other, self.data)))
+        if not _comparable(other):
+            raise TypeError(
+                f"Tensor.{op}: cannot combine {_operand(other)} with {_operand(self)}; "
+                "the left operand must be a number, an array of numbers or a Tensor"
+            )
+        # A list becomes an array first: np.result_type would read it as a dtype spec.
+        value = other if np.isscalar(other) else np.asarray(other)
+        return Tensor._wrap(np.asarray(value, dtype=np.result_type(value, self.data)))
 
     def __radd__(self, other: Any) -> Tensor:
-        return self._lift(other) + self
+        return self._lift(other, "__radd__") + self
 
     def __rsub__(self, other: Any) -> Tensor:
-        return self._lift(other) - self
+        return self._lift(other, "__rsub__") - self
 
     def __rmul__(self, other: Any) -> Tensor:
-        return self._lift(other) * self
+        return self._lift(other, "__rmul__") * self
 
     def __rtruediv__(self, other: Any) -> Tensor:
-        return self._lift(other) / self
+        return self._lift(other, "__rtruediv__") / self
 
     def __rpow__(self, other: Any) -> Tensor:
-        return self._lift(other) ** self
+        return self._lift(other, "__rpow__") ** self
 
     def __rmatmul__(self, other: Any) -> Tensor:
-        return self._lift(other) @ self
+        return self._lift(other, "__rmatmul__") @ self
 
     # Method forms, PyTorch's names for the operators above.
     add, sub, mul, div, pow = __add__, __sub__, __mul__, __truediv__, __pow__

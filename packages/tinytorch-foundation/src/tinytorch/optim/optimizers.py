@@ -15,6 +15,7 @@ allocates no new parameter arrays.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -326,13 +327,21 @@ class Adam(Optimizer):
                 state["step"] += 1
                 t = state["step"]
                 m, v = state["exp_avg"], state["exp_avg_sq"]
+                # One scratch buffer for the whole update (a temporary per operation
+                # would allocate seven arrays the size of the parameter on every step).
+                scratch = np.multiply(g, 1.0 - b1)
                 m *= b1
-                m += (1.0 - b1) * g
+                m += scratch
+                np.multiply(g, g, out=scratch)
+                scratch *= 1.0 - b2
                 v *= b2
-                v += (1.0 - b2) * g * g
-                step_size = lr / (1.0 - b1**t)
-                denom = np.sqrt(v) / np.sqrt(1.0 - b2**t) + eps
-                p.data -= step_size * m / denom
+                v += scratch
+                np.sqrt(v, out=scratch)  # denominator: sqrt(v^) + eps = sqrt(v)/sqrt(1-b2^t) + eps
+                scratch *= 1.0 / math.sqrt(1.0 - b2**t)
+                scratch += eps
+                np.divide(m, scratch, out=scratch)
+                scratch *= lr / (1.0 - b1**t)  # the step size, bias correction of m included
+                p.data -= scratch
         ### END SOLUTION
 
 

@@ -383,7 +383,18 @@ class FusedLayerNormFunction(LayerNormFunction):
 def layer_norm(
     x: Tensor, weight: Tensor | None, bias: Tensor | None, eps: float = 1e-5, n_axes: int = 1
 ) -> Tensor:
-    """Fused LayerNorm on Tensors over the last ``n_axes`` axes, with gradients."""
+    """Fused LayerNorm on Tensors over the last ``n_axes`` axes, with gradients.
+
+    ``weight`` and ``bias`` (both or neither) have the shape of those axes.
+    """
+    shape = np.shape(_data(x))
+    normalized = shape[len(shape) - n_axes :]
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None and np.shape(_data(value)) != normalized:
+            raise ValueError(
+                f"layer_norm: {name} has shape {np.shape(_data(value))}, but the last {n_axes} "
+                f"axes of the input {shape} are {normalized}"
+            )
     return FusedLayerNormFunction.apply(x, weight, bias, n_axes=n_axes, eps=eps)
 
 

@@ -3,7 +3,9 @@
 Connection map
     Prerequisites : 14 Profiling (time_call: warm-up and repeated samples) · 15–18 (the
                     optimizations whose speedups need proving)
-    This module   : benchmark() with warm-up and repeats; median, mean, standard deviation;
+    This module   : benchmark() with warm-up and repeats (benchmark_interleaved() for
+                    several functions in alternating rounds, fair on a loaded machine);
+                    median, mean, standard deviation;
                     confidence intervals (bootstrap with a seeded generator, Student's t with
                     its quantile computed here, no SciPy); compare(): is A really faster than
                     B (Welch's t-test or a permutation test); the system metadata that makes
@@ -25,7 +27,8 @@ import math
 import os
 import platform
 import statistics
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -287,6 +290,41 @@ def benchmark(
     timing = time_call(fn, warmup=warmup, repeats=repeats, number=number)
     label = name or getattr(fn, "__name__", "fn")
     return summarize(timing.samples, label, confidence, ci, seed, warmup, number)
+
+
+def benchmark_interleaved(
+    fns: Mapping[str, Callable[[], Any]],
+    warmup: int = 1,
+    repeats: int = 15,
+    number: int = 1,
+    seed: int = 0,
+) -> dict[str, BenchmarkResult]:
+    """Time several functions in alternating rounds: {name: BenchmarkResult}.
+
+    Each round times every function once (``number`` calls, mean per call), in the order
+    given. Timed one after another instead, a burst of load elsewhere on the machine lands
+    on whichever function happens to be running and turns into a false speedup or
+    slowdown; interleaved, every function sees the same load, and the medians of
+    ``repeats`` rounds compare like with like. ``warmup`` untimed rounds come first.
+    """
+    if repeats < 2:
+        raise ValueError(f"benchmark_interleaved: an interval needs repeats >= 2, got {repeats}")
+    if not fns:
+        raise ValueError("benchmark_interleaved: give at least one function to time")
+    ### BEGIN SOLUTION
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for round_ in range(warmup + repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            if round_ >= warmup:
+                samples[name].append((time.perf_counter() - start) / number)
+    return {
+        name: summarize(times, name, seed=seed, warmup=warmup, number=number)
+        for name, times in samples.items()
+    }
+    ### END SOLUTION
 
 
 # ============================================================================= compare()

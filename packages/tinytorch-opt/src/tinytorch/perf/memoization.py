@@ -10,8 +10,9 @@ Connection map
                     generation, a write position, a clear error on overflow, reset); cached
                     generation through ``GPT.generate``'s own loop, token for token the
                     uncached output (greedy, temperature, top-k, end of sequence); the
-                    cache's bytes, checked against Module 13's formula; the work saved,
-                    counted by hand and timed at several lengths
+                    cache's bytes, checked against Module 13's formula; a lean one-token
+                    decode step on plain arrays; the work saved, counted by hand and
+                    timed at several lengths
     Unlocks       : 18 Acceleration · 19 Benchmarking (cached vs uncached generation with
                     statistics) · 20 Capstone and Milestone 6 (the generation row)
 
@@ -26,24 +27,36 @@ value vector of d_model numbers per token per layer, 2 × layers × T × d_model
 (1 KiB per token for d_model 64 and 2 layers; GPT-2 small at 1,024 tokens: 72 MiB per
 sequence). What the cache cannot remove is each step's fixed cost — every layer's call
 overhead for one token — so, by Amdahl's law, the measured speedup is smaller than the
-ratio of token passes, and grows with the work per step (longer contexts, more sequences
-per batch). For 200 new tokens at d_model 64, ``benchmarks/bench_opt.py`` measured about 4×
-for one sequence (a one-token step is mostly fixed cost) and about 20× for 8 at once.
+ratio of token passes. Through the Tensor ops of the full forward pass a one-token step
+at d_model 64 is almost all fixed cost (about 85 ops, 4× for 200 tokens at batch 1), which
+is why cached steps run :func:`decode_token`: the same arithmetic on plain arrays, with
+a fraction of the per-op cost (``benchmarks/bench_torch.py`` measures both).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from tinytorch.core.autograd import is_grad_enabled
 from tinytorch.core.tensor import Tensor
-from tinytorch.nn.layers import check_positive
+from tinytorch.nn.activations import GELU_C
+from tinytorch.nn.layers import GELU, Dropout, Linear, check_positive
 from tinytorch.perf.measure import Timing, format_bytes, format_seconds, time_call
-from tinytorch.text.transformers import GPT, prompt_batch
+from tinytorch.text.attention import MultiHeadAttention
+from tinytorch.text.embeddings import Embedding, LearnedPositionalEmbedding, PositionalEncoding
+from tinytorch.text.transformers import (
+    GPT,
+    MLP,
+    LayerNorm,
+    TransformerBlock,
+    layer_norm_arrays,
+    prompt_batch,
+)
 
 # ============================================================================= the cache
 
@@ -130,6 +143,16 @@ class KVCache:
                 "through it; run cached generation under no_grad()"
             )
         ### BEGIN SOLUTION
+        keys, values = self.append(k.data, v.data)
+        return Tensor(keys, dtype=keys.dtype), Tensor(values, dtype=values.dtype)
+        ### END SOLUTION
+
+    def append(self, k: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``update`` on plain arrays, unchecked: write (B, H, T_new, head_dim) at the write
+        position and return views of every key and value so far. The step ``update`` ends
+        in, and what the lean decode path (:func:`decode_token`) calls directly.
+        """
+        ### BEGIN SOLUTION
         start, end = self.position, self.position + k.shape[2]
         if end > self.max_len:
             raise ValueError(
@@ -137,11 +160,10 @@ class KVCache:
                 f"overflow the cache of max_len {self.max_len}; build a longer cache or "
                 "reset() this one"
             )
-        self.keys[:, :, start:end] = k.data
-        self.values[:, :, start:end] = v.data
+        self.keys[:, :, start:end] = k
+        self.values[:, :, start:end] = v
         self.position = end
-        keys, values = self.keys[:, :, :end], self.values[:, :, :end]
-        return Tensor(keys, dtype=keys.dtype), Tensor(values, dtype=values.dtype)
+        return self.keys[:, :, :end], self.values[:, :, :end]
         ### END SOLUTION
 
     def reset(self) -> None:
@@ -296,8 +318,99 @@ def generate_cached(
             f"tokens run {needed} positions, more than the model's max_len {model.max_len}; "
             "a KV cache cannot slide its window (GPT.generate crops the context instead)"
         )
-    caches = make_caches(model, len(ids), needed) if max_new_tokens > 0 else None
-    return model.generate(prompt_ids, max_new_tokens, temperature, top_k, eos_id, caches=caches)
+    if max_new_tokens == 0:
+        return model.generate(prompt_ids, 0)
+    caches = make_caches(model, len(ids), needed)
+    decode = partial(decode_token, model, caches) if has_lean_path(model) else None
+    return model.generate(
+        prompt_ids, max_new_tokens, temperature, top_k, eos_id, caches=caches, decode=decode
+    )
+    ### END SOLUTION
+
+
+# ============================================================================= lean decode
+
+# The exact layer types decode_token knows how to stand in for (a swapped, quantized or
+# hooked layer computes something else, so such a model keeps the full forward pass).
+LEAN_TYPES = (
+    GPT, TransformerBlock, MultiHeadAttention, MLP, LayerNorm, Linear, GELU, Dropout,
+    Embedding, LearnedPositionalEmbedding, PositionalEncoding,
+)  # fmt: skip
+
+
+def has_lean_path(model: GPT) -> bool:
+    """Whether :func:`decode_token` computes exactly what ``model``'s forward pass does:
+    every module is one of ``LEAN_TYPES`` (not a subclass) and none has a hook."""
+    return all(
+        type(m) in LEAN_TYPES and not vars(m).get("_forward_hooks")
+        and not vars(m).get("_forward_pre_hooks")
+        for m in model.modules()
+    )  # fmt: skip
+
+
+def _layer_norm(x: np.ndarray, norm: LayerNorm) -> np.ndarray:
+    """LayerNorm.forward on an array (the same function its Function runs)."""
+    weight, bias = (None, None) if norm.weight is None else (norm.weight.data, norm.bias.data)
+    return layer_norm_arrays(x, weight, bias, len(norm.normalized_shape), norm.eps)[0]
+
+
+def _dense(x: np.ndarray, layer: Linear) -> np.ndarray:
+    """Linear.forward on an array: x @ W (+ b)."""
+    out = x @ layer.weight.data
+    return out + layer.bias.data if layer.bias is not None else out
+
+
+def _attend(x: np.ndarray, attn: MultiHeadAttention, cache: KVCache) -> np.ndarray:
+    """One token's self-attention over every cached position: (B, d) -> (B, d).
+
+    ScaledDotProductAttention.forward for one query row: its causal mask keeps every
+    cached key, so there is nothing to mask.
+    """
+    b, heads, head_dim = len(x), attn.num_heads, attn.head_dim
+    q, k, v = (
+        _dense(x, p).reshape(b, heads, 1, head_dim) for p in (attn.q_proj, attn.k_proj, attn.v_proj)
+    )
+    keys, values = cache.append(k, v)
+    scores = np.matmul(q, np.swapaxes(keys, -1, -2))  # (B, H, 1, positions)
+    scores *= 1.0 / np.sqrt(head_dim)
+    scores -= scores.max(axis=-1, keepdims=True)
+    np.exp(scores, out=scores)
+    scores /= scores.sum(axis=-1, keepdims=True)
+    return _dense(np.matmul(scores, values).reshape(b, heads * head_dim), attn.out_proj)
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    """Module 02's gelu on an array (tanh form)."""
+    return 0.5 * x * (1.0 + np.tanh(GELU_C * (x + 0.044715 * x * x * x)))
+
+
+# competency: deployment/optimizes
+def decode_token(
+    model: GPT, caches: Sequence[KVCache], ids: np.ndarray, position: int
+) -> np.ndarray:
+    """Next-token logits (B, vocab_size) for one new token per row, ids (B, 1), at ``position``.
+
+    The same numbers as ``model(ids, caches, start_pos=position).data[:, -1]`` (in eval mode,
+    where dropout is the identity), computed on the parameters' arrays directly: about 140
+    NumPy calls per step at about a microsecond each, instead of about 85 Tensor ops at
+    several microseconds each (a Tensor, a Module call, shape checks and a graph decision
+    apiece) — at batch 1 that overhead, not the arithmetic, is nearly the whole cost of a
+    step, and it is what caps the cache's speedup (Amdahl). Per block: x += Attn(LN1(x)),
+    with this token's key and value appended to the layer's cache; x += MLP(LN2(x)). Then
+    the final LayerNorm and the head. Rows of the batch stay (B, d) matrices throughout,
+    so every projection is one 2-D BLAS call, as in the full forward pass.
+    """
+    ### BEGIN SOLUTION
+    x = model.token_embedding.weight.data[ids[:, 0]]  # (B, d)
+    if isinstance(model.position, LearnedPositionalEmbedding):
+        x = x + model.position.weight.data[position]
+    else:
+        x = x + model.position.table[position].astype(x.dtype, copy=False)
+    for block, cache in zip(model.blocks, caches):
+        x = x + _attend(_layer_norm(x, block.ln1), block.attn, cache)
+        mlp = block.mlp
+        x = x + _dense(_gelu(_dense(_layer_norm(x, block.ln2), mlp.fc)), mlp.proj)
+    return _dense(_layer_norm(x, model.ln_f), model.head)
     ### END SOLUTION
 
 
@@ -400,8 +513,10 @@ __all__ = [
     "GenerationTiming",
     "KVCache",
     "KVCacheMemory",
+    "decode_token",
     "generate_cached",
     "growth_exponent",
+    "has_lean_path",
     "kv_cache_memory",
     "make_caches",
     "scaling_table",
