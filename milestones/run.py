@@ -6,8 +6,8 @@ reported as not available — not as failed.
 
 Every milestone trains on one BLAS thread, so on a machine with several cores ``--jobs``
 of them run at once (default: two, or one on a single core), the later, larger ones
-started first; each one's output is printed whole when it ends. ``--jobs 1`` runs them
-in order with their output live.
+started first; each line a milestone prints appears as it is printed, after its tag
+(``M5 |``), so progress stays live. ``--jobs 1`` runs them in order, untagged.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tinytorch_learn.curriculum import CurriculumError, Milestone, load
@@ -87,11 +87,9 @@ def list_milestones() -> None:
         print(f"{m.number:<3}{m.name:<24}{m.tier:<12}{status}")
 
 
-def run(
-    milestone: Milestone, extra: list[str], log: Path | None = None
-) -> tuple[str, float, list[str]]:
-    """Run one milestone script (its output into ``log`` if given, else to the terminal);
-    returns (status, seconds, one line per check)."""
+def run(milestone: Milestone, extra: list[str], tag: str = "") -> tuple[str, float, list[str]]:
+    """Run one milestone script, its output live on the terminal (each line after ``tag``
+    when one is given); returns (status, seconds, one line per check)."""
     if not available(milestone):
         return "not available", 0.0, [f"needs {needs(milestone)}"]
     result_file = RESULTS / f"{milestone.slug}.json"
@@ -99,11 +97,10 @@ def run(
     start = time.perf_counter()
     # The caller's folder stays the working folder: every path a milestone prints is relative to it.
     command = [sys.executable, str(script(milestone)), *extra]
-    if log is None:
+    if not tag:
         code = subprocess.call(command, env=ENV)
     else:
-        with log.open("wb") as out:
-            code = subprocess.call(command, env=ENV, stdout=out, stderr=subprocess.STDOUT)
+        code = run_tagged(command, tag)
     seconds = time.perf_counter() - start
     if code == NOT_WRITTEN:
         return "not ready", seconds, ["reached a function still to write (named above)"]
@@ -120,26 +117,39 @@ def run(
     return ("FAILED" if code else status), seconds, lines
 
 
+_PRINTING = threading.Lock()  # one line at a time from milestones running side by side
+
+
+def run_tagged(command: list[str], tag: str) -> int:
+    """Run ``command``, printing each line of its output after ``tag`` as it arrives."""
+    env = {**ENV, "PYTHONUNBUFFERED": "1"}  # lines as they are printed, not when a buffer fills
+    with subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+    ) as process:
+        for line in process.stdout:
+            with _PRINTING:
+                print(f"{tag} {line}", end="", flush=True)
+    return process.returncode
+
+
 def run_all(chosen: list[Milestone], extra: list[str], jobs: int) -> list[tuple]:
     """Run ``chosen``, ``jobs`` at a time; rows (milestone, status, seconds, lines) in order."""
     if jobs <= 1 or len(chosen) <= 1:
         return [(m, *run(m, extra)) for m in chosen]
-    print(
-        f"Running {len(chosen)} milestones, {jobs} at a time; the output of each follows "
-        "when it ends.",
-        flush=True,
-    )
-    results = {}
-    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(jobs) as pool:
-        logs = {m: Path(tmp) / f"{m.slug}.log" for m in chosen}
+    print(f"Running {len(chosen)} milestones, {jobs} at a time; each line shows its tag.", flush=True)
+    width = max(len(f"M{m.number}") for m in chosen)
+    with ThreadPoolExecutor(jobs) as pool:
         # Later milestones train larger models: starting them first keeps every core busy.
-        futures = {pool.submit(run, m, extra, logs[m]): m for m in reversed(chosen)}
-        for future in as_completed(futures):
-            milestone = futures[future]
-            results[milestone] = future.result()
-            if logs[milestone].exists():
-                sys.stdout.write(logs[milestone].read_text(encoding="utf-8", errors="replace"))
-                sys.stdout.flush()
+        futures = {
+            m: pool.submit(run, m, extra, f"{f'M{m.number}':<{width}} |") for m in reversed(chosen)
+        }
+        results = {m: future.result() for m, future in futures.items()}
     return [(m, *results[m]) for m in chosen]
 
 
