@@ -7,6 +7,7 @@ dormant and everything from Modules 01–04 works as before.
 
 import numpy as _np
 
+from tinytorch.core.arguments import device
 from tinytorch.core.autograd import (
     Function,
     activate_if_implemented,
@@ -40,7 +41,6 @@ from tinytorch.core.graph_tools import (
 )
 from tinytorch.core.tensor import (
     Tensor,
-    device,
     flatten,
     get_rng,
     manual_seed,

@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.core.tensor import DEFAULT_DTYPE, Tensor, _check_device, _shape, get_rng
+from tinytorch.core.arguments import _check_device, _shape
+from tinytorch.core.tensor import DEFAULT_DTYPE, Tensor, get_rng
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, device: Any = None) -> Tensor:

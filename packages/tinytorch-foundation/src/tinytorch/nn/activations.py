@@ -20,7 +20,8 @@ import math
 
 import numpy as np
 
-from tinytorch.core.tensor import Tensor, _axis, check_tensor, record
+from tinytorch.core.arguments import _axis
+from tinytorch.core.tensor import Tensor, check_tensor, record
 
 #: sqrt(2/pi), GELU's tanh-form constant; a Python float keeps float32 inputs float32.
 GELU_C = math.sqrt(2.0 / math.pi)

@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 
 from tinytorch.checks import check_callable, check_int, check_number
-from tinytorch.core.tensor import NUMERIC_KINDS, Tensor, _conversion_target, get_rng
+from tinytorch.core.arguments import NUMERIC_KINDS
+from tinytorch.core.tensor import Tensor, _conversion_target, get_rng
 from tinytorch.nn.activations import gelu, log_softmax, relu, sigmoid, softmax, tanh
 
 

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from tinytorch.checks import check_int
-from tinytorch.core.tensor import Tensor, _check_device
+from tinytorch.core.arguments import _check_device
+from tinytorch.core.tensor import Tensor
 from tinytorch.files import atomic_write, read_npz
 from tinytorch.nn.layers import Module, Parameter
 from tinytorch.optim.optimizers import Optimizer

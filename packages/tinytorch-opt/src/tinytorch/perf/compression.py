@@ -32,8 +32,9 @@ from typing import Any
 
 import numpy as np
 
+from tinytorch.core.arguments import NUMERIC_KINDS
 from tinytorch.core.autograd import Function, no_grad
-from tinytorch.core.tensor import NUMERIC_KINDS, Tensor, _data
+from tinytorch.core.tensor import Tensor, _data
 from tinytorch.nn.layers import Linear, Module, Parameter
 from tinytorch.nn.losses import class_indices
 from tinytorch.optim.optimizers import AdamW, Optimizer

@@ -34,8 +34,10 @@ float holds every integer below 2^24 (float32) or 2^53 (float64) exactly. The in
 costs a few float passes more than the float layer (``benchmarks/bench_opt.py`` measures
 both); it is the default because its accuracy is a deployed int8 model's.
 
-One file on purpose (about 800 lines): the quantized layers are the affine maps and the
-observers above, applied to Linear and Conv2d; apart, that would be harder to see.
+One file on purpose (about 760 lines): the quantized layers are the affine maps and the
+observers above, applied to Linear and Conv2d; apart, that would be harder to see. Only
+the checks on inputs and (scale, zero_point) pairs live beside it, in
+``quantization_checks.py``.
 """
 
 from __future__ import annotations
@@ -50,9 +52,10 @@ from typing import Any
 import numpy as np
 
 from tinytorch.core.autograd import no_grad
-from tinytorch.core.tensor import NUMERIC_KINDS, Tensor, _data
+from tinytorch.core.tensor import Tensor
 from tinytorch.nn.layers import Linear, Module, check_module
 from tinytorch.perf.flops import conv2d_rule, linear_rule, register_flops
+from tinytorch.perf.quantization_checks import _array, _check_qparams
 from tinytorch.vision.spatial import Conv2d, as_pair, conv2d, conv_output_size, im2col
 
 INT8_MIN, INT8_MAX = -128, 127
@@ -63,59 +66,6 @@ COMPUTE_MODES = ("int8", "dequantize")
 OBSERVERS = ("minmax", "percentile")
 
 QParams = tuple[np.ndarray, np.ndarray]  # (scale float32, zero_point int32)
-
-
-def _array(op: str, x: Any) -> np.ndarray:
-    """``x`` (a Tensor, array or number) as a NumPy array of numbers, or an error naming ``op``."""
-    array = np.asarray(_data(x))
-    if array.dtype.kind not in NUMERIC_KINDS:
-        raise TypeError(
-            f"{op}: expected numbers (a Tensor or a numeric array), got {type(x).__name__} "
-            f"of dtype {array.dtype}"
-        )
-    return array
-
-
-def _along(param: np.ndarray, axis: int | None, ndim: int) -> np.ndarray:
-    """A per-channel parameter (C,) reshaped to broadcast along ``axis`` of an ndim array."""
-    if axis is None:
-        return param
-    shape = [1] * ndim
-    shape[axis] = -1
-    return param.reshape(shape)
-
-
-def _check_qparams(
-    op: str, shape: tuple[int, ...], scale: Any, zero_point: Any, axis: int | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Validate (scale, zero_point) for an array of ``shape``; return them ready to broadcast."""
-    scale = np.asarray(scale, dtype=np.float32)
-    zero_point = np.asarray(zero_point)
-    if not np.issubdtype(zero_point.dtype, np.integer):
-        raise TypeError(f"{op}: zero_point must be integer, got dtype {zero_point.dtype}")
-    if scale.shape != zero_point.shape:
-        raise ValueError(
-            f"{op}: scale {scale.shape} and zero_point {zero_point.shape} must have one shape"
-        )
-    if not np.all(scale > 0):
-        raise ValueError(f"{op}: every scale must be positive, got min {scale.min()}")
-    if axis is None:
-        if scale.ndim != 0:
-            raise ValueError(
-                f"{op}: per-tensor scale must be a scalar, got shape {scale.shape} for input "
-                f"{shape}; pass axis= for per-channel parameters"
-            )
-    else:
-        if not -len(shape) <= axis < len(shape):
-            raise ValueError(f"{op}: axis {axis} is not an axis of the input {shape}")
-        axis %= len(shape)
-        if scale.shape != (shape[axis],):
-            raise ValueError(
-                f"{op}: per-channel scale has shape {scale.shape}, but axis {axis} of the "
-                f"input {shape} has {shape[axis]} channels"
-            )
-    zero_point = zero_point.astype(np.int32)
-    return _along(scale, axis, len(shape)), _along(zero_point, axis, len(shape))
 
 
 # ============================================================================= parameters
