@@ -12,12 +12,9 @@ from importlib import metadata
 import numpy as np
 import pytest
 
-try:
-    metadata.distribution("tinytorch-arch")
-except metadata.PackageNotFoundError:
-    pytest.skip(
-        "tinytorch-arch is not installed here: run `nox -s integration`", allow_module_level=True
-    )
+pytest.importorskip(
+    "tinytorch.vision", reason="tinytorch-arch is not installed here: run `nox -s integration`"
+)
 
 import tinytorch.nn as nn
 from tinytorch.core import Tensor, gradcheck, manual_seed

@@ -15,12 +15,9 @@ from importlib import metadata
 import numpy as np
 import pytest
 
-try:
-    metadata.distribution("tinytorch-opt")
-except metadata.PackageNotFoundError:
-    pytest.skip(
-        "tinytorch-opt is not installed here: run `nox -s integration`", allow_module_level=True
-    )
+pytest.importorskip(
+    "tinytorch.perf", reason="tinytorch-opt is not installed here: run `nox -s integration`"
+)
 
 import tinytorch.nn as nn
 import tinytorch.perf.quantization as quantization

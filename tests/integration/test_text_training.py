@@ -8,17 +8,12 @@ foundation wheel, feeds arch's tokenizer.
 
 from __future__ import annotations
 
-from importlib import metadata
-
 import numpy as np
 import pytest
 
-try:
-    metadata.distribution("tinytorch-arch")
-except metadata.PackageNotFoundError:
-    pytest.skip(
-        "tinytorch-arch is not installed here: run `nox -s integration`", allow_module_level=True
-    )
+pytest.importorskip(
+    "tinytorch.text", reason="tinytorch-arch is not installed here: run `nox -s integration`"
+)
 
 import tinytorch.nn as nn
 import tinytorch.text as text

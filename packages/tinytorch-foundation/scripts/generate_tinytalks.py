@@ -1,7 +1,7 @@
 """Datasets · TinyTalks build — generate the synthetic question–answer pairs, deterministically.
 
 Connection map
-    Prerequisites : the Python standard library only
+    Prerequisites : the Python standard library, and ``atomic_write`` from tinytorch-foundation
     Teaches       : building an evaluation set that measures generalisation: templates
                     whose answers follow from the question, closed sets of facts that all
                     appear in training, and splits that hold out question *instances*
@@ -38,11 +38,11 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from tinytorch.files import atomic_write
 
 SEED = "tinytalks-v1"
 HOLDOUT_RATE = 0.1  # expected share of each split held out for test (and for validation)
@@ -345,22 +345,6 @@ def build() -> dict[str, bytes]:
     return files
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Temp file in the same directory, fsync, rename over ``path``: never a half file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        os.unlink(tmp_name)
-        raise
-
-
 def summary(files: dict[str, bytes]) -> str:
     manifest = json.loads(files["manifest.json"])
     rows = [f"{'split':<12}" + "".join(f"{level:>11}" for level in LEVELS) + f"{'total':>8}"]
@@ -376,7 +360,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     files = build()
     for name, data in files.items():
-        write_atomically(args.out / name, data)
+        with atomic_write(args.out / name) as file:  # readers see the old file or the new one
+            file.write(data)
     print(f"wrote {len(files)} files to {args.out}")
     print(summary(files))
 

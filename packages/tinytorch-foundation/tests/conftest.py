@@ -7,17 +7,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from tinytorch.core import activate_if_implemented, manual_seed
+from tinytorch.core import activate_if_implemented
 from tinytorch.core.tensor import DORMANT, set_gradient_engine
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # Tests of code the student tree provides pass before a learner writes anything:
-    # they count as passing tests, never as points (grading and `tinytorch grade`).
-    config.addinivalue_line("markers", "ungraded: passes on the untouched student tree")
+from tinytorch.testing_fixtures import _seeded, pytest_configure, rng  # noqa: F401 (by name)
 
 
 @pytest.fixture(params=["dormant", "active"])
@@ -36,18 +30,6 @@ def autograd_mode(request: pytest.FixtureRequest):
         yield request.param
     finally:
         activate_if_implemented()
-
-
-@pytest.fixture(autouse=True)
-def _seeded():
-    """Every test starts from the same random state."""
-    manual_seed(0)
-    yield
-
-
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(1234)
 
 
 _PEAK = """

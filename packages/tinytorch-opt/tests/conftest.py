@@ -17,13 +17,8 @@ from tinytorch.core import manual_seed
 from tinytorch.datasets import load_tinydigits
 from tinytorch.nn import CrossEntropyLoss, Dropout, Linear, ReLU, Sequential
 from tinytorch.optim import AdamW, CosineAnnealingLR
+from tinytorch.testing_fixtures import _seeded, pytest_configure, rng  # noqa: F401 (by name)
 from tinytorch.training import Trainer
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    # Tests of code the student tree provides pass before a learner writes anything:
-    # they count as passing tests, never as points (grading and `tinytorch grade`).
-    config.addinivalue_line("markers", "ungraded: passes on the untouched student tree")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -41,18 +36,6 @@ def _one_blas_thread():
         return
     with threadpool_limits(limits=1, user_api="blas"):
         yield
-
-
-@pytest.fixture(autouse=True)
-def _seeded():
-    """Every test starts from the same random state."""
-    manual_seed(0)
-    yield
-
-
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(1234)
 
 
 @pytest.fixture(scope="session")

@@ -64,6 +64,15 @@ def check_callable(where: str, name: str, value: object) -> Callable[..., Any]:
     return value
 
 
+def check_instance(where: str, name: str, value: object, kind: Any, expected: str) -> Any:
+    """``value`` if it is an instance of ``kind`` (a class or a tuple of them); else a
+    TypeError that says what was ``expected`` in words a learner knows ("an Optimizer
+    (SGD, Adam, ...)") rather than a class path."""
+    if not isinstance(value, kind):
+        raise TypeError(f"{where}: {name} must be {expected}, got {_shown(value)}")
+    return value
+
+
 def _shown(value: object) -> str:
     """A value's type and a short repr, for an error message."""
     return f"{type(value).__name__} {value!r:.40}"

@@ -31,7 +31,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from tinytorch.checks import check_int
+from tinytorch.checks import check_instance, check_int
 from tinytorch.core.tensor import Tensor, _data, get_rng
 from tinytorch.datasets import load_cifar10, load_mnist, load_tinydigits
 
@@ -178,11 +178,13 @@ class DataLoader:
         num_workers: int = 0,
         prefetch: int = 2,
     ) -> None:
-        if not isinstance(dataset, Dataset):
-            raise TypeError(
-                f"DataLoader: dataset must define __len__ and __getitem__ (the Dataset "
-                f"protocol), got {type(dataset).__name__}"
-            )
+        check_instance(
+            "DataLoader",
+            "dataset",
+            dataset,
+            Dataset,
+            "a Dataset (it defines __len__ and __getitem__)",
+        )
         check_int("DataLoader", "batch_size", batch_size, minimum=1)
         check_int("DataLoader", "num_workers", num_workers, minimum=0)
         check_int("DataLoader", "prefetch", prefetch, minimum=1)

@@ -355,6 +355,8 @@ class AdamW(Adam):
 
     decoupled_weight_decay = True
 
+    # Adam's signature again, on purpose: a learner reading help(AdamW) sees the one
+    # setting that differs, weight_decay=0.01 (torch.optim.AdamW's default), in place.
     def __init__(
         self,
         params: Iterable[Tensor],

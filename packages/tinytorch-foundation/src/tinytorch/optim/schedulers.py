@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from tinytorch.checks import check_int, check_number
+from tinytorch.checks import check_instance, check_int, check_number
 from tinytorch.optim.optimizers import Optimizer
 
 
@@ -29,11 +29,9 @@ class CosineAnnealingLR:
     def __init__(
         self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, warmup_steps: int = 0
     ) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(
-                f"CosineAnnealingLR: optimizer must be an Optimizer (SGD, Adam, ...), "
-                f"got {type(optimizer).__name__}"
-            )
+        check_instance(
+            "CosineAnnealingLR", "optimizer", optimizer, Optimizer, "an Optimizer (SGD, Adam, ...)"
+        )
         check_int("CosineAnnealingLR", "T_max", T_max, minimum=1)
         check_int("CosineAnnealingLR", "warmup_steps", warmup_steps, minimum=0)
         if warmup_steps >= T_max:
