@@ -142,7 +142,7 @@ def run_all(chosen: list[Milestone], extra: list[str], jobs: int) -> list[tuple]
     """Run ``chosen``, ``jobs`` at a time; rows (milestone, status, seconds, lines) in order."""
     if jobs <= 1 or len(chosen) <= 1:
         return [(m, *run(m, extra)) for m in chosen]
-    print(f"Running {len(chosen)} milestones, {jobs} at a time; each line shows its tag.", flush=True)
+    print(f"Running {len(chosen)} milestones, {jobs} at a time, each line tagged.", flush=True)
     width = max(len(f"M{m.number}") for m in chosen)
     with ThreadPoolExecutor(jobs) as pool:
         # Later milestones train larger models: starting them first keeps every core busy.

@@ -364,6 +364,7 @@ def bundle_files(
             entry["tree"] = course_tier.name
             entry["bugs"] = len(bugs)
         locked_tiers.append(entry)
+    shipping.share_learn(files, [t["tree"] for t in locked_tiers if "tree" in t])
 
     lessons = []
     for tier_name, lesson in course.lessons:
@@ -676,13 +677,14 @@ def check_bundle(
 
 
 def _tooling(name: str, trees: set[str]) -> bool:
-    """Files the course tooling adds (grader, runner, milestones), not made from a tier."""
+    """Files the course tooling adds (grader, runner, the learner's command, milestones),
+    not made from a tier."""
     parts = name.split("/")
     if len(parts) == 1:
         return name != LOCK_NAME
     if parts[0] in trees:
-        return parts[1] in ("grading", ".github", "scripts", ".gitignore")
-    return parts[0] in ("grading", "milestones", ".github")
+        return parts[1] in ("grading", "learn", ".github", "scripts", ".gitignore")
+    return parts[0] in ("grading", "learn", "milestones", ".github")
 
 
 def _tier_texts(files: dict[str, bytes], tiers: set[str]) -> list[str]:

@@ -33,6 +33,9 @@ MILESTONES_DIR = REPO_ROOT / "milestones"
 _MILESTONE_IMPORT = re.compile(r"^\s*(?:import|from)\s+(common|identify|m\d\d_\w+)\b", re.M)
 #: The tree's own dependency on the command it ships (hatchling fills in ``{root:uri}``).
 LEARN_REQUIREMENT = "tinytorch-learn[learner] @ {root:uri}/learn"
+#: In a bundle the trees share one ``learn/`` beside them: two trees naming two copies
+#: would be two URLs for one package, which pip and uv refuse to install together.
+SHARED_LEARN_REQUIREMENT = "tinytorch-learn[learner] @ {root:parent:uri}/learn"
 
 _PACKAGE_DOC = '''"""TinyTorch's formative test runner, as shipped with a course.
 
@@ -130,6 +133,22 @@ def learner_files(tier: Tier) -> dict[str, bytes]:
     for name in milestone_scripts(own) if own else []:
         files[f"milestones/{name}"] = (MILESTONES_DIR / name).read_bytes()
     return files
+
+
+def share_learn(files: dict[str, bytes], trees: list[str]) -> None:
+    """Move the ``learn/`` of each of ``trees`` (folders of a bundle) to one ``learn/``
+    beside them, and point each tree's ``pyproject.toml`` at it."""
+    for tree in trees:
+        prefix = f"{tree}/learn/"
+        for name in [n for n in files if n.startswith(prefix)]:
+            files[f"learn/{name.removeprefix(prefix)}"] = files.pop(name)
+        pyproject = files[f"{tree}/pyproject.toml"].decode("utf-8")
+        if LEARN_REQUIREMENT not in pyproject:
+            raise ValueError(f"{tree}/pyproject.toml does not name {LEARN_REQUIREMENT}")
+        shared = pyproject.replace(LEARN_REQUIREMENT, SHARED_LEARN_REQUIREMENT)
+        files[f"{tree}/pyproject.toml"] = shared.replace(
+            "ships with this tree, in learn/", "ships with this bundle, in ../learn/"
+        ).encode("utf-8")
 
 
 def tree_extras(tier: Tier) -> dict[str, bytes]:

@@ -114,7 +114,7 @@ def test(tree: Workspace, args: argparse.Namespace) -> int:
     verdict = "[green]all pass[/]" if outcome.failed == 0 else f"[red]{outcome.failed} failing[/]"
     console.print(
         f"Module {module.title}: {outcome.passed} of {outcome.total} tests pass, {verdict}"
-        + (f" ({outcome.skipped} skipped)" if outcome.skipped else "")
+        + (f" ({outcome.skipped} skipped: {outcome.skip_reason})" if outcome.skipped else "")
     )
     if not outcome.failures:
         left = tree.stubs_left(module)

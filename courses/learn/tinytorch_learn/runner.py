@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -56,6 +57,7 @@ class Outcome:
     graded_passed: int = 0
     failures: list[Failure] = field(default_factory=list)
     error: str = ""  # the run itself went wrong (time-out, collection error, crash)
+    skip_reason: str = ""  # why most skipped tests were skipped (e.g. a later module)
 
     @property
     def total(self) -> int:
@@ -74,10 +76,18 @@ class Outcome:
 
 
 class Recorder:
-    """A pytest plugin that keeps each test's outcome (setup and teardown errors count)."""
+    """A pytest plugin that keeps each test's outcome (setup and teardown errors count).
+
+    pytest runs with ``--tb=no``: formatting a traceback costs about 0.1 s, and an untouched
+    module fails hundreds of tests. Only the failures a learner may read (the first
+    :data:`KEPT`) get their report, made from the exception while it is at hand.
+    """
+
+    KEPT = 20
 
     def __init__(self) -> None:
         self.tests: dict[str, dict] = {}
+        self.reported = 0
 
     def pytest_runtest_logreport(self, report) -> None:
         entry = self.tests.setdefault(
@@ -86,15 +96,26 @@ class Recorder:
         )
         if report.skipped and entry["outcome"] == "passed":
             entry["outcome"] = "skipped"
+            entry["reason"] = report.longrepr[-1].removeprefix("Skipped: ")
         elif report.failed and entry["outcome"] != "failed":
             entry["outcome"] = "failed"
-            crash = getattr(report.longrepr, "reprcrash", None)
-            entry["failure"] = {
-                "test": report.nodeid,
-                "message": crash.message if crash else str(report.longrepr).splitlines()[-1],
-                "where": f"{crash.path}:{crash.lineno}" if crash else "",
-                "details": str(report.longrepr),
-            }
+
+    def pytest_exception_interact(self, node, call, report) -> None:
+        """A test (or its set-up) failed: keep where and why, for the first few."""
+        entry = self.tests.get(report.nodeid)
+        if entry is None or entry["failure"] or self.reported >= self.KEPT:
+            return
+        self.reported += 1
+        excinfo = call.excinfo
+        raised = excinfo.traceback[-1]  # the frame that raised: a stub names its lesson
+        # From the test file down, as pytest shows it (pytest's own frames left out).
+        excinfo.traceback = excinfo.traceback.cut(path=node.path).filter(excinfo)
+        entry["failure"] = {
+            "test": report.nodeid,
+            "message": excinfo.exconly().splitlines()[0],
+            "where": f"{raised.path}:{raised.lineno + 1}",
+            "details": str(excinfo.getrepr(style="short")),
+        }
 
     def pytest_collectreport(self, report) -> None:
         if report.failed:
@@ -114,6 +135,7 @@ def _summarise(tests: dict[str, dict], code: int) -> Outcome:
     ran = [t for t in tests.values() if t["outcome"] != "skipped"]
     graded = [t for t in ran if not t["ungraded"]]
     error = "" if tests or code == 0 else f"pytest stopped before any test ran (exit code {code})"
+    reasons = Counter(t.get("reason", "") for t in tests.values() if t["outcome"] == "skipped")
     return Outcome(
         passed=sum(t["outcome"] == "passed" for t in ran),
         failed=sum(t["outcome"] == "failed" for t in ran),
@@ -122,6 +144,7 @@ def _summarise(tests: dict[str, dict], code: int) -> Outcome:
         graded_passed=sum(t["outcome"] == "passed" for t in graded),
         failures=[Failure(**t["failure"]) for t in ran if t["failure"]][:20],
         error=error,
+        skip_reason=reasons.most_common(1)[0][0] if reasons else "",
     )
 
 
@@ -131,7 +154,10 @@ def main(argv: list[str] | None = None) -> int:
 
     out, *files = argv if argv is not None else sys.argv[1:]
     recorder = Recorder()
-    options = ["-q", "-p", "no:cacheprovider", "--color=no", "-o", "addopts="]
+    # The tree's own folder is pytest's root, whatever encloses it (a student tree often
+    # sits inside a clone of the course repository, whose settings are not the tree's).
+    options = ["-q", "--tb=no", "-p", "no:cacheprovider", "--color=no", "-o", "addopts="]
+    options += ["--rootdir", ".", "-c", "pyproject.toml", "--import-mode=importlib"]
     with open(os.devnull, "w") as sink:  # the learner reads our summary, not pytest's log
         saved, sys.stdout = sys.stdout, sink
         try:
