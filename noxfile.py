@@ -267,6 +267,7 @@ def docs(session: nox.Session) -> None:
     install_tier(session, TIERS[-1])  # the API reference documents every tier of the tree
     session.install(
         "hypothesis>=6",  # what tinytorch.testing_strategies' API page imports
+        "pytest>=8",  # and tinytorch.testing_fixtures'
         "sphinx>=7.2",
         "myst-parser>=3",
         "pydata-sphinx-theme>=0.15",
