@@ -87,6 +87,20 @@ def _check_attention_inputs(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: A
     return mask
 
 
+def _fill_masked(scores: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Scores with every blocked entry (mask False) set to the lowest float, in place.
+
+    After the softmax's max-shift, exp() of those entries is exactly 0. ``np.where``
+    would allocate a second (..., Tq, Tk) array; ``np.copyto(..., where=)`` writes into
+    the first. Only a mask with batch axes that q and k lack needs a larger buffer.
+    """
+    shape = np.broadcast_shapes(scores.shape, mask.shape)
+    if shape != scores.shape:
+        scores = np.broadcast_to(scores, shape).copy()
+    np.copyto(scores, np.finfo(scores.dtype).min, where=np.logical_not(mask))
+    return scores
+
+
 class ScaledDotProductAttention(Function):
     """softmax(Q Kᵀ / sqrt(d_k), masked) V, as one graph node.
 
@@ -98,6 +112,12 @@ class ScaledDotProductAttention(Function):
         dQ = dS K / sqrt(d_k),  dK = dSᵀ Q / sqrt(d_k).
     Masked entries get probability exactly 0 (and so no gradient). A row whose every key
     is masked is uniform instead of NaN.
+
+    Cost is memory traffic as much as FLOPs: every pass over a (..., Tq, Tk) array reads
+    and writes the O(T²) buffer. So the score buffer is masked, shifted, exponentiated
+    and normalised in place, and backward uses rowsum(dP ⊙ P) = rowsum(G ⊙ O) (the sum
+    over keys of G·Vᵀ·P is G·O, FlashAttention's trick), a product of (Tq, d_v) arrays
+    instead of a third (Tq, Tk) one; the scale is applied to dQ and dK, not to dS.
     """
 
     def forward(
@@ -108,7 +128,7 @@ class ScaledDotProductAttention(Function):
         scores = np.matmul(q, np.swapaxes(k, -1, -2))
         scores *= self.scale
         if mask is not None:
-            scores = np.where(mask, scores, np.finfo(scores.dtype).min)
+            scores = _fill_masked(scores, mask)
         scores -= scores.max(axis=-1, keepdims=True)
         np.exp(scores, out=scores)
         scores /= scores.sum(axis=-1, keepdims=True)
@@ -121,13 +141,13 @@ class ScaledDotProductAttention(Function):
         q, k, v = self.array(0), self.array(1), self.array(2)
         p = self.weights
         grad_v = np.matmul(np.swapaxes(p, -1, -2), grad)
-        grad_p = np.matmul(grad, np.swapaxes(v, -1, -2))
-        grad_s = grad_p
-        grad_s -= (grad_p * p).sum(axis=-1, keepdims=True)
+        grad_s = np.matmul(grad, np.swapaxes(v, -1, -2))  # dP, turned into dS in place
+        grad_s -= (grad * self.out).sum(axis=-1, keepdims=True)  # rowsum(dP ⊙ P)
         grad_s *= p
-        grad_s *= self.scale
         grad_q = np.matmul(grad_s, k)
+        grad_q *= self.scale
         grad_k = np.matmul(np.swapaxes(grad_s, -1, -2), q)
+        grad_k *= self.scale
         return grad_q, grad_k, grad_v
         ### END SOLUTION
 

@@ -52,6 +52,9 @@ class EmbeddingFunction(Function):
     Backward: dWeight = zeros (V, d), then ``np.add.at(dWeight, indices, grad)`` — a
     scatter that adds (never overwrites), so a token used twice gets both gradients.
     Only the rows in ``indices`` become non-zero; they are kept in ``rows_touched``.
+    The scatter runs on flat views: element (n, j) of the gradient goes to element
+    indices[n]·d + j of the table, and ``np.add.at`` has a fast path for such 1-D
+    indices (about 5x faster than indexing whole rows of a 2-D table).
     """
 
     def forward(self, weight: np.ndarray, *, indices: np.ndarray) -> np.ndarray:
@@ -62,8 +65,10 @@ class EmbeddingFunction(Function):
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
         ### BEGIN SOLUTION
         indices, weight = self.indices, self.array(0)
+        dim = weight.shape[-1]
         grad_weight = np.zeros_like(weight)
-        np.add.at(grad_weight, indices.reshape(-1), grad.reshape(-1, weight.shape[-1]))
+        flat_index = indices.reshape(-1, 1) * dim + np.arange(dim)  # (N, d): row·d + column
+        np.add.at(grad_weight.reshape(-1), flat_index.reshape(-1), grad.reshape(-1))
         self.rows_touched = np.unique(indices)
         return (grad_weight,)
         ### END SOLUTION

@@ -47,18 +47,23 @@ def layer_norm_arrays(
     out = (x − mean) · rstd · weight + bias with rstd = 1/sqrt(var + eps), statistics over
     the last ``n_axes`` axes. Means are sums divided by the count: the same numbers as
     ``np.mean``, without its Python-level overhead (about 10 µs a call, which dominates
-    at one token per row). ``LayerNormFunction`` runs it; so can code on plain arrays.
+    at one token per row). Two full-size arrays are allocated (x − mean, and the output,
+    which holds the squares first); the rest is in place — each fresh array costs more
+    than the arithmetic done in it. ``LayerNormFunction`` runs it; so can code on plain
+    arrays.
     """
     ### BEGIN SOLUTION
     axes = tuple(range(x.ndim - n_axes, x.ndim))
     count = math.prod(x.shape[x.ndim - n_axes :])
     mean = x.sum(axis=axes, keepdims=True) / count
     centred = x - mean
-    var = (centred * centred).sum(axis=axes, keepdims=True) / count
+    out = centred * centred
+    var = out.sum(axis=axes, keepdims=True) / count
     rstd = 1.0 / np.sqrt(var + eps)
-    out = centred * rstd
+    np.multiply(centred, rstd, out=out)
     if weight is not None:
-        out = out * weight + bias
+        out *= weight
+        out += bias
     return out, mean, rstd
     ### END SOLUTION
 
@@ -92,19 +97,23 @@ class LayerNormFunction(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
         ### BEGIN SOLUTION
+        rows = tuple(range(grad.ndim - self.n_axes))  # every axis but the normalised ones
         axes = tuple(range(grad.ndim - self.n_axes, grad.ndim))
         count = math.prod(grad.shape[grad.ndim - self.n_axes :])
-        x_hat = (self.array(0) - self.mean) * self.rstd
         affine = self.inputs[1] is not None
-        g = grad * self.array(1) if affine else grad
-        grad_x = g - g.sum(axis=axes, keepdims=True) / count
-        grad_x -= x_hat * ((g * x_hat).sum(axis=axes, keepdims=True) / count)
+        weight = self.array(1) if affine else 1.0
+        x_hat = self.array(0) - self.mean
+        x_hat *= self.rstd
+        scratch = grad * x_hat  # dy·x̂, then g·x̂, then x̂·mean(g·x̂): one buffer
+        grad_weight = scratch.sum(axis=rows)
+        scratch *= weight
+        grad_x = grad * weight  # g, turned into dx in place
+        grad_x -= grad_x.sum(axis=axes, keepdims=True) / count
+        grad_x -= np.multiply(x_hat, scratch.sum(axis=axes, keepdims=True) / count, out=scratch)
         grad_x *= self.rstd
         if not affine:
             return (grad_x, None, None)
-        rows = grad.reshape(-1, *grad.shape[grad.ndim - self.n_axes :])
-        grad_weight = (rows * x_hat.reshape(rows.shape)).sum(axis=0)
-        return grad_x, grad_weight, rows.sum(axis=0)
+        return grad_x, grad_weight, grad.sum(axis=rows)
         ### END SOLUTION
 
 

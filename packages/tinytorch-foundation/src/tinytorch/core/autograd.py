@@ -454,19 +454,21 @@ class MSELossBackward(Function):
 
 
 class CrossEntropyBackward(Function):
-    """d/dlogits = softmax(logits) - one_hot(target), per row (in one buffer: a GPT's
-    logits are (B·T, vocab), the largest array of its step)."""
+    """d/dlogits = softmax(logits) - one_hot(target), per row.
+
+    The forward pass (Module 04) keeps ``exps`` = exp(logits - row max), shape (N, C), and
+    their row sums ``sums``: softmax = exps / sums. So the gradient is one pass that writes
+    one new (N, C) array, instead of the max, subtraction, exp and sum again — a GPT's
+    logits are (B·T, vocab), the largest array of its step.
+    """
 
     def backward(self, grad):
         ### BEGIN SOLUTION
-        logits, targets = self.array(0), self.array(1)
-        probs = logits - logits.max(axis=1, keepdims=True)  # the one (N, C) buffer
-        np.exp(probs, out=probs)
-        probs /= probs.sum(axis=1, keepdims=True)
-        probs[np.arange(len(targets)), targets] -= 1.0
-        scale = _loss_scale(self, grad, len(targets))
-        probs *= scale[:, None] if np.ndim(scale) else scale
-        return probs, None
+        targets = self.array(1)
+        scale = _loss_scale(self, grad, len(targets))  # a number, or (N,) for 'none'
+        grad_logits = self.exps * (scale / self.sums)[:, None]  # softmax, scaled
+        grad_logits[np.arange(len(targets)), targets] -= scale
+        return grad_logits, None
         ### END SOLUTION
 
 
