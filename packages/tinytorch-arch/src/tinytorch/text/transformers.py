@@ -47,23 +47,18 @@ def layer_norm_arrays(
     out = (x − mean) · rstd · weight + bias with rstd = 1/sqrt(var + eps), statistics over
     the last ``n_axes`` axes. Means are sums divided by the count: the same numbers as
     ``np.mean``, without its Python-level overhead (about 10 µs a call, which dominates
-    at one token per row). Two full-size arrays are allocated (x − mean, and the output,
-    which holds the squares first); the rest is in place — each fresh array costs more
-    than the arithmetic done in it. ``LayerNormFunction`` runs it; so can code on plain
-    arrays.
+    at one token per row). ``LayerNormFunction`` runs it; so can code on plain arrays.
     """
     ### BEGIN SOLUTION
     axes = tuple(range(x.ndim - n_axes, x.ndim))
     count = math.prod(x.shape[x.ndim - n_axes :])
     mean = x.sum(axis=axes, keepdims=True) / count
     centred = x - mean
-    out = centred * centred
-    var = out.sum(axis=axes, keepdims=True) / count
+    var = (centred * centred).sum(axis=axes, keepdims=True) / count
     rstd = 1.0 / np.sqrt(var + eps)
-    np.multiply(centred, rstd, out=out)
+    out = centred * rstd
     if weight is not None:
-        out *= weight
-        out += bias
+        out = out * weight + bias
     return out, mean, rstd
     ### END SOLUTION
 
@@ -79,6 +74,9 @@ class LayerNormFunction(Function):
         dx = rstd · (g − mean(g) − x̂ · mean(g · x̂)),
         dweight = Σ_rows dy · x̂,  dbias = Σ_rows dy.
     One node instead of ~10 primitive ops: fewer saved arrays and one pass each way.
+    Backward works on (rows, N) matrices and takes every sum with ``np.einsum``
+    ("rn,rn->r" is a dot product per row): no product array is materialised, and
+    einsum's single C loop beats ``.sum(axis=-1)``, which pays a setup per short row.
     """
 
     def forward(
@@ -97,23 +95,23 @@ class LayerNormFunction(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
         ### BEGIN SOLUTION
-        rows = tuple(range(grad.ndim - self.n_axes))  # every axis but the normalised ones
-        axes = tuple(range(grad.ndim - self.n_axes, grad.ndim))
-        count = math.prod(grad.shape[grad.ndim - self.n_axes :])
+        n = math.prod(grad.shape[grad.ndim - self.n_axes :])  # numbers per row
+        dy = grad.reshape(-1, n)  # (rows, n): each normalised row is one matrix row
+        x_hat = self.array(0).reshape(-1, n) - self.mean.reshape(-1, 1)
+        x_hat *= self.rstd.reshape(-1, 1)
         affine = self.inputs[1] is not None
-        weight = self.array(1) if affine else 1.0
-        x_hat = self.array(0) - self.mean
-        x_hat *= self.rstd
-        scratch = grad * x_hat  # dy·x̂, then g·x̂, then x̂·mean(g·x̂): one buffer
-        grad_weight = scratch.sum(axis=rows)
-        scratch *= weight
-        grad_x = grad * weight  # g, turned into dx in place
-        grad_x -= grad_x.sum(axis=axes, keepdims=True) / count
-        grad_x -= np.multiply(x_hat, scratch.sum(axis=axes, keepdims=True) / count, out=scratch)
-        grad_x *= self.rstd
-        if not affine:
-            return (grad_x, None, None)
-        return grad_x, grad_weight, grad.sum(axis=rows)
+        if affine:
+            grad_weight = np.einsum("rn,rn->n", dy, x_hat).reshape(self.array(1).shape)
+            grad_bias = np.einsum("rn->n", dy).reshape(self.array(2).shape)
+        g = dy * self.array(1).reshape(-1) if affine else dy.copy()  # turned into dx in place
+        mean_g = np.einsum("rn->r", g)[:, None] / n
+        mean_g_x_hat = np.einsum("rn,rn->r", g, x_hat)[:, None] / n
+        g -= mean_g
+        x_hat *= mean_g_x_hat
+        g -= x_hat
+        g *= self.rstd.reshape(-1, 1)
+        grad_x = g.reshape(grad.shape)
+        return (grad_x, grad_weight, grad_bias) if affine else (grad_x, None, None)
         ### END SOLUTION
 
 

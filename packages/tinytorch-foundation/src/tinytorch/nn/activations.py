@@ -62,22 +62,11 @@ def gelu(x: Tensor) -> Tensor:
     """Gaussian Error Linear Unit, tanh approximation (PyTorch's ``approximate='tanh'``).
 
     0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))); used by GPT-style transformers.
-    Written as that one line, NumPy allocates eight temporaries the size of x; here one
-    buffer is updated in place (same numbers, about 3x faster on a GPT's activations).
     """
     check_tensor("gelu", x)
     ### BEGIN SOLUTION
-    v = np.atleast_1d(x.data)  # in place needs arrays: 0-d arithmetic gives scalars
-    t = 0.044715 * v
-    t *= v
-    t *= v
-    t += v
-    t *= GELU_C
-    np.tanh(t, out=t)  # tanh(c·(x + 0.044715·x³))
-    t += 1.0
-    t *= v
-    t *= 0.5
-    out = Tensor._wrap(t.reshape(x.shape))
+    v = x.data
+    out = Tensor._wrap(0.5 * v * (1.0 + np.tanh(GELU_C * (v + 0.044715 * v * v * v))))
     ### END SOLUTION
     return record(out, "GELUBackward", x)
 
