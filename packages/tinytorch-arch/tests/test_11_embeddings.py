@@ -68,6 +68,21 @@ class TestEmbedding:
         np.testing.assert_array_equal(grad[0], upstream[1, 1])
         np.testing.assert_array_equal(grad[[1, 3]], 0.0)
 
+    @pytest.mark.parametrize(
+        "num_embeddings, dim, ids_shape", [(7, 3, (3, 5)), (2, 5, (9,)), (11, 1, (2, 2, 3))]
+    )
+    def test_gradient_matches_a_one_hot_product(self, rng, num_embeddings, dim, ids_shape):
+        """The scatter-add against the unfused composition: one_hot(ids) @ weight."""
+        emb = f64(Embedding(num_embeddings, dim))
+        ids = rng.integers(0, num_embeddings, size=ids_shape)
+        upstream = rng.standard_normal((*ids_shape, dim))
+        out = emb(ids)
+        out.backward(upstream)
+        table = Tensor(emb.weight.data.copy(), requires_grad=True, dtype=np.float64)
+        (Tensor(np.eye(num_embeddings)[ids], dtype=np.float64) @ table).backward(upstream)
+        np.testing.assert_allclose(emb.weight.grad.data, table.grad.data, rtol=1e-12, atol=1e-12)
+        np.testing.assert_array_equal(out.grad_fn.rows_touched, np.unique(ids))
+
     def test_gradcheck(self):
         emb = f64(Embedding(6, 3))
         ids = np.array([[0, 5, 5], [2, 0, 1]])

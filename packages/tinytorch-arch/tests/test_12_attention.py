@@ -7,10 +7,13 @@ query see a masked (future) key, and report its O(T²) memory.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from tinytorch.core import Tensor, gradcheck, no_grad
+from tinytorch.nn.activations import softmax
 from tinytorch.testing import case_ids, check_op, op_cases
 from tinytorch.text.attention import (
     AttentionMemory,
@@ -115,6 +118,45 @@ class TestScaledDotProductAttention:
         out = scaled_dot_product_attention(q, q, v, mask)
         assert np.isfinite(out.data).all()
         np.testing.assert_allclose(out.data[0], [[0.5, 0.5], [1.0, 0.0]])
+
+    @pytest.mark.parametrize(
+        "q_shape, k_shape, v_shape, mask_shape",
+        [
+            ((3, 2, 5, 7), (3, 1, 6, 7), (1, 2, 6, 3), (3, 1, 5, 6)),  # a padding mask
+            ((2, 4, 9, 5), (2, 4, 9, 5), (2, 4, 9, 5), (9, 9)),  # causal, as in a GPT
+            ((5, 7), (6, 7), (4, 6, 3), None),  # v carries the batch
+            ((5, 7), (6, 7), (6, 3), (2, 5, 6)),  # the mask carries the batch
+        ],
+    )
+    def test_values_and_gradients_match_the_unfused_composition(
+        self, rng, q_shape, k_shape, v_shape, mask_shape
+    ):
+        """The fused node against Module 01/02 ops: matmul, scale, penalty, softmax, matmul."""
+        mask = None
+        if mask_shape == (9, 9):
+            mask = causal_mask(9)
+        elif mask_shape is not None:
+            mask = rng.random(mask_shape) < 0.6
+            mask[..., 0] = True  # every query sees at least one key
+        arrays = [rng.standard_normal(shape) for shape in (q_shape, k_shape, v_shape)]
+
+        def unfused(q, k, v):
+            scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1]))
+            if mask is not None:
+                scores = scores + np.where(mask, 0.0, -np.inf)
+            return softmax(scores, dim=-1) @ v
+
+        results = []
+        for op in (scaled_dot_product_attention, unfused):
+            q, k, v = (Tensor(a, requires_grad=True, dtype=np.float64) for a in arrays)
+            out = op(q, k, v) if op is unfused else op(q, k, v, mask)
+            upstream = np.random.default_rng(1).standard_normal(out.shape)
+            out.backward(upstream)
+            results.append([out.data, q.grad.data, k.grad.data, v.grad.data])
+        for fused, reference_value in zip(*results):
+            np.testing.assert_allclose(fused, reference_value, rtol=1e-10, atol=1e-12)
+        q, k, v = (Tensor(a, requires_grad=True, dtype=np.float64) for a in arrays)
+        assert gradcheck(lambda q, k, v: scaled_dot_product_attention(q, k, v, mask), [q, k, v])
 
     @pytest.mark.ungraded
     def test_inconsistent_shapes_are_refused_with_the_shapes(self):

@@ -37,6 +37,10 @@ def t64(rng, *shape):
     return Tensor(rng.standard_normal(shape), requires_grad=True, dtype=np.float64)
 
 
+def t64_of(array):
+    return Tensor(array, requires_grad=True, dtype=np.float64)
+
+
 class ConcatCache:
     """The simplest cache the forward hook accepts: it concatenates (Module 17 preallocates)."""
 
@@ -85,6 +89,36 @@ class TestLayerNorm:
         ln = LayerNorm((3, 4), elementwise_affine=False)
         assert ln.parameters() == []
         assert gradcheck(ln, [t64(rng, 2, 3, 4)])
+
+    @pytest.mark.parametrize(
+        "shape, n_axes, affine",
+        [((2, 3, 5), 1, True), ((3, 2, 3, 5), 2, True), ((4, 1, 7), 2, False)],
+    )
+    def test_gradients_match_the_unfused_composition(self, rng, shape, n_axes, affine):
+        """The fused node against mean, subtract, multiply, sqrt and divide as Tensor ops."""
+        normalized = shape[len(shape) - n_axes :]
+        x_data = rng.standard_normal(shape) * 3 + 1
+        params = [rng.standard_normal(normalized) for _ in range(2)] if affine else []
+        upstream = rng.standard_normal(shape)
+
+        def unfused(x, weight=None, bias=None):
+            axes = tuple(range(x.ndim - n_axes, x.ndim))
+            centred = x - x.mean(axis=axes, keepdims=True)
+            var = (centred * centred).mean(axis=axes, keepdims=True)
+            out = centred / (var + 1e-5).sqrt()
+            return out * weight + bias if affine else out
+
+        def fused(x, weight=None, bias=None):
+            return LayerNormFunction.apply(x, weight, bias, n_axes=n_axes, eps=1e-5)
+
+        grads = []
+        for op in (fused, unfused):
+            tensors = [t64_of(a) for a in (x_data, *params)]
+            op(*tensors).backward(upstream)
+            grads.append([t.grad.data for t in tensors])
+        for got, expected in zip(*grads):
+            np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-11)
+        assert gradcheck(fused, [t64_of(a) for a in (x_data, *params)])
 
     def test_one_graph_node(self, rng):
         out = LayerNorm(4)(Tensor(rng.standard_normal((2, 4)), requires_grad=True))

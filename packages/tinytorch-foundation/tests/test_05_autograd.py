@@ -610,6 +610,41 @@ class TestGradcheck:
         np.testing.assert_array_equal(x.data, before)
 
 
+class TestCrossEntropyBackward:
+    """The fused rule (softmax from the forward's exps) against the unfused composition."""
+
+    @staticmethod
+    def unfused(logits: Tensor, targets: np.ndarray, reduction: str) -> Tensor:
+        """-log_softmax(logits)[target], picked by a one-hot product: Module 01/02 ops only."""
+        one_hot = np.eye(logits.shape[1])[targets]
+        per_row = -(F.log_softmax(logits, dim=1) * one_hot).sum(axis=1)
+        return {"mean": per_row.mean(), "sum": per_row.sum(), "none": per_row}[reduction]
+
+    @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+    @pytest.mark.parametrize("shape", [(1, 2), (5, 7), (13, 3)])
+    def test_gradients_match_the_unfused_composition(self, rng, reduction, shape):
+        logits = rng.standard_normal(shape) * 3
+        targets = rng.integers(0, shape[1], size=shape[0])
+        upstream = rng.standard_normal(shape[0]) if reduction == "none" else None
+        grads = []
+        for loss_fn in (F.cross_entropy, self.unfused):
+            x = f64(logits)
+            loss_fn(x, targets, reduction).backward(upstream)
+            grads.append(x.grad.data)
+        np.testing.assert_allclose(grads[0], grads[1], rtol=1e-10, atol=1e-12)
+        x = f64(logits)
+        assert gradcheck(lambda a: F.cross_entropy(a, targets, reduction).sum(), [x])
+
+    def test_a_retained_graph_gives_the_same_gradient_twice(self, rng):
+        """Backward reads the forward's exps without writing into them."""
+        x = f64(rng.standard_normal((4, 5)))
+        loss = F.cross_entropy(x, np.array([0, 4, 2, 2]))
+        loss.backward(retain_graph=True)
+        first = x.grad.data.copy()
+        loss.backward()
+        np.testing.assert_allclose(x.grad.data, 2 * first, rtol=1e-12)
+
+
 # ----------------------------------------------------------------------------- graph_stats
 
 
