@@ -3,7 +3,7 @@
 Nothing here trains anything: every model, loss, optimizer and training loop in a
 milestone comes from ``tinytorch``. This file prints, draws and records:
 
-* ``arguments``   the command line every milestone starts from (``--seed``);
+* ``arguments``   the command line a one-seed milestone starts from (``--seed``);
 * ``tell``        the milestone's headline and history lesson (``begin``: then its Result);
 * ``progress``    a live bar on a terminal, a plain line every few seconds in a log;
 * ``figure``      one figure style for every milestone (title, labelled axes, keys);
@@ -69,7 +69,7 @@ def run_main(main: Callable[[], int]) -> int:
 
 
 def arguments(title: str) -> argparse.ArgumentParser:
-    """The options every milestone takes: ``--seed`` (default 0); a milestone adds its own."""
+    """A one-seed milestone's options: ``--seed`` (default 0); the milestone adds its own."""
     parser = argparse.ArgumentParser(description=title)
     parser.add_argument("--seed", type=int, default=0)
     return parser
