@@ -15,15 +15,16 @@ import numpy as np
 import pytest
 
 from tinytorch.core import Tensor, manual_seed, no_grad
-from tinytorch.nn import CrossEntropyLoss
+from tinytorch.nn import CrossEntropyLoss, Linear
+from tinytorch.nn.activations import gelu
 from tinytorch.optim import AdamW
 from tinytorch.perf import memoization
 from tinytorch.perf.measure import Timing
 from tinytorch.perf.memoization import (
+    DecodePlan,
     GenerationTiming,
     KVCache,
     KVCacheMemory,
-    DecodePlan,
     decode_token,
     generate_cached,
     growth_exponent,
@@ -34,8 +35,6 @@ from tinytorch.perf.memoization import (
     time_generation,
     token_passes,
 )
-from tinytorch.nn import GELU, Linear
-from tinytorch.nn.activations import gelu
 from tinytorch.text.transformers import GPT, LayerNorm, layer_norm_arrays
 
 
@@ -388,13 +387,15 @@ class TestDecodePlan:
         model = small_gpt()
         plan = DecodePlan.of(model)
         assert len(plan.blocks) == 2 and plan.head.weight is model.head.weight.data
-        attn = model.blocks[0].attn
-        np.testing.assert_array_equal(
-            plan.blocks[0].qkv.weight,
-            np.concatenate([attn.q_proj.weight.data, attn.k_proj.weight.data,
-                            attn.v_proj.weight.data], axis=1),
-        )  # fmt: skip
-        assert plan.blocks[0].scale == 1 / np.sqrt(attn.head_dim)
+        attn, qkv = model.blocks[0].attn, plan.blocks[0].qkv
+        scale = 1 / np.sqrt(attn.head_dim)  # folded into q's columns
+        for i, (layer, factor) in enumerate(
+            [(attn.q_proj, scale), (attn.k_proj, 1.0), (attn.v_proj, 1.0)]
+        ):
+            columns = slice(attn.embed_dim * i, attn.embed_dim * (i + 1))
+            np.testing.assert_allclose(qkv.weight[:, columns], layer.weight.data * factor)
+            np.testing.assert_allclose(qkv.bias[0, columns], layer.bias.data * factor)
+        assert not np.shares_memory(qkv.weight, attn.q_proj.weight.data)
         sinusoidal = GPT(11, 16, 2, n_layers=1, max_len=6, positional="sinusoidal")
         assert DecodePlan.of(sinusoidal).positions.dtype == np.float32
 

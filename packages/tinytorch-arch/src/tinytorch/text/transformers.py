@@ -448,7 +448,8 @@ def prompt_batch(op: str, prompt_ids: Any) -> tuple[np.ndarray, bool]:
 
 
 def _pick_next(logits: np.ndarray, temperature: float, top_k: int | None) -> np.ndarray:
-    """One next-token id per row of logits (B, V): greedy at temperature 0, else sampled."""
+    """One next-token id per row of logits (B, V): greedy at temperature 0 (the argmax, the
+    same in any float dtype), else sampled in float64."""
     if temperature == 0:
         return logits.argmax(axis=-1)  # the same index in any float dtype
     logits = logits.astype(np.float64) / temperature

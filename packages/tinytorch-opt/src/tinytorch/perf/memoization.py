@@ -60,7 +60,6 @@ from tinytorch.text.transformers import (
     MLP,
     LayerNorm,
     TransformerBlock,
-    layer_norm_arrays,
     prompt_batch,
 )
 
@@ -363,8 +362,11 @@ def has_lean_path(model: GPT) -> bool:
 # gathered once per generation into a DecodePlan: plain arrays in the model's dtype,
 # rows stored (1, n) (batch 1 then takes NumPy's same-shape path), Python numbers turned
 # into 0-d arrays of the dtype, and the q, k and v projections side by side, one
-# (d, 3d) product instead of three. None of this changes an operation or its order: the
-# plan's step computes the same numbers, op for op, as the forward pass's own functions.
+# (d, 3d) product instead of three, with the attention scale folded into q's columns
+# (one pass over the scores fewer per step). Only that fold changes any arithmetic, and
+# only when 1/sqrt(head_dim) is not a power of two; every other number is computed by the
+# same operations, in the same order, as in the forward pass's own functions (the tests
+# compare the step with the full forward pass).
 
 
 @dataclass(frozen=True, slots=True)
@@ -416,7 +418,7 @@ class GeluArrays:
     """Module 02's gelu constants as 0-d arrays: 0.044715, sqrt(2/π), 1 and 0.5."""
 
     cubic: np.ndarray
-    c: np.ndarray
+    sqrt_2_over_pi: np.ndarray
     one: np.ndarray
     half: np.ndarray
 
@@ -427,9 +429,9 @@ class GeluArrays:
 
 @dataclass(frozen=True, slots=True)
 class BlockArrays:
-    """One TransformerBlock: its norms, the q, k, v projections side by side (d, 3d), the
-    output projection, the MLP's two projections, the heads, and the attention scale
-    1/sqrt(head_dim) as ScaledDotProductAttention uses it (a float64 number)."""
+    """One TransformerBlock: its norms, the q, k, v projections side by side (d, 3d) with
+    the attention scale folded into q's columns, the output projection, the MLP's two
+    projections, and the number of heads."""
 
     ln1: NormArrays
     qkv: DenseArrays
@@ -438,7 +440,27 @@ class BlockArrays:
     fc: DenseArrays
     proj: DenseArrays
     num_heads: int
-    scale: np.ndarray
+
+    @classmethod
+    def of(cls, block: TransformerBlock, dtype: np.dtype) -> BlockArrays:
+        attn = block.attn
+        qkv = DenseArrays.side_by_side([attn.q_proj, attn.k_proj, attn.v_proj])
+        # Scores are (q·k)/sqrt(head_dim); scaling q's weights and bias once here saves a
+        # pass over the scores every step. When 1/sqrt(head_dim) is a power of two
+        # (head_dim 4, 16, 64, 256, ...) scaling commutes with rounding and the scores
+        # are bit for bit ScaledDotProductAttention's; otherwise they differ by rounding.
+        scale = 1.0 / np.sqrt(attn.head_dim)
+        qkv.weight[:, : attn.embed_dim] *= scale  # side_by_side made a copy: ours to scale
+        qkv.bias[:, : attn.embed_dim] *= scale
+        return cls(
+            ln1=NormArrays.of(block.ln1, dtype),
+            qkv=qkv,
+            out=DenseArrays.of(attn.out_proj),
+            ln2=NormArrays.of(block.ln2, dtype),
+            fc=DenseArrays.of(block.mlp.fc),
+            proj=DenseArrays.of(block.mlp.proj),
+            num_heads=attn.num_heads,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -448,7 +470,7 @@ class DecodePlan:
     ``DecodePlan.of(model)`` — built once per generation by :func:`generate_cached`, for
     a model ``has_lean_path`` accepts. ``token_embedding`` (vocab_size, d); ``positions``
     (max_len, d), the learned table or the sinusoidal one in the model's dtype; one
-    :class:`BlockArrays` per block; the final norm, the head, the gelu constants. The
+    ``BlockArrays`` per block; the final norm, the head, the gelu constants. The
     arrays are the parameters' own, except the side-by-side q/k/v weights (a copy of
     3·d² + 3·d numbers per block): a plan describes the parameters as they were when it
     was built.
@@ -468,21 +490,7 @@ class DecodePlan:
             positions = model.position.weight.data
         else:
             positions = model.position.table.astype(dtype, copy=False)
-        blocks = tuple(
-            BlockArrays(
-                ln1=NormArrays.of(block.ln1, dtype),
-                qkv=DenseArrays.side_by_side(
-                    [block.attn.q_proj, block.attn.k_proj, block.attn.v_proj]
-                ),
-                out=DenseArrays.of(block.attn.out_proj),
-                ln2=NormArrays.of(block.ln2, dtype),
-                fc=DenseArrays.of(block.mlp.fc),
-                proj=DenseArrays.of(block.mlp.proj),
-                num_heads=block.attn.num_heads,
-                scale=np.asarray(1.0 / np.sqrt(block.attn.head_dim)),
-            )
-            for block in model.blocks
-        )
+        blocks = tuple(BlockArrays.of(block, dtype) for block in model.blocks)
         return cls(
             model.token_embedding.weight.data,
             positions,
@@ -516,15 +524,15 @@ def _attend(x: np.ndarray, block: BlockArrays, cache: KVCache) -> np.ndarray:
     """One token's self-attention over every cached position: (B, d) -> (B, d).
 
     ScaledDotProductAttention.forward for one query row (its causal mask keeps every
-    cached key, so there is nothing to mask). About 15 NumPy calls: q, k and v in one
-    product, two writes into the cache, two small batched products, a 6-call softmax,
-    the output projection.
+    cached key, so there is nothing to mask), with q already scaled by 1/sqrt(head_dim)
+    (see ``BlockArrays.of``). About 13 NumPy calls: q, k and v in one product, two
+    writes into the cache, two small batched products, a 5-call softmax, the output
+    projection.
     """
     b, heads = len(x), block.num_heads
     qkv = _dense(x, block.qkv).reshape(b, 3, heads, 1, -1)  # q, k, v: (B, H, 1, head_dim)
     keys, values = cache.append(qkv[:, 1], qkv[:, 2])
-    scores = np.matmul(qkv[:, 0], keys.swapaxes(-1, -2))  # (B, H, 1, positions)
-    scores *= block.scale
+    scores = np.matmul(qkv[:, 0], keys.swapaxes(-1, -2))  # (B, H, 1, positions), scaled
     scores -= scores.max(axis=-1, keepdims=True)
     np.exp(scores, out=scores)
     scores /= scores.sum(axis=-1, keepdims=True)
@@ -538,7 +546,7 @@ def _gelu(x: np.ndarray, c: GeluArrays) -> np.ndarray:
     inner *= x
     inner *= x
     inner += x
-    inner *= c.c
+    inner *= c.sqrt_2_over_pi
     np.tanh(inner, out=inner)
     inner += c.one
     x *= c.half
@@ -552,15 +560,15 @@ def decode_token(
 ) -> np.ndarray:
     """Next-token logits (B, vocab_size) for one new token per row, ids (B, 1), at ``position``.
 
-    The same numbers as ``model(ids, caches, start_pos=position).data[:, -1]`` (in eval
-    mode, where dropout is the identity), computed on ``plan = DecodePlan.of(model)``:
+    The numbers of ``model(ids, caches, start_pos=position).data[:, -1]`` (in eval mode,
+    where dropout is the identity), computed on ``plan = DecodePlan.of(model)``:
         x = E[id] + P[position]                      (B, d)
         per block:  x += Attn(LN1(x))   this token's key and value appended to the cache
                     x += MLP(LN2(x))    proj(gelu(fc(·)))
         logits = head(LN_f(x))
     Rows of the batch stay (B, d) matrices, so every projection is one 2-D BLAS call.
-    Cost: about 50 NumPy calls per block and 15 more, ~115 at two blocks, nearly all
-    per-call overhead at batch 1 (the arithmetic is ~0.15 MFLOP); the full forward pass
+    Cost: about 50 NumPy calls per block and 16 more, ~120 at two blocks, nearly all
+    per-call overhead at batch 1 (the arithmetic is ~0.35 MFLOP); the full forward pass
     spends several microseconds per op instead (a Tensor, a Module call, shape checks and
     a graph decision apiece), which is what caps the cache's speedup (Amdahl).
     """
@@ -669,6 +677,7 @@ def scaling_table(rows: Sequence[GenerationTiming], prompt_len: int) -> str:
 
 
 __all__ = [
+    "DecodePlan",
     "GenerationTiming",
     "KVCache",
     "KVCacheMemory",
