@@ -34,7 +34,7 @@ run :func:`decode_token`: the same arithmetic on the parameters' arrays, gathere
 per generation into a
 :class:`DecodePlan` (q, k and v side by side, rows shaped for batch 1, numbers as
 arrays), so that each of a step's ~120 NumPy calls costs 0.3-2 µs. Generating 200
-tokens from an 8-token prompt then runs about 20× faster cached than uncached — far
+tokens from an 8-token prompt then runs about 18× faster cached than uncached — far
 below the 104× fewer token passes, because at this size a step's fixed cost, not its
 tokens, is most of the time (``benchmarks/bench_torch.py`` measures both).
 """
