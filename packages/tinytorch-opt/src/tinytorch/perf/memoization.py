@@ -31,12 +31,11 @@ ratio of token passes. Through the Tensor ops of the full forward pass a one-tok
 at d_model 64 is almost all fixed cost (about 85 ops at several microseconds each; the
 cache gains only 4× through them for 200 tokens at batch 1), which is why cached steps
 run :func:`decode_token`: the same arithmetic on the parameters' arrays, gathered once
-per generation into a
-:class:`DecodePlan` (q, k and v side by side, rows shaped for batch 1, numbers as
-arrays), so that each of a step's ~120 NumPy calls costs 0.3-2 µs. Generating 200
-tokens from an 8-token prompt then runs about 18× faster cached than uncached — far
-below the 104× fewer token passes, because at this size a step's fixed cost, not its
-tokens, is most of the time (``benchmarks/bench_torch.py`` measures both).
+per generation into a :class:`DecodePlan` (q, k and v side by side, rows shaped for
+batch 1, numbers as arrays), so that each of a step's ~120 NumPy calls costs 0.3-2 µs.
+Generating 200 tokens from an 8-token prompt then runs about 18× faster cached than
+uncached — far below the 104× fewer token passes, because at this size a step's fixed
+cost, not its tokens, is most of the time (``benchmarks/bench_torch.py`` measures both).
 """
 
 from __future__ import annotations
