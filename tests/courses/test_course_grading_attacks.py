@@ -10,6 +10,7 @@ root, and skip elsewhere; CI has both. Submissions as data (zips, locks, paths) 
 
 from __future__ import annotations
 
+import os
 import textwrap
 import time
 from pathlib import Path
@@ -288,3 +289,15 @@ def _sandbox_processes() -> list[psutil.Process]:
         if uids and sandbox.UID_BASE <= uids.real < sandbox.UID_BASE + 1000:
             found.append(process)
     return found
+
+
+def test_graders_running_at_once_never_share_a_sandbox_user():
+    """Two graders on one machine (say two terminals, each asking for slot 0) get different
+    user ids, so one submission's process bomb cannot use up the other's process limit."""
+    first, held = sandbox._claim_uid(0)
+    try:
+        second, other = sandbox._claim_uid(0)
+        os.close(other)
+    finally:
+        os.close(held)
+    assert second != first
