@@ -104,7 +104,7 @@ class TestLayerNorm:
             return out * weight + bias if affine else out
 
         def fused(x, weight=None, bias=None):
-            return LayerNormFunction.apply(x, weight, bias, n_axes=n_axes, eps=1e-5)
+            return transformers.LayerNormFunction.apply(x, weight, bias, n_axes=n_axes, eps=1e-5)
 
         grads = []
         for op in (fused, unfused):
