@@ -216,7 +216,8 @@ for size in (64, 1024):
 # ### BEGIN SOLUTION
 # **Answer.** The graph keeps every input and intermediate each op needs for its
 # derivative: the 784-wide input, the 128-wide hidden layer before and after ReLU, the
-# logits. That is about 0.3 MB at batch 64 against 0.4 MB of parameters, and it grows
+# logits, and the loss's exp(logits − max), which its backward turns into the softmax.
+# That is about 0.3 MB at batch 64 against 0.4 MB of parameters, and it grows
 # linearly with the batch: at 1024 the graph holds more than ten times the model. The
 # memory lives until `backward` has run and the graph is dropped.
 # ### END SOLUTION
