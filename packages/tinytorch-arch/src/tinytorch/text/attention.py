@@ -88,22 +88,6 @@ def _check_attention_inputs(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: A
     return mask
 
 
-def _block_masked(scores: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Push every blocked score (mask False) down to the lowest float, in place.
-
-    Adding a penalty of 0 (may attend) or the lowest float (blocked), shaped like the
-    mask, is one pass over the (..., Tq, Tk) scores. ``np.where(mask, scores, lowest)``
-    would allocate a second array of that size, and ``np.copyto(..., where=)`` is a
-    slower, masked pass. lowest + score rounds back to lowest for any score of a
-    sensible size, and after the softmax's max-shift exp() makes it exactly 0.
-    """
-    penalty = np.where(mask, 0, np.finfo(scores.dtype).min).astype(scores.dtype)
-    if np.broadcast_shapes(scores.shape, penalty.shape) != scores.shape:
-        return scores + penalty  # the mask has batch axes that q and k lack
-    scores += penalty
-    return scores
-
-
 class ScaledDotProductAttention(Function):
     """softmax(Q Kᵀ / sqrt(d_k), masked) V, as one graph node.
 
@@ -117,12 +101,13 @@ class ScaledDotProductAttention(Function):
     is masked is uniform instead of NaN.
 
     Cost is memory traffic as much as FLOPs: every pass over a (..., Tq, Tk) array reads
-    and writes the O(T²) buffer. So the score buffer is masked, shifted, exponentiated
-    and normalised in place, and backward uses rowsum(dP ⊙ P) = rowsum(G ⊙ O) (the sum
-    over keys of G·Vᵀ·P is G·O, FlashAttention's trick), a product of (Tq, d_v) arrays
-    instead of a third (Tq, Tk) one; the scale is applied to dQ and dK, not to dS. Row
-    sums use ``np.einsum``, one C loop over all rows: ``.sum(axis=-1)`` pays a setup per
-    row, about 4x slower on rows as short as a head's 64 keys.
+    and writes the O(T²) buffer. So the score buffer is masked (by adding a penalty shaped
+    like the mask), shifted, exponentiated and normalised in place, and backward uses
+    rowsum(dP ⊙ P) = rowsum(G ⊙ O) (the sum over keys of G·Vᵀ·P is G·O, FlashAttention's
+    trick), a product of (Tq, d_v) arrays instead of a third (Tq, Tk) one; the scale is
+    applied to dQ and dK, not to dS. Row sums use ``np.einsum``, one C loop over all rows:
+    ``.sum(axis=-1)`` pays a setup per row, about 4x slower on rows as short as a head's
+    64 keys.
     """
 
     def forward(
@@ -133,7 +118,13 @@ class ScaledDotProductAttention(Function):
         scores = np.matmul(q, np.swapaxes(k, -1, -2))
         scores *= self.scale
         if mask is not None:
-            scores = _block_masked(scores, mask)
+            # + 0 where allowed, + the lowest float where blocked: in place, one pass (np.where
+            # would allocate a second score array); lowest + score rounds back to lowest.
+            penalty = np.where(mask, 0, np.finfo(scores.dtype).min).astype(scores.dtype)
+            if np.broadcast_shapes(scores.shape, penalty.shape) == scores.shape:
+                scores += penalty
+            else:  # the mask has batch axes that q and k lack
+                scores = scores + penalty
         scores -= scores.max(axis=-1, keepdims=True)
         np.exp(scores, out=scores)
         scores /= np.einsum("...k->...", scores)[..., None]  # row sums

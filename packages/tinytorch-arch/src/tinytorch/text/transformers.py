@@ -100,9 +100,10 @@ class LayerNormFunction(Function):
         x_hat = self.array(0).reshape(-1, n) - self.mean.reshape(-1, 1)
         x_hat *= self.rstd.reshape(-1, 1)
         affine = self.inputs[1] is not None
-        if affine:
-            grad_weight = np.einsum("rn,rn->n", dy, x_hat).reshape(self.array(1).shape)
-            grad_bias = np.einsum("rn->n", dy).reshape(self.array(2).shape)
+        if affine:  # weight and bias have the normalised shape
+            shape = self.array(1).shape
+            grad_weight = np.einsum("rn,rn->n", dy, x_hat).reshape(shape)
+            grad_bias = np.einsum("rn->n", dy).reshape(shape)
         g = dy * self.array(1).reshape(-1) if affine else dy.copy()  # turned into dx in place
         mean_g = np.einsum("rn->r", g)[:, None] / n
         mean_g_x_hat = np.einsum("rn,rn->r", g, x_hat)[:, None] / n
