@@ -70,6 +70,8 @@ WORKER = Path(__file__).with_name("worker.py")
 #: Sandbox user ids are UID_BASE + slot: far above any account a system hands out.
 UID_BASE = 1_999_000_000
 _UID_SEARCH = 4096  # ids tried above a slot's own before giving up
+#: One lock file per sandbox user id in use (see :func:`_claim_uid`).
+UID_LOCKS = Path(tempfile.gettempdir()) / "coursetools-sandbox-uids"
 _READ_CHUNK = 1 << 16
 _MAX_LINE = 1 << 20  # no single result line may be longer than this
 
@@ -396,11 +398,10 @@ def _claim_uid(slot: int) -> tuple[int, int]:
     races between graders in different processes; the kernel drops the lock if a grader
     dies, so nothing is ever left claimed.
     """
-    locks = Path(tempfile.gettempdir()) / "coursetools-sandbox-uids"
-    locks.mkdir(mode=0o700, exist_ok=True)
+    UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
     for uid in range(UID_BASE + slot, UID_BASE + slot + _UID_SEARCH):
         _require_unused(uid)
-        fd = os.open(locks / str(uid), os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(UID_LOCKS / str(uid), os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
