@@ -15,7 +15,7 @@ Systems insight: a CIFAR-10 batch (128, 3, 32, 32) through 32 filters of 5×5 co
 run each of them as one Python step, which takes minutes. im2col instead copies every
 5×5×3 input patch into one column of a (75, 100,352) matrix — 30.1 MB of float32, 19×
 the 1.57 MB input, the price of turning convolution into matrix multiplication — and a
-single GEMM computes all outputs at BLAS speed. Weight sharing is why convolution is
+single matrix product (batched over the images) computes all outputs at BLAS speed. Weight sharing is why convolution is
 cheap in parameters: Conv2d(3 → 32, 3×3) learns 896 numbers; a dense layer from the same
 32×32×3 image to 32 outputs learns 98,336 (109.75×, the paper's "109×").
 
