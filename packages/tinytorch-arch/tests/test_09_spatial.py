@@ -28,6 +28,7 @@ from tinytorch.vision import (
     kaiming_uniform,
     max_pool2d,
     parameter_comparison,
+    spatial,
 )
 
 
@@ -176,9 +177,14 @@ class TestConv2dMatchesTheLoops:
         )
 
     @pytest.mark.parametrize(("kernel", "stride", "padding"), CONFIGS)
-    def test_gradients_equal_the_textbook_im2col_composition(self, rng, kernel, stride, padding):
-        """The per-image GEMMs give what one (C_out, B·H_out·W_out) product gives:
+    @pytest.mark.parametrize("block_bytes", [1, 1000, spatial.BLOCK_BYTES])
+    def test_gradients_equal_the_textbook_im2col_composition(
+        self, rng, monkeypatch, kernel, stride, padding, block_bytes
+    ):
+        """The per-image GEMMs, in blocks of one image, of a few or of the whole batch,
+        give what one (C_out, B·H_out·W_out) product gives: out = W cols + b,
         dW = G colsᵀ, db = G summed per channel, dx = col2im(Wᵀ G), on the textbook matrix."""
+        monkeypatch.setattr(spatial, "BLOCK_BYTES", block_bytes)
         x, w, b = (
             rng.standard_normal((3, 2, 7, 6)),
             rng.standard_normal((4, 2, *kernel)),
@@ -189,6 +195,8 @@ class TestConv2dMatchesTheLoops:
         g = rng.standard_normal(out.shape)
         out.backward(g)
         cols = im2col(x, kernel, stride, padding)
+        textbook = (w.reshape(4, -1) @ cols + b[:, None]).reshape(4, 3, *out.shape[2:])
+        np.testing.assert_allclose(out.data, textbook.transpose(1, 0, 2, 3), rtol=1e-10)
         g2 = g.transpose(1, 0, 2, 3).reshape(4, -1)
         np.testing.assert_allclose(tw.grad.data, (g2 @ cols.T).reshape(w.shape), rtol=1e-10)
         np.testing.assert_allclose(tb.grad.data, g2.sum(axis=1), rtol=1e-10)
@@ -217,6 +225,12 @@ class TestGradients:
         w = f64(rng.standard_normal((3, 2, *kernel)))
         b = f64(rng.standard_normal(3))
         assert gradcheck(lambda x, w, b: conv2d(x, w, b, stride, padding), [x, w, b])
+
+    def test_conv2d_gradchecks_one_image_per_block(self, rng, monkeypatch):
+        monkeypatch.setattr(spatial, "BLOCK_BYTES", 1)  # every image its own GEMM block
+        x = f64(rng.standard_normal((3, 2, 5, 4)))
+        w, b = f64(rng.standard_normal((3, 2, 2, 3))), f64(rng.standard_normal(3))
+        assert gradcheck(lambda x, w, b: conv2d(x, w, b, (2, 1), (1, 0)), [x, w, b])
 
     def test_conv2d_gradcheck_without_bias(self, rng):
         x, w = f64(rng.standard_normal((2, 2, 4, 5))), f64(rng.standard_normal((2, 2, 2, 3)))
@@ -249,7 +263,9 @@ class TestGradients:
         loss = CrossEntropyLoss()
         assert gradcheck(lambda *params: loss(model(x), targets), model.parameters())
 
-    def test_the_graph_keeps_the_im2col_matrix_for_backward(self, rng):
+    @pytest.mark.parametrize("block_bytes", [1, spatial.BLOCK_BYTES])
+    def test_the_graph_keeps_the_im2col_matrix_for_backward(self, rng, monkeypatch, block_bytes):
+        monkeypatch.setattr(spatial, "BLOCK_BYTES", block_bytes)  # in 4 blocks, or in one
         layer = Conv2d(3, 8, 5)
         x = Tensor(rng.standard_normal((4, 3, 16, 16)).astype(np.float32))
         stats = graph_stats(layer(x).sum(), exclude=[p.data for p in layer.parameters()])
