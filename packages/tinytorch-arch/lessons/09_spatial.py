@@ -72,11 +72,12 @@ rng = np.random.default_rng(0)
 # - `col2im`: the adjoint, adding every column back onto the pixels it came from (a
 #   pixel in several windows receives the sum), one strided addition per kernel offset;
 #   it reads either layout.
-# - `Conv2dFunction.forward` and `Conv2dFunction.backward`: the forward pass is one
-#   matrix product, `W.reshape(C_out, -1) @ cols` on the per-image columns, batched over
-#   the images, so its (B, C_out, H_out·W_out) result already is the output; backward
-#   gives dW = Σ_b G_b cols_bᵀ, db = G summed per channel, and dx = col2im(Wᵀ G), skipped
-#   when the input needs no gradient.
+# - `Conv2dFunction.forward` and `Conv2dFunction.backward`: for each block of images
+#   (cut so that its columns stay in cache), the forward pass is one matrix product,
+#   `W.reshape(C_out, -1) @ cols` on the block's per-image columns, whose
+#   (n, C_out, H_out·W_out) result already is that slice of the output; backward gives
+#   dW = Σ_b G_b cols_bᵀ, db = G summed per channel, and dx = col2im(Wᵀ G), skipped when
+#   the input needs no gradient.
 # - `MaxPool2dFunction.forward` and `MaxPool2dFunction.backward`: the largest value of
 #   each window; its gradient goes only to the winner (the first one on ties).
 # - `AvgPool2dFunction.forward` and `AvgPool2dFunction.backward`: the mean of each

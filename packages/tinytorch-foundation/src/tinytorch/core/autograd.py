@@ -126,16 +126,13 @@ class Function(ABC):
         raise TypeError(f"{type(self).__name__} has no array forward; call the op that records it")
 
     def saved_arrays(self) -> Iterator[np.ndarray]:
-        """Every array this node keeps alive for backward (inputs, output, fields, extras,
-        and the arrays of an extra that is a list or tuple of them)."""
+        """Every array this node keeps alive for backward (inputs, output, fields, extras)."""
         for x in self.inputs:
             if isinstance(x, (Tensor, np.ndarray)):
                 yield np.asarray(_data(x))
         for value in vars(self).values():
             if isinstance(value, np.ndarray):
                 yield value
-            elif isinstance(value, (list, tuple)):
-                yield from (item for item in value if isinstance(item, np.ndarray))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
