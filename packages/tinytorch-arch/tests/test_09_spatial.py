@@ -151,6 +151,23 @@ class TestIm2col:
         textbook = c.transpose(1, 0, 2).reshape(cols.shape[1], -1)
         np.testing.assert_allclose(back, col2im(textbook, x.shape, kernel, stride, padding))
 
+    @pytest.mark.parametrize("per_image", [False, True])
+    def test_out_receives_the_columns(self, rng, per_image):
+        x = rng.standard_normal((3, 2, 7, 6))
+        expected = im2col(x, (3, 2), (2, 1), (1, 0), per_image=per_image)
+        buffer = np.zeros((2, *expected.shape))
+        target = buffer[1]
+        assert im2col(x, (3, 2), (2, 1), (1, 0), per_image=per_image, out=target) is target
+        np.testing.assert_array_equal(buffer[1], expected)
+        assert not buffer[0].any()
+
+    def test_out_of_the_wrong_shape_or_layout_is_refused(self, rng):
+        x = rng.standard_normal((2, 2, 5, 5))
+        with pytest.raises(ValueError, match=r"im2col: out must be .* shape \(2, 18, 9\)"):
+            im2col(x, 3, per_image=True, out=np.empty((2, 18, 8)))
+        with pytest.raises(ValueError, match="contiguous: False"):
+            im2col(x, 3, per_image=True, out=np.empty((2, 18, 18))[:, :, ::2])
+
     def test_col2im_adds_overlapping_windows(self):
         cols = np.ones((4, 4))  # 2x2 kernel on a 3x3 image: 4 windows
         counts = col2im(cols, (1, 1, 3, 3), 2)

@@ -174,6 +174,7 @@ def im2col(
     stride: int | Pair = 1,
     padding: int | Pair = 0,
     per_image: bool = False,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Unfold every receptive field of ``x`` (B, C, H, W) into a column.
 
@@ -189,6 +190,9 @@ def im2col(
     ``Conv2d`` uses: the same product, batched over images, then yields
     (B, C_out, H_out·W_out), which *is* the (B, C_out, H_out, W_out) output with no
     transpose (``Conv2d`` unfolds a few images at a time, see ``BLOCK_BYTES``).
+
+    ``out``: a C-contiguous array of the result's shape to copy the columns into, instead
+    of a new one (``Conv2d`` fills one buffer block by block); it is returned.
     """
     kh, kw = as_pair("im2col", "kernel_size", kernel_size, 1)
     sh, sw = as_pair("im2col", "stride", stride, 1)
@@ -199,10 +203,20 @@ def im2col(
     windows = sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
     batch, channels, h_out, w_out = windows.shape[:4]  # windows: (B, C, H_out, W_out, kh, kw)
     if per_image:  # copied as (B, C, kh, kw, H_out, W_out)
-        cols = np.ascontiguousarray(windows.transpose(0, 1, 4, 5, 2, 3))
-        return cols.reshape(batch, channels * kh * kw, h_out * w_out)
-    cols = np.ascontiguousarray(windows.transpose(1, 4, 5, 0, 2, 3))
-    return cols.reshape(channels * kh * kw, batch * h_out * w_out)
+        units = windows.transpose(0, 1, 4, 5, 2, 3)
+        shape = (batch, channels * kh * kw, h_out * w_out)
+    else:  # copied as (C, kh, kw, B, H_out, W_out)
+        units = windows.transpose(1, 4, 5, 0, 2, 3)
+        shape = (channels * kh * kw, batch * h_out * w_out)
+    if out is None:
+        return np.ascontiguousarray(units).reshape(shape)
+    if out.shape != shape or not out.flags.c_contiguous:
+        raise ValueError(
+            f"im2col: out must be a C-contiguous array of shape {shape}, got shape "
+            f"{out.shape} (contiguous: {out.flags.c_contiguous})"
+        )
+    np.copyto(out.reshape(units.shape), units)
+    return out
     ### END SOLUTION
 
 
@@ -303,7 +317,7 @@ class Conv2dFunction(Function):
         self.cols = np.empty((batch, w2.shape[1], h_out * w_out), dtype=x.dtype)
         for images in self.blocks:
             cols = self.cols[images]
-            cols[...] = im2col(x[images], (kh, kw), stride, padding, per_image=True)
+            im2col(x[images], (kh, kw), stride, padding, per_image=True, out=cols)
             block = np.matmul(w2, cols, out=out[images])  # the GEMM: (n, C_out, H_out·W_out)
             if spread_bias is not None:
                 block += spread_bias
