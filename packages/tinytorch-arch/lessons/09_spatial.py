@@ -68,7 +68,8 @@ rng = np.random.default_rng(0)
 #   multiply-add per innermost step, then the bias.
 # - `im2col`: pad, take every K×K window as a strided *view* (no copy yet), and copy
 #   the windows once into a (C·K·K, B·H_out·W_out) matrix, one column per output pixel;
-#   with `per_image=True`, the same columns grouped by image, (B, C·K·K, H_out·W_out).
+#   with `per_image=True`, the same columns grouped by image, (B, C·K·K, H_out·W_out);
+#   with `out=`, copied into a buffer you pass instead of a new array.
 # - `col2im`: the adjoint, adding every column back onto the pixels it came from (a
 #   pixel in several windows receives the sum), one strided addition per kernel offset;
 #   it reads either layout.
