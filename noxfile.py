@@ -97,8 +97,8 @@ def tooling(session: nox.Session) -> None:
     """Tests of the repository's own tooling (layering contracts, course tools)."""
     install_tier(session, "foundation", editable=True)
     session.install("-e", f"{LEARN}[learner]")  # the manifest's loader, the tinytorch command
-    session.install("pytest>=8", "hypothesis>=6", "import-linter>=2.1", *GRADER_TOOLS)
-    session.install("nbclient>=0.10", "ipykernel>=6")  # a bundle's lesson, run headless
+    session.install("pytest>=8", "pytest-xdist>=3.5", "hypothesis>=6", "import-linter>=2.1")
+    session.install(*GRADER_TOOLS, "nbclient>=0.10", "ipykernel>=6")  # + a bundle's lesson
     session.install(*tier_requirements())  # what every tier's graded checks import
     # The leaderboard's page, read with an HTML parser and driven in Debian's chromium
     # (playwright's own browsers are never downloaded).
@@ -112,6 +112,11 @@ def tooling(session: nox.Session) -> None:
         "--ignore=tests/integration",
         "--ignore=tests/milestones",
         "--ignore=tests/site",  # run by the docs session, on the site it builds
+        # One worker per core, a test file per worker at a time: most of these tests wait on
+        # nox, pip and sandboxed graders in subprocesses, and a file's fixtures (a built set
+        # of bundles, a generated tree) are made once, by the worker that runs the file.
+        "--numprocesses=auto",
+        "--dist=loadfile",
         *session.posargs,
     )
 

@@ -3,7 +3,8 @@
 Nothing here trains anything: every model, loss, optimizer and training loop in a
 milestone comes from ``tinytorch``. This file prints, draws and records:
 
-* ``tell``        the milestone's headline and history lesson;
+* ``arguments``   the command line a one-seed milestone starts from (``--seed``);
+* ``tell``        the milestone's headline and history lesson (``begin``: then its Result);
 * ``progress``    a live bar on a terminal, a plain line every few seconds in a log;
 * ``figure``      one figure style for every milestone (title, labelled axes, keys);
 * ``Result``      the checks, one per line in the order they were made, and the JSON file;
@@ -14,6 +15,7 @@ milestone comes from ``tinytorch``. This file prints, draws and records:
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -64,6 +66,19 @@ def run_main(main: Callable[[], int]) -> int:
             file=sys.stderr,
         )
         return NOT_WRITTEN
+
+
+def arguments(title: str) -> argparse.ArgumentParser:
+    """A one-seed milestone's options: ``--seed`` (default 0); the milestone adds its own."""
+    parser = argparse.ArgumentParser(description=title)
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def begin(name: str, title: str, story: str, seeds: list[int]) -> Result:
+    """Tell the milestone's story, then open the Result its checks are recorded in."""
+    tell(title, story)
+    return Result(name, title, seeds=seeds)
 
 
 def tell(title: str, story: str) -> None:

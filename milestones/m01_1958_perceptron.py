@@ -8,12 +8,11 @@ the line each perceptron learned over its points, and the accuracy epoch by epoc
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
 
-from common import PALETTE, Result, figure, run_main, save_figure, tell
+from common import PALETTE, arguments, begin, figure, run_main, save_figure
 from tinytorch.core import manual_seed
 from tinytorch.datasets import linearly_separable, logic_gate
 from tinytorch.nn import BCELoss, Linear, Sequential, Sigmoid
@@ -92,11 +91,8 @@ def plot(runs: dict[str, dict]) -> object:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=TITLE)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    tell(TITLE, STORY)
-    result = Result(NAME, TITLE, seeds=[args.seed])
+    args = arguments(TITLE).parse_args(argv)
+    result = begin(NAME, TITLE, STORY, seeds=[args.seed])
     problems = {
         "AND gate": (*logic_gate("and"), 400),
         "OR gate": (*logic_gate("or"), 400),

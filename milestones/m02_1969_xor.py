@@ -7,12 +7,11 @@ a network with one hidden layer solves it (100%). The plot draws both decision b
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
 
-from common import PALETTE, Result, figure, run_main, save_figure, tell
+from common import PALETTE, arguments, begin, figure, run_main, save_figure
 from tinytorch.core import Tensor, manual_seed, no_grad
 from tinytorch.datasets import logic_gate, xor_clouds
 from tinytorch.nn import BCEWithLogitsLoss, Linear, Sequential, Tanh
@@ -78,11 +77,8 @@ def plot(panels: list[tuple[Sequential, np.ndarray, np.ndarray, str]]) -> object
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=TITLE)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    tell(TITLE, STORY)
-    result = Result(NAME, TITLE, seeds=[args.seed])
+    args = arguments(TITLE).parse_args(argv)
+    result = begin(NAME, TITLE, STORY, seeds=[args.seed])
     x, y = logic_gate("xor")
     cloud_x, cloud_y = xor_clouds(n_per_quadrant=50, seed=args.seed)
 

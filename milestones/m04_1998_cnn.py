@@ -26,14 +26,13 @@ import os
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
-import argparse  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass, replace  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from common import PALETTE, Result, figure, progress, run_main, save_figure, tell  # noqa: E402
+from common import PALETTE, arguments, begin, figure, progress, run_main, save_figure  # noqa: E402
 from identify import CIFAR10_PYTHON, identify  # noqa: E402
 from tinytorch.core import manual_seed  # noqa: E402
 from tinytorch.data import DataLoader, TensorDataset  # noqa: E402
@@ -256,14 +255,12 @@ def plot(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=TITLE)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = arguments(TITLE)
     parser.add_argument("--data-dir", help="folder with the CIFAR-10 batches (default: TinyDigits)")
     parser.add_argument("--bar", type=float, help="CNN test accuracy to reach, e.g. 0.6")
     parser.add_argument("--epochs", type=int, help="override the number of epochs (smoke runs)")
     args = parser.parse_args(argv)
-    tell(TITLE, STORY)
-    result = Result(NAME, TITLE, seeds=[args.seed])
+    result = begin(NAME, TITLE, STORY, seeds=[args.seed])
 
     setup, about, (x_train, y_train, x_test, y_test) = load(args.data_dir, args.seed, args.bar)
     if args.epochs:

@@ -19,14 +19,13 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import argparse  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from common import PALETTE, Result, figure, progress, run_main, save_figure, tell  # noqa: E402
+from common import PALETTE, arguments, begin, figure, progress, run_main, save_figure  # noqa: E402
 from tinytorch.core import Tensor, manual_seed, no_grad  # noqa: E402
 from tinytorch.datasets import load_tinytalks_rows  # noqa: E402
 from tinytorch.nn import CrossEntropyLoss, Linear, Module  # noqa: E402
@@ -382,12 +381,10 @@ def plot(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=TITLE)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = arguments(TITLE)
     parser.add_argument("--epochs", type=int, default=ChatSetup.epochs)
     args = parser.parse_args(argv)
-    tell(TITLE, STORY)
-    result = Result(NAME, TITLE, seeds=[args.seed])
+    result = begin(NAME, TITLE, STORY, seeds=[args.seed])
 
     reversal = ReversalSetup()
     print(

@@ -29,7 +29,6 @@ import os
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
-import argparse  # noqa: E402
 import copy  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -46,13 +45,13 @@ from common import (  # noqa: E402
     BASELINE,
     OPTIMIZED,
     RESULTS_DIR,
-    Result,
+    arguments,
+    begin,
     figure,
     progress,
     run_main,
     save_figure,
     shown,
-    tell,
     ticking,
 )
 from tinytorch.capstone import (  # noqa: E402
@@ -425,12 +424,10 @@ def plot(groups: list[list[Row]]) -> object:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=TITLE)
-    parser.add_argument("--seed", type=int, default=0)
+    parser = arguments(TITLE)
     parser.add_argument("--gpt-epochs", type=int, default=GPT_EPOCHS)
     args = parser.parse_args(argv)
-    tell(TITLE, STORY)
-    result = Result(NAME, TITLE, seeds=[args.seed])
+    result = begin(NAME, TITLE, STORY, seeds=[args.seed])
 
     print("Training the models of Milestones 3, 4 and 5")
     start = time.perf_counter()

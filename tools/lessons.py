@@ -29,10 +29,12 @@ from __future__ import annotations
 import argparse
 import ast
 import io
+import os
 import re
 import sys
 import time
 import tokenize
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -237,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tier", help="only this tier's lessons (foundation, arch, opt)")
     parser.add_argument("--check", action="store_true", help="check every lesson's structure")
     parser.add_argument("--execute", action="store_true", help="run lessons with nbclient")
+    parser.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="lessons run at once (default: cores)"
+    )
     parser.add_argument("--to-ipynb", type=Path, metavar="DIR", help="write .ipynb files")
     args = parser.parse_args(argv)
     root = args.root.resolve()
@@ -257,17 +262,27 @@ def main(argv: list[str] | None = None) -> int:
         for lesson in chosen:
             print(f"wrote {write_ipynb(lesson, args.to_ipynb)}")
     if args.execute:
-        total = 0.0
-        for lesson in chosen:
+        status |= execute_all(chosen, root, args.jobs)
+    return status
+
+
+def execute_all(chosen: list[Lesson], root: Path, jobs: int) -> int:
+    """Run lessons ``jobs`` at a time (each in its own kernel process); 1 if any failed.
+
+    Every lesson is reported as it finishes, and every failing one with its error.
+    """
+    started, status = time.perf_counter(), 0
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        running = {pool.submit(execute, lesson): lesson for lesson in chosen}
+        for done in as_completed(running):
+            where = running[done].path.relative_to(root)
             try:
-                seconds = execute(lesson)
+                print(f"ok  {where}  {done.result():.1f}s", flush=True)
             except Exception as error:  # report every failing lesson, then fail
-                print(f"FAILED {lesson.path.relative_to(root)}:\n{error}")
+                print(f"FAILED {where}:\n{error}", flush=True)
                 status = 1
-                continue
-            total += seconds
-            print(f"ok  {lesson.path.relative_to(root)}  {seconds:.1f}s")
-        print(f"lessons: executed {len(chosen)} in {total:.1f}s", file=sys.stderr)
+    seconds = time.perf_counter() - started
+    print(f"lessons: executed {len(chosen)} in {seconds:.1f}s ({jobs} at a time)", file=sys.stderr)
     return status
 
 

@@ -24,8 +24,9 @@ Where the worker runs (:func:`isolation`):
     system libraries, the third-party packages, the read-only folders and its copy of
     the submission on a tmpfs of ``Limits.disk`` bytes; no network; no repository, no
     home folder, no answers, no other submission. It runs as a user id of its own
-    (:data:`UID_BASE` + ``slot``) with no groups, so parallel workers do not share a
-    process limit.
+    (:data:`UID_BASE` + ``slot``, or the next one free) with no groups, so parallel
+    workers do not share a process limit: a lock file per user id keeps two graders
+    running at once on one machine from ever handing out the same one.
 ``process``
     Anywhere else (macOS, a grader that is not root). Same worker, same limits and
     protocol, but in an ordinary process of the grader's user: it can read what that
@@ -48,6 +49,7 @@ with the reason (``os._exit(0)`` at import scores nothing and says so).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pwd
@@ -67,6 +69,9 @@ import psutil
 WORKER = Path(__file__).with_name("worker.py")
 #: Sandbox user ids are UID_BASE + slot: far above any account a system hands out.
 UID_BASE = 1_999_000_000
+_UID_SEARCH = 4096  # ids tried above a slot's own before giving up
+#: One lock file per sandbox user id in use (see :func:`_claim_uid`).
+UID_LOCKS = Path(tempfile.gettempdir()) / "coursetools-sandbox-uids"
 _READ_CHUNK = 1 << 16
 _MAX_LINE = 1 << 20  # no single result line may be longer than this
 
@@ -183,9 +188,6 @@ class _Worker:
         limits: Limits,
         slot: int,
     ):
-        uid = UID_BASE + slot
-        if how == "bwrap":
-            _require_unused(uid)
         site = _site_folders()
         self.how, self.limits = how, limits
         self.scratch = Path(tempfile.mkdtemp(prefix="coursetools-sandbox-"))
@@ -205,7 +207,6 @@ class _Worker:
         }
         if how == "bwrap":  # the worker copies /in/work onto its tmpfs, as root, then drops
             _copy(work, self.scratch / "in" / "work")
-            self.job["setup"] = {"uid": uid, "gid": uid, "disk": limits.disk}
             self.command = _bwrap_command(self.scratch / "in" / "work", readonly, site)
         else:
             _copy(work, self.scratch / "work")
@@ -216,6 +217,10 @@ class _Worker:
         self.process: subprocess.Popen | None = None
         self.buffer = b""
         self.read = 0
+        self.uid_lock: int | None = None  # claimed last: nothing below can fail and leak it
+        if how == "bwrap":
+            uid, self.uid_lock = _claim_uid(slot)
+            self.job["setup"] = {"uid": uid, "gid": uid, "disk": limits.disk}
 
     def __enter__(self) -> _Worker:
         return self
@@ -223,6 +228,8 @@ class _Worker:
     def __exit__(self, *exc: object) -> None:
         self.kill()
         shutil.rmtree(self.scratch, ignore_errors=True)
+        if self.uid_lock is not None:
+            os.close(self.uid_lock)  # closing the file releases its lock
 
     def start(self) -> Outcome | None:
         """Start the worker; None once it is ready, else the outcome of every call."""
@@ -380,6 +387,31 @@ def _site_folders() -> list[str]:
                 "grade from an environment holding only the tiers' third-party dependencies"
             )
     return folders
+
+
+def _claim_uid(slot: int) -> tuple[int, int]:
+    """A sandbox user id no other live sandbox on this machine holds, and the open lock
+    file that holds it (closing it frees the id).
+
+    Tries UID_BASE + slot first, then the ids above it. A non-blocking ``flock`` on one
+    file per id, in the grader's temporary folder (which no sandbox can see), settles
+    races between graders in different processes; the kernel drops the lock if a grader
+    dies, so nothing is ever left claimed.
+    """
+    UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    for uid in range(UID_BASE + slot, UID_BASE + slot + _UID_SEARCH):
+        _require_unused(uid)
+        fd = os.open(UID_LOCKS / str(uid), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return uid, fd
+    raise SandboxError(
+        f"every sandbox user id from {UID_BASE + slot} to {UID_BASE + slot + _UID_SEARCH - 1} "
+        "is in use by a running grader; wait for one to finish"
+    )
 
 
 def _require_unused(uid: int) -> None:

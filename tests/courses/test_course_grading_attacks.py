@@ -10,6 +10,8 @@ root, and skip elsewhere; CI has both. Submissions as data (zips, locks, paths) 
 
 from __future__ import annotations
 
+import fcntl
+import os
 import textwrap
 import time
 from pathlib import Path
@@ -281,10 +283,45 @@ def test_nothing_a_submission_starts_outlives_its_grading(graded_demo, tmp_path:
 
 
 def _sandbox_processes() -> list[psutil.Process]:
-    """Every process that runs as a sandbox user."""
+    """Every live process that runs as a sandbox user no running grader holds: a stray.
+
+    (Graders running beside this test hold their own user ids, by a lock each; a zombie is
+    already dead, waiting only to be reaped.)
+    """
     found = []
-    for process in psutil.process_iter(["uids"]):
+    for process in psutil.process_iter(["uids", "status"]):
         uids = process.info["uids"]
-        if uids and sandbox.UID_BASE <= uids.real < sandbox.UID_BASE + 1000:
+        if (
+            uids
+            and sandbox.UID_BASE <= uids.real < sandbox.UID_BASE + 10_000
+            and process.info["status"] != psutil.STATUS_ZOMBIE
+            and not _held_by_a_grader(uids.real)
+        ):
             found.append(process)
     return found
+
+
+def _held_by_a_grader(uid: int) -> bool:
+    try:
+        fd = os.open(sandbox.UID_LOCKS / str(uid), os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # releases the shared lock, if it was taken
+
+
+def test_graders_running_at_once_never_share_a_sandbox_user():
+    """Two graders on one machine (say two terminals, each asking for slot 0) get different
+    user ids, so one submission's process bomb cannot use up the other's process limit."""
+    first, held = sandbox._claim_uid(0)
+    try:
+        second, other = sandbox._claim_uid(0)
+        os.close(other)
+    finally:
+        os.close(held)
+    assert second != first

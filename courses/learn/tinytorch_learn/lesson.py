@@ -1,4 +1,4 @@
-"""The test cell of every lesson: find this module's tests wherever the lesson runs, run them.
+"""What lessons share: the test cell that runs a module's tests, and a trained model to start from.
 
 A lesson ends its Use section with::
 
@@ -10,6 +10,10 @@ The tests are found through the curriculum manifest above the lesson (a student 
 course bundle whose notebooks sit in ``lessons/<tier>/``, or the repository), so the
 cell works wherever Jupyter was started. Set ``TINYTORCH_TESTS`` to a folder of test
 files to look there instead.
+
+The optimization lessons (15, 16, 20) quantize, prune and benchmark one model, the
+Milestone 3 MLP trained on TinyDigits: ``trained_tinydigits_mlp()`` trains it the same way
+for each of them.
 """
 
 from __future__ import annotations
@@ -17,8 +21,14 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tinytorch_learn import workspace
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from tinytorch.nn import Sequential
 
 
 def module_tests(number: str | int) -> list[Path]:
@@ -49,3 +59,27 @@ def run_tests(number: str | int) -> None:
         f"Module {int(number):02d}'s tests failed ({code!r}): the first failure above "
         f"says what to fix; `tinytorch test {int(number):02d}` gives the same answer in a terminal"
     )
+
+
+def trained_tinydigits_mlp() -> tuple[Sequential, tuple[np.ndarray, ...]]:
+    """The Milestone 3 MLP (64 → 256 → 10) trained on TinyDigits, and the data it saw.
+
+    Seeded (``manual_seed(0)``), 10 epochs of Adam at 3e-3 in batches of 64: under a
+    second, about 97% test accuracy. Returns the model and ``(x_train, y_train, x_test,
+    y_test)``, the images flattened to 64 features. tinytorch is imported here, not at the
+    top: the rest of this package runs without the tiers.
+    """
+    from tinytorch.core import manual_seed
+    from tinytorch.datasets import load_tinydigits
+    from tinytorch.nn import CrossEntropyLoss, Linear, ReLU, Sequential
+    from tinytorch.optim import Adam
+    from tinytorch.training import Trainer
+
+    x_train, y_train = load_tinydigits("train", flatten=True)
+    x_test, y_test = load_tinydigits("test", flatten=True)
+    manual_seed(0)
+    model = Sequential(Linear(64, 256), ReLU(), Linear(256, 10))
+    Trainer(model, Adam(model.parameters(), lr=3e-3), CrossEntropyLoss(), progress=False).fit(
+        x_train, y_train, epochs=10, batch_size=64
+    )
+    return model, (x_train, y_train, x_test, y_test)

@@ -14,15 +14,8 @@ import pytest
 
 from tinytorch.core import Tensor, gradcheck, manual_seed, no_grad
 from tinytorch.testing import case_ids, check_op, op_cases
+from tinytorch.text import transformers
 from tinytorch.text.attention import causal_mask
-from tinytorch.text.transformers import (
-    GPT,
-    MLP,
-    LayerMemory,
-    LayerNorm,
-    LayerNormFunction,
-    TransformerBlock,
-)
 
 
 def f64(module, scale: float | None = None, seed: int = 5):
@@ -51,8 +44,8 @@ class ConcatCache:
         return k, v
 
 
-def tiny_gpt(**kwargs) -> GPT:
-    return GPT(vocab_size=7, d_model=8, n_heads=2, n_layers=2, max_len=6, **kwargs)
+def tiny_gpt(**kwargs) -> transformers.GPT:
+    return transformers.GPT(vocab_size=7, d_model=8, n_heads=2, n_layers=2, max_len=6, **kwargs)
 
 
 # ----------------------------------------------------------------------------- LayerNorm
@@ -60,7 +53,7 @@ def tiny_gpt(**kwargs) -> GPT:
 
 class TestLayerNorm:
     def test_matches_the_formula(self, rng):
-        ln = LayerNorm(6)
+        ln = transformers.LayerNorm(6)
         ln.weight.data = rng.standard_normal(6).astype(np.float32)
         ln.bias.data = rng.standard_normal(6).astype(np.float32)
         x = rng.standard_normal((3, 4, 6)).astype(np.float32) * 5 + 2
@@ -72,52 +65,54 @@ class TestLayerNorm:
         )
 
     def test_rows_come_out_with_mean_zero_and_variance_one(self, rng):
-        out = LayerNorm(16)(Tensor(rng.standard_normal((5, 16)) * 100 + 7, dtype=np.float64)).data
+        out = transformers.LayerNorm(16)(
+            Tensor(rng.standard_normal((5, 16)) * 100 + 7, dtype=np.float64)
+        ).data
         np.testing.assert_allclose(out.mean(-1), 0.0, atol=1e-12)
         np.testing.assert_allclose(out.var(-1), 1.0, rtol=1e-5)
 
     def test_gradcheck_input_weight_and_bias(self, rng):
-        ln = f64(LayerNorm(5), scale=1.0)
+        ln = f64(transformers.LayerNorm(5), scale=1.0)
         x = t64(rng, 2, 3, 5)
         assert gradcheck(lambda x, w, b: ln(x), [x, ln.weight, ln.bias])
 
     def test_gradcheck_over_two_normalised_axes_without_affine(self, rng):
-        ln = LayerNorm((3, 4), elementwise_affine=False)
+        ln = transformers.LayerNorm((3, 4), elementwise_affine=False)
         assert ln.parameters() == []
         assert gradcheck(ln, [t64(rng, 2, 3, 4)])
 
     def test_one_graph_node(self, rng):
-        out = LayerNorm(4)(Tensor(rng.standard_normal((2, 4)), requires_grad=True))
-        assert isinstance(out.grad_fn, LayerNormFunction)
+        out = transformers.LayerNorm(4)(Tensor(rng.standard_normal((2, 4)), requires_grad=True))
+        assert isinstance(out.grad_fn, transformers.LayerNormFunction)
 
     @pytest.mark.ungraded
     def test_shape_errors_name_both_shapes(self):
         with pytest.raises(
             ValueError, match=r"input shape \(2, 5\) does not end with normalized_shape \(4,\)"
         ):
-            LayerNorm(4)(Tensor(np.zeros((2, 5))))
+            transformers.LayerNorm(4)(Tensor(np.zeros((2, 5))))
         with pytest.raises(ValueError, match="must be positive"):
-            LayerNorm(0)
+            transformers.LayerNorm(0)
 
 
 # ----------------------------------------------------------------------------- MLP and block
 
 
 def test_mlp_shape_parameters_and_gradient(rng):
-    mlp = MLP(8)
+    mlp = transformers.MLP(8)
     assert mlp.num_parameters() == 8 * 8**2 + 5 * 8
     assert mlp(Tensor(rng.standard_normal((2, 3, 8)))).shape == (2, 3, 8)
-    small = f64(MLP(3, 5), scale=0.7)
+    small = f64(transformers.MLP(3, 5), scale=0.7)
     assert gradcheck(lambda x, *ps: small(x), [t64(rng, 2, 2, 3), *small.parameters()])
 
 
 class TestTransformerBlock:
     @pytest.mark.ungraded
     def test_parameter_count_is_12_d_squared_plus_13_d(self):
-        assert TransformerBlock(16, 4).num_parameters() == 12 * 16**2 + 13 * 16
+        assert transformers.TransformerBlock(16, 4).num_parameters() == 12 * 16**2 + 13 * 16
 
     def test_pre_norm_residual_is_the_identity_when_both_branches_output_zero(self, rng):
-        block = TransformerBlock(8, 2)
+        block = transformers.TransformerBlock(8, 2)
         for layer in (block.attn.out_proj, block.mlp.proj):
             layer.weight.data[:] = 0.0
             layer.bias.data[:] = 0.0
@@ -125,26 +120,26 @@ class TestTransformerBlock:
         np.testing.assert_array_equal(block(Tensor(x)).data, x)
 
     def test_each_branch_adds_to_the_residual(self, rng):
-        block = f64(TransformerBlock(4, 2), scale=0.5)
+        block = f64(transformers.TransformerBlock(4, 2), scale=0.5)
         x = Tensor(rng.standard_normal((1, 3, 4)), dtype=np.float64)
         h = x + block.attn(block.ln1(x), causal_mask(3))
         expected = h + block.mlp(block.ln2(h))
         np.testing.assert_allclose(block(x, causal_mask(3)).data, expected.data, rtol=1e-12)
 
     def test_gradcheck_wrt_input_and_parameters(self, rng):
-        block = f64(TransformerBlock(4, 2, mlp_ratio=2), scale=0.5)
+        block = f64(transformers.TransformerBlock(4, 2, mlp_ratio=2), scale=0.5)
         x = t64(rng, 2, 3, 4)
         assert gradcheck(lambda x, *ps: block(x, causal_mask(3)), [x, *block.parameters()])
 
     def test_with_a_causal_mask_the_future_does_not_change_the_past(self, rng):
-        block = TransformerBlock(8, 2)
+        block = transformers.TransformerBlock(8, 2)
         x = rng.standard_normal((2, 5, 8)).astype(np.float32)
         before = block(Tensor(x), causal_mask(5)).data
         x[:, 2:] += 3.0
         np.testing.assert_array_equal(block(Tensor(x), causal_mask(5)).data[:, :2], before[:, :2])
 
     def test_dropout_only_while_training(self, rng):
-        block = TransformerBlock(8, 2, dropout=0.5)
+        block = transformers.TransformerBlock(8, 2, dropout=0.5)
         x = Tensor(rng.standard_normal((2, 3, 8)))
         block.eval()
         np.testing.assert_array_equal(block(x).data, block(x).data)
@@ -169,7 +164,10 @@ class TestGPT:
 
     def test_gradcheck_of_logits_wrt_every_parameter(self):
         gpt = f64(
-            GPT(vocab_size=5, d_model=4, n_heads=2, n_layers=1, max_len=4, mlp_ratio=2), scale=0.5
+            transformers.GPT(
+                vocab_size=5, d_model=4, n_heads=2, n_layers=1, max_len=4, mlp_ratio=2
+            ),
+            scale=0.5,
         )
         ids = np.array([[0, 3, 4], [2, 2, 1]])
         assert gradcheck(lambda *ps: gpt(ids), gpt.parameters())
@@ -295,7 +293,7 @@ class TestNoStaleBindings:
         so switching autograd off and on reaches it like every other op."""
         from tinytorch.core import disable_autograd, enable_autograd
 
-        mlp = MLP(4)
+        mlp = transformers.MLP(4)
         x = Tensor(rng.standard_normal((2, 4)), requires_grad=True)
         try:
             disable_autograd()
@@ -312,7 +310,7 @@ class TestNoStaleBindings:
 
 class TestMemoryProfile:
     def test_kv_cache_bytes_by_hand(self):
-        gpt = GPT(vocab_size=100, d_model=32, n_heads=4, n_layers=3, max_len=64)
+        gpt = transformers.GPT(vocab_size=100, d_model=32, n_heads=4, n_layers=3, max_len=64)
         # 2 (K and V) × 3 layers × 5 sequences × 64 tokens × 32 numbers × 4 bytes
         assert gpt.kv_cache_bytes(64, batch=5) == 2 * 3 * 5 * 64 * 32 * 4 == 245_760
         assert gpt.kv_cache_bytes(0) == 0
@@ -321,7 +319,7 @@ class TestMemoryProfile:
 
     def test_per_layer_profile_by_hand(self):
         v, d, h, n, t = 100, 32, 4, 3, 64
-        gpt = GPT(vocab_size=v, d_model=d, n_heads=h, n_layers=n, max_len=t)
+        gpt = transformers.GPT(vocab_size=v, d_model=d, n_heads=h, n_layers=n, max_len=t)
         rows = gpt.memory_profile(context_len=16, batch=2)
         assert [r.name for r in rows] == [
             "token embedding",
@@ -332,10 +330,10 @@ class TestMemoryProfile:
             "final norm",
             "lm head",
         ]
-        assert rows[0] == LayerMemory("token embedding", v * d, v * d * 4)
+        assert rows[0] == transformers.LayerMemory("token embedding", v * d, v * d * 4)
         assert rows[1].parameters == t * d
         block = 12 * d * d + 13 * d
-        assert rows[2] == LayerMemory(
+        assert rows[2] == transformers.LayerMemory(
             "block 0",
             block,
             block * 4,

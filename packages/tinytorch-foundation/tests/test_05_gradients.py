@@ -18,20 +18,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+import tinytorch.nn as nn
 from tinytorch.core import Function, Tensor, enable_autograd, gradcheck, manual_seed
-from tinytorch.nn import (
-    GELU,
-    CrossEntropyLoss,
-    Dropout,
-    Linear,
-    LogSoftmax,
-    Module,
-    ReLU,
-    Sequential,
-    Sigmoid,
-    Softmax,
-    Tanh,
-)
 from tinytorch.nn import functional as F
 from tinytorch.testing import (
     AWAY_FROM_ZERO,
@@ -137,7 +125,7 @@ class TestConversions:
         np.testing.assert_array_equal(w.grad.data, [2.0, 4.0])
 
     def test_module_to_casts_parameters_and_their_gradients(self, rng) -> None:
-        model = Sequential(Linear(3, 4), Tanh(), Linear(4, 2))
+        model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
         model(Tensor(np.ones((1, 3)))).sum().backward()
         model.double()
         assert {p.grad.dtype for p in model.parameters()} == {np.dtype(np.float64)}
@@ -151,15 +139,15 @@ NAMES = ["relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax"]
 EXTREME = [[1e4, 0.0, -1e4], [-1e4, -1e4, -1e4], [1e4, 1e4, 1e4]]
 
 # The module forms, made inside the test that uses them.
-ACTIVATION_MODULES: dict[str, Callable[[], Module]] = {
-    "ReLU()": lambda: ReLU(),
-    "Sigmoid()": lambda: Sigmoid(),
-    "Tanh()": lambda: Tanh(),
-    "GELU()": lambda: GELU(),
-    "Softmax(dim=-1)": lambda: Softmax(),
-    "Softmax(dim=0)": lambda: Softmax(dim=0),
-    "LogSoftmax(dim=-1)": lambda: LogSoftmax(),
-    "LogSoftmax(dim=0)": lambda: LogSoftmax(dim=0),
+ACTIVATION_MODULES: dict[str, Callable[[], nn.Module]] = {
+    "ReLU()": lambda: nn.ReLU(),
+    "Sigmoid()": lambda: nn.Sigmoid(),
+    "Tanh()": lambda: nn.Tanh(),
+    "GELU()": lambda: nn.GELU(),
+    "Softmax(dim=-1)": lambda: nn.Softmax(),
+    "Softmax(dim=0)": lambda: nn.Softmax(dim=0),
+    "LogSoftmax(dim=-1)": lambda: nn.LogSoftmax(),
+    "LogSoftmax(dim=0)": lambda: nn.LogSoftmax(dim=0),
 }
 
 
@@ -184,18 +172,18 @@ class TestActivations:
 # ========================================================================== Module 03 · Layers
 
 
-def mlp() -> Sequential:
-    return Sequential(Linear(4, 8), ReLU(), Linear(8, 3))
+def mlp() -> nn.Sequential:
+    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
 
 
-def as_float64(module: Module) -> Module:
+def as_float64(module: nn.Module) -> nn.Module:
     """Switch every parameter to float64 in place, as gradcheck needs."""
     for p in module.parameters():
         p.data = p.data.astype(np.float64)
     return module
 
 
-def check_module(module: Module, x: np.ndarray, fn: Callable | None = None) -> None:
+def check_module(module: nn.Module, x: np.ndarray, fn: Callable | None = None) -> None:
     """gradcheck ``module`` with respect to its input and every parameter."""
     as_float64(module)
     params = module.parameters()
@@ -206,13 +194,15 @@ def check_module(module: Module, x: np.ndarray, fn: Callable | None = None) -> N
 class TestLayers:
     @pytest.mark.parametrize("batch_shape", [(), (3,), (2, 3)], ids=str)
     def test_linear_wrt_input_weight_and_bias(self, batch_shape, rng) -> None:
-        check_module(Linear(4, 2), rng.standard_normal((*batch_shape, 4)))
+        check_module(nn.Linear(4, 2), rng.standard_normal((*batch_shape, 4)))
 
     def test_linear_without_bias(self, rng) -> None:
-        check_module(Linear(4, 2, bias=False), rng.standard_normal((3, 4)))
+        check_module(nn.Linear(4, 2, bias=False), rng.standard_normal((3, 4)))
 
     def test_sequential_mlp_wrt_input_and_every_weight(self, rng) -> None:
-        model = Sequential(Linear(3, 4), Tanh(), Linear(4, 4), ReLU(), Linear(4, 2), Sigmoid())
+        model = nn.Sequential(
+            nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2), nn.Sigmoid()
+        )
         for p in model.parameters():  # nonzero biases keep ReLU inputs off its kink
             p.data = p.data + 0.1 * rng.standard_normal(p.shape).astype(np.float32)
         check_module(model, rng.standard_normal((2, 3)))
@@ -227,7 +217,7 @@ class TestLayers:
         )
 
     def test_dropout_in_training_mode_with_a_fixed_mask(self, rng) -> None:
-        layer = Dropout(0.4)
+        layer = nn.Dropout(0.4)
 
         def fn(x: Tensor) -> Tensor:
             manual_seed(11)  # the same mask on every call
@@ -240,7 +230,7 @@ class TestLayers:
         np.testing.assert_array_equal(x.grad.data == 0, dropped)
 
     def test_dropout_in_eval_mode_passes_the_gradient_through(self, rng) -> None:
-        layer = Dropout(0.4).eval()
+        layer = nn.Dropout(0.4).eval()
         x = Tensor(rng.standard_normal((4, 5)), requires_grad=True, dtype=np.float64)
         assert gradcheck(lambda t: layer(t) * 1.0, [x])
 
@@ -288,9 +278,9 @@ class TestLosses:
         assert np.all(np.isfinite(x.grad.data))
 
     def test_mlp_with_cross_entropy_wrt_every_weight(self, rng) -> None:
-        model = Sequential(Linear(3, 5), ReLU(), Linear(5, 4))
+        model = nn.Sequential(nn.Linear(3, 5), nn.ReLU(), nn.Linear(5, 4))
         for p in model.parameters():
             p.data = (p.data + 0.1 * rng.standard_normal(p.shape)).astype(np.float64)
         x = Tensor(rng.standard_normal((6, 3)), dtype=np.float64)
         y = rng.integers(0, 4, 6)
-        assert gradcheck(lambda *_: CrossEntropyLoss()(model(x), y), model.parameters())
+        assert gradcheck(lambda *_: nn.CrossEntropyLoss()(model(x), y), model.parameters())

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import tinytorch.nn.functional as F
+from tinytorch import training
 from tinytorch.core import Tensor, get_rng, graph_stats, manual_seed, no_grad
 from tinytorch.nn import (
     CrossEntropyLoss,
@@ -30,18 +31,6 @@ from tinytorch.nn import (
     Tanh,
 )
 from tinytorch.optim import SGD, Adam, CosineAnnealingLR
-from tinytorch.training import (
-    CheckpointError,
-    History,
-    MemoryReport,
-    Trainer,
-    accuracy,
-    checkpoint,
-    clip_grad_norm_,
-    load_checkpoint,
-    memory_report,
-    save_checkpoint,
-)
 
 
 def blobs(n_per_class: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -229,13 +218,13 @@ class TestClipGradNorm:
     def test_returns_the_total_norm_before_clipping(self):
         grads = self.grads()
         expected = np.sqrt(sum((g.astype(np.float64) ** 2).sum() for g in grads))
-        total = clip_grad_norm_(with_grads(*grads), max_norm=0.1)
+        total = training.clip_grad_norm_(with_grads(*grads), max_norm=0.1)
         assert total == pytest.approx(expected, rel=1e-6)
 
     def test_clips_the_joint_norm_to_max_norm_keeping_direction(self):
         grads = self.grads()
         params = with_grads(*grads)
-        total = clip_grad_norm_(params, max_norm=0.5)
+        total = training.clip_grad_norm_(params, max_norm=0.5)
         clipped = [p.grad.data.astype(np.float64) for p in params]
         assert np.sqrt(sum((c**2).sum() for c in clipped)) == pytest.approx(0.5, rel=1e-5)
         for c, g in zip(clipped, grads):
@@ -244,7 +233,7 @@ class TestClipGradNorm:
     def test_small_gradients_are_left_untouched(self):
         grads = self.grads()
         params = with_grads(*grads)
-        clip_grad_norm_(params, max_norm=100.0)
+        training.clip_grad_norm_(params, max_norm=100.0)
         for p, g in zip(params, grads):
             np.testing.assert_array_equal(p.grad.data, g)
 
@@ -252,20 +241,20 @@ class TestClipGradNorm:
         grads = self.grads()
         params = with_grads(*grads)
         largest = max(np.abs(g).max() for g in grads)
-        total = clip_grad_norm_(params, max_norm=0.25, norm_type=float("inf"))
+        total = training.clip_grad_norm_(params, max_norm=0.25, norm_type=float("inf"))
         assert total == pytest.approx(largest)
         assert max(np.abs(p.grad.data).max() for p in params) == pytest.approx(0.25, rel=1e-5)
 
     def test_parameters_without_gradients_are_ignored(self):
         params = with_grads(np.array([3.0, 4.0], dtype=np.float32))
         params.append(Tensor(np.zeros(2), requires_grad=True))
-        assert clip_grad_norm_(params, max_norm=1.0) == pytest.approx(5.0)
+        assert training.clip_grad_norm_(params, max_norm=1.0) == pytest.approx(5.0)
         assert params[1].grad is None
-        assert clip_grad_norm_([Tensor(np.zeros(2), requires_grad=True)], 1.0) == 0.0
+        assert training.clip_grad_norm_([Tensor(np.zeros(2), requires_grad=True)], 1.0) == 0.0
 
     def test_negative_max_norm_raises(self):
         with pytest.raises(ValueError, match="clip_grad_norm_: max_norm"):
-            clip_grad_norm_(with_grads(*self.grads()), max_norm=-1.0)
+            training.clip_grad_norm_(with_grads(*self.grads()), max_norm=-1.0)
 
 
 # ----------------------------------------------------------------------------- accuracy
@@ -275,36 +264,38 @@ class TestAccuracy:
     @pytest.mark.ungraded
     def test_multi_class_uses_argmax(self):
         outputs = np.array([[2.0, 1.0, 0.0], [0.0, 3.0, 1.0], [0.1, 0.2, 0.9], [5.0, 0.0, 6.0]])
-        assert accuracy(outputs, np.array([0, 1, 2, 0])) == 0.75
+        assert training.accuracy(outputs, np.array([0, 1, 2, 0])) == 0.75
 
     @pytest.mark.ungraded
     def test_single_output_uses_a_threshold(self):
         probs = np.array([[0.9], [0.2], [0.6], [0.4]])
-        assert accuracy(probs, np.array([[1.0], [0.0], [0.0], [0.0]])) == 0.75
-        assert accuracy(probs, np.array([1, 0, 1, 0])) == 1.0
+        assert training.accuracy(probs, np.array([[1.0], [0.0], [0.0], [0.0]])) == 0.75
+        assert training.accuracy(probs, np.array([1, 0, 1, 0])) == 1.0
 
     @pytest.mark.ungraded
     def test_threshold_zero_for_logits(self):
         logits = np.array([2.0, -1.0, 0.5, -3.0])
-        assert accuracy(logits, np.array([1, 0, 1, 0]), threshold=0.0) == 1.0
-        assert accuracy(logits, np.array([1, 0, 1, 0])) == 0.75
+        assert training.accuracy(logits, np.array([1, 0, 1, 0]), threshold=0.0) == 1.0
+        assert training.accuracy(logits, np.array([1, 0, 1, 0])) == 0.75
 
 
 # ----------------------------------------------------------------------------- Trainer
 
 
-def make_trainer(dropout: float = 0.0, epochs_for_schedule: int | None = None, **kwargs) -> Trainer:
+def make_trainer(
+    dropout: float = 0.0, epochs_for_schedule: int | None = None, **kwargs
+) -> training.Trainer:
     model = classifier(dropout)
     optimizer = Adam(model.parameters(), lr=0.05)
     scheduler = (
         CosineAnnealingLR(optimizer, T_max=epochs_for_schedule) if epochs_for_schedule else None
     )
-    return Trainer(
+    return training.Trainer(
         model,
         optimizer,
         CrossEntropyLoss(),
         scheduler=scheduler,
-        metrics={"accuracy": accuracy},
+        metrics={"accuracy": training.accuracy},
         progress=False,
         **kwargs,
     )
@@ -321,7 +312,7 @@ class TestTrainer:
     def test_history_has_one_entry_per_epoch(self):
         x, y = blobs()
         history = make_trainer().fit(x, y, epochs=4, batch_size=16)
-        assert isinstance(history, History)
+        assert isinstance(history, training.History)
         assert set(history.curves) == {"loss", "lr"}
         assert all(len(curve) == 4 for curve in history.curves.values())
         assert history.last("loss") == history["loss"][-1]
@@ -361,7 +352,7 @@ class TestTrainer:
 
         x, y = blobs()
         model = classifier()
-        trainer = Trainer(
+        trainer = training.Trainer(
             model,
             SpySGD(model.parameters(), lr=0.5),
             CrossEntropyLoss(),
@@ -470,7 +461,9 @@ def trained_run(epochs: int = 2):
     model = classifier()
     optimizer = Adam(model.parameters(), lr=0.05, weight_decay=0.01)
     scheduler = CosineAnnealingLR(optimizer, T_max=5, eta_min=0.001)
-    trainer = Trainer(model, optimizer, CrossEntropyLoss(), scheduler=scheduler, progress=False)
+    trainer = training.Trainer(
+        model, optimizer, CrossEntropyLoss(), scheduler=scheduler, progress=False
+    )
     trainer.fit(x, y, epochs=epochs, batch_size=16, seed=1)
     return trainer, x, y
 
@@ -496,7 +489,7 @@ def rewrite_meta(source: Path, target: Path, **changes) -> Path:
 class TestCheckpoint:
     def test_resume_is_bit_identical(self, tmp_path):
         trainer, x, y = trained_run()
-        path = save_checkpoint(
+        path = training.save_checkpoint(
             tmp_path / "run.npz",
             trainer.model,
             trainer.optimizer,
@@ -506,13 +499,15 @@ class TestCheckpoint:
         )
         model, optimizer, scheduler = fresh_objects()
         assert not params_equal(model, trainer.model)
-        metadata = load_checkpoint(path, model, optimizer, scheduler)
+        metadata = training.load_checkpoint(path, model, optimizer, scheduler)
         assert metadata == {"epoch": 2, "note": "resume test"}
         assert params_equal(model, trainer.model)
         assert optimizer.lr == trainer.optimizer.lr
         assert optimizer.step_count == trainer.optimizer.step_count
 
-        resumed = Trainer(model, optimizer, CrossEntropyLoss(), scheduler=scheduler, progress=False)
+        resumed = training.Trainer(
+            model, optimizer, CrossEntropyLoss(), scheduler=scheduler, progress=False
+        )
         trainer.fit(x, y, epochs=1, batch_size=16, seed=9)
         resumed.fit(x, y, epochs=1, batch_size=16, seed=9)
         assert params_equal(model, trainer.model)
@@ -521,7 +516,7 @@ class TestCheckpoint:
 
     def test_file_is_plain_npz_readable_without_pickle(self, tmp_path):
         trainer, _, _ = trained_run(epochs=1)
-        path = save_checkpoint(
+        path = training.save_checkpoint(
             tmp_path / "run.npz", trainer.model, trainer.optimizer, trainer.scheduler
         )
         with np.load(path, allow_pickle=False) as archive:
@@ -545,20 +540,20 @@ class TestCheckpoint:
 
     def test_model_only_checkpoint_round_trips(self, tmp_path):
         trainer, _, _ = trained_run(epochs=1)
-        path = save_checkpoint(tmp_path / "sub" / "model.npz", trainer.model)
+        path = training.save_checkpoint(tmp_path / "sub" / "model.npz", trainer.model)
         model, _, _ = fresh_objects()
-        assert load_checkpoint(path, model) == {}
+        assert training.load_checkpoint(path, model) == {}
         assert params_equal(model, trainer.model)
 
     def test_write_leaves_no_temporary_files(self, tmp_path):
         trainer, _, _ = trained_run(epochs=1)
         for _ in range(2):  # the second save replaces the first
-            save_checkpoint(tmp_path / "run.npz", trainer.model, trainer.optimizer)
+            training.save_checkpoint(tmp_path / "run.npz", trainer.model, trainer.optimizer)
         assert sorted(os.listdir(tmp_path)) == ["run.npz"]
 
     def test_failed_write_keeps_the_previous_checkpoint(self, tmp_path, monkeypatch):
         trainer, _, _ = trained_run(epochs=1)
-        path = save_checkpoint(tmp_path / "run.npz", trainer.model, trainer.optimizer)
+        path = training.save_checkpoint(tmp_path / "run.npz", trainer.model, trainer.optimizer)
         saved = trainer.model.state_dict()
         original = path.read_bytes()
 
@@ -570,12 +565,12 @@ class TestCheckpoint:
         for p in trainer.model.parameters():
             p.data += 1.0
         with pytest.raises(OSError, match="disk full"):
-            save_checkpoint(path, trainer.model, trainer.optimizer)
+            training.save_checkpoint(path, trainer.model, trainer.optimizer)
         monkeypatch.undo()
         assert sorted(os.listdir(tmp_path)) == ["run.npz"]
         assert path.read_bytes() == original
         model, _, _ = fresh_objects()
-        load_checkpoint(path, model)
+        training.load_checkpoint(path, model)
         assert params_equal_state(model, saved)
 
     @pytest.mark.parametrize(
@@ -590,20 +585,20 @@ class TestCheckpoint:
     ):
         model, _, _ = fresh_objects()
         with pytest.raises(error, match=f"^save_checkpoint: .*{problem}"):
-            save_checkpoint(tmp_path / "run.npz", model, **metadata)
+            training.save_checkpoint(tmp_path / "run.npz", model, **metadata)
         assert os.listdir(tmp_path) == []
 
     def test_missing_file_raises_file_not_found(self, tmp_path):
         model, _, _ = fresh_objects()
         with pytest.raises(FileNotFoundError, match=r"nothing-here\.npz"):
-            load_checkpoint(tmp_path / "nothing-here.npz", model)
+            training.load_checkpoint(tmp_path / "nothing-here.npz", model)
 
 
 def stepped_objects(seed: int = 123):
     """Model, optimizer and scheduler after one training step: every kind of state is set."""
     model, optimizer, scheduler = fresh_objects(seed)
     x, y = blobs()
-    Trainer(model, optimizer, CrossEntropyLoss(), scheduler=scheduler, progress=False).fit(
+    training.Trainer(model, optimizer, CrossEntropyLoss(), scheduler=scheduler, progress=False).fit(
         x[:16], y[:16], epochs=1, batch_size=16
     )
     return model, optimizer, scheduler
@@ -704,7 +699,7 @@ class TestCheckpointValidation:
     @pytest.fixture
     def saved(self, tmp_path) -> Path:
         trainer, _, _ = trained_run(epochs=1)
-        return save_checkpoint(
+        return training.save_checkpoint(
             tmp_path / "good.npz", trainer.model, trainer.optimizer, trainer.scheduler
         )
 
@@ -719,8 +714,8 @@ class TestCheckpointValidation:
         if model is None:
             model, optimizer, scheduler = stepped_objects()
         before = snapshot(model, optimizer, scheduler)
-        with pytest.raises(CheckpointError, match=match) as info:
-            load_checkpoint(path, model, optimizer, scheduler)
+        with pytest.raises(training.CheckpointError, match=match) as info:
+            training.load_checkpoint(path, model, optimizer, scheduler)
         assert str(path) in str(info.value)
         np.testing.assert_equal(snapshot(model, optimizer, scheduler), before)
         return info.value
@@ -763,7 +758,7 @@ class TestCheckpointValidation:
     def test_the_good_file_passes_the_same_check(self, saved):
         model, optimizer, scheduler = stepped_objects()
         before = snapshot(model, optimizer, scheduler)
-        load_checkpoint(saved, model, optimizer, scheduler)
+        training.load_checkpoint(saved, model, optimizer, scheduler)
         assert not params_equal_state(model, before["model"])
         assert optimizer.step_count != before["optimizer"]["step_count"]
 
@@ -784,7 +779,7 @@ class TestCheckpointValidation:
 
     def test_flipped_byte_inside_an_array_fails_the_crc(self, saved, tmp_path):
         model, _, _ = fresh_objects()
-        load_checkpoint(saved, model)
+        training.load_checkpoint(saved, model)
         payload = model.state_dict()["2.weight"].tobytes()
         data = bytearray(saved.read_bytes())
         offset = bytes(data).find(payload)
@@ -839,7 +834,7 @@ class TestCheckpointValidation:
 
     def test_optimizer_requested_but_not_saved(self, saved, tmp_path):
         trainer, _, _ = trained_run(epochs=1)
-        path = save_checkpoint(tmp_path / "model-only.npz", trainer.model)
+        path = training.save_checkpoint(tmp_path / "model-only.npz", trainer.model)
         model, optimizer, _ = fresh_objects()
         self.assert_rejected(path, model, optimizer, match="no optimizer")
 
@@ -864,35 +859,37 @@ class TestMemoryReport:
 
     def test_parameters_match_the_model(self):
         model, optimizer, _ = self.training_state()
-        report = memory_report(model, optimizer)
+        report = training.memory_report(model, optimizer)
         assert report.parameters == model.parameter_bytes() == 4 * model.num_parameters()
 
     def test_gradients_appear_after_backward(self):
         model, optimizer, loss = self.training_state()
-        assert memory_report(model, optimizer).gradients == 0
+        assert training.memory_report(model, optimizer).gradients == 0
         loss.backward()
-        assert memory_report(model, optimizer).gradients == model.parameter_bytes()
+        assert training.memory_report(model, optimizer).gradients == model.parameter_bytes()
 
     def test_adam_state_is_twice_the_parameters_after_a_step(self):
         model, optimizer, loss = self.training_state()
-        assert memory_report(model, optimizer).optimizer_state == 0
+        assert training.memory_report(model, optimizer).optimizer_state == 0
         loss.backward()
         optimizer.step()
-        assert memory_report(model, optimizer).optimizer_state == 2 * model.parameter_bytes()
-        assert memory_report(model).optimizer_state == 0
+        assert (
+            training.memory_report(model, optimizer).optimizer_state == 2 * model.parameter_bytes()
+        )
+        assert training.memory_report(model).optimizer_state == 0
 
     def test_activations_are_measured_from_the_loss_and_grow_with_batch(self):
         small_model, _, small_loss = self.training_state(batch=8)
         large_model, _, large_loss = self.training_state(batch=64)
-        assert memory_report(small_model).activations == 0
-        small = memory_report(small_model, loss=small_loss).activations
-        large = memory_report(large_model, loss=large_loss).activations
+        assert training.memory_report(small_model).activations == 0
+        small = training.memory_report(small_model, loss=small_loss).activations
+        large = training.memory_report(large_model, loss=large_loss).activations
         assert 0 < small < large
         assert large > 4 * small
 
     def test_activations_exclude_the_parameters(self):
         model, _, loss = self.training_state()
-        report = memory_report(model, loss=loss)
+        report = training.memory_report(model, loss=loss)
         params = model.parameters()
         assert report.activations == graph_stats(loss, exclude=[p.data for p in params]).saved_bytes
         assert report.activations == graph_stats(loss).saved_bytes - model.parameter_bytes()
@@ -901,8 +898,8 @@ class TestMemoryReport:
         model, optimizer, loss = self.training_state()
         loss.backward()
         optimizer.step()
-        report = memory_report(model, optimizer, loss)
-        assert isinstance(report, MemoryReport)
+        report = training.memory_report(model, optimizer, loss)
+        assert isinstance(report, training.MemoryReport)
         assert report.total == (
             report.parameters + report.gradients + report.optimizer_state + report.activations
         )
@@ -930,7 +927,7 @@ class TestActivationCheckpointing:
             segment.zero_grad()
             x = Tensor(data, requires_grad=True, dtype=np.float64)
             manual_seed(seed)
-            out = checkpoint(segment, x) if use_checkpoint else segment(x)
+            out = training.checkpoint(segment, x) if use_checkpoint else segment(x)
             (out * weights).sum().backward()
             results.append((out.data.copy(), grads_of(segment, x)))
         return results
@@ -970,7 +967,7 @@ class TestActivationCheckpointing:
         segment.zero_grad()
         x.grad = None
         manual_seed(3)
-        out = checkpoint(segment, x)
+        out = training.checkpoint(segment, x)
         get_rng().random(100)  # something else uses the generator before backward
         state = get_rng().bit_generator.state
         out.sum().backward()
@@ -981,7 +978,7 @@ class TestActivationCheckpointing:
     def test_function_segment_with_several_inputs(self):
         a = Tensor(np.array([0.5, -1.0]), requires_grad=True, dtype=np.float64)
         b = Tensor(np.array([2.0, 0.25]), requires_grad=True, dtype=np.float64)
-        out = checkpoint(lambda p, q: F.tanh(p * q) + p, a, b)
+        out = training.checkpoint(lambda p, q: F.tanh(p * q) + p, a, b)
         out.sum().backward()
         t = np.tanh(a.data * b.data)
         np.testing.assert_allclose(a.grad.data, (1 - t**2) * b.data + 1.0, rtol=1e-12)
@@ -990,7 +987,7 @@ class TestActivationCheckpointing:
     def test_under_no_grad_it_records_nothing(self):
         segment = Sequential(Linear(3, 3))
         with no_grad():
-            out = checkpoint(segment, Tensor(np.ones((2, 3))))
+            out = training.checkpoint(segment, Tensor(np.ones((2, 3))))
         assert out.grad_fn is None
 
     def test_checkpointed_graph_holds_fewer_saved_bytes(self):
@@ -1006,7 +1003,7 @@ class TestActivationCheckpointing:
 
         def loss_of(use_checkpoint: bool) -> Tensor:
             h = F.relu(first(x))
-            h = checkpoint(middle, h) if use_checkpoint else middle(h)
+            h = training.checkpoint(middle, h) if use_checkpoint else middle(h)
             return loss_fn(last(h), targets)
 
         plain, recomputed = loss_of(False), loss_of(True)
@@ -1033,7 +1030,7 @@ def test_mse_trainer_on_regression_with_single_output():
     y = (x @ np.array([[1.0], [-1.0]]) + 0.5).astype(np.float32)
     manual_seed(0)
     model = Linear(2, 1)
-    trainer = Trainer(model, SGD(model.parameters(), lr=0.1), MSELoss(), progress=False)
+    trainer = training.Trainer(model, SGD(model.parameters(), lr=0.1), MSELoss(), progress=False)
     history = trainer.fit(x, y, epochs=30, batch_size=10)
     assert history.last("loss") < 1e-3
     assert trainer.predict(x).shape == (40, 1)

@@ -37,10 +37,7 @@
 # %%
 import numpy as np
 
-from tinytorch.core import Tensor, manual_seed
-from tinytorch.datasets import load_tinydigits
-from tinytorch.nn import CrossEntropyLoss, Linear, ReLU, Sequential
-from tinytorch.optim import Adam
+from tinytorch.core import Tensor
 from tinytorch.perf.quantization import (
     Calibrator,
     QuantizedLinear,
@@ -52,8 +49,7 @@ from tinytorch.perf.quantization import (
     quantize_tensor,
     size_report,
 )
-from tinytorch.training import Trainer
-from tinytorch_learn.lesson import run_tests
+from tinytorch_learn.lesson import run_tests, trained_tinydigits_mlp
 
 rng = np.random.default_rng(0)
 
@@ -124,13 +120,8 @@ for axis in (None, 1):
 # seconds, then quantize it with 256 training images as calibration data.
 
 # %%
-x_train, y_train = load_tinydigits("train", flatten=True)
-x_test, y_test = load_tinydigits("test", flatten=True)
-manual_seed(0)
-model = Sequential(Linear(64, 256), ReLU(), Linear(256, 10))
-Trainer(model, Adam(model.parameters(), lr=3e-3), CrossEntropyLoss(), progress=False).fit(
-    x_train, y_train, epochs=10, batch_size=64
-)
+# Trained by tinytorch_learn.lesson (seeded, 10 epochs of Adam); lessons 15, 16, 20 share it.
+model, (x_train, y_train, x_test, y_test) = trained_tinydigits_mlp()
 
 
 def accuracy(net) -> float:

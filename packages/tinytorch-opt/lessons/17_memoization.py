@@ -78,15 +78,25 @@ rng = np.random.default_rng(0)
 # - `generate_cached`: size one cache per layer to the positions the generation runs and
 #   hand them to `GPT.generate(..., caches=...)`, whose loop runs the prompt once and then
 #   feeds one token per step at its position: the sampling loop exists once, in Module 13.
-#   Each step after the prompt goes through `decode_token` (passed as `decode=`) when
-#   `has_lean_path(model)` says it computes what the model's forward pass does.
-# - `decode_token`: one token per row through the model on the parameters' arrays —
+#   Each step after the prompt goes through `decode_token` (passed as `decode=`, with a
+#   `DecodePlan.of(model)` built once) when `has_lean_path(model)` says it computes what
+#   the model's forward pass does.
+# - `decode_token`: one token per row through the model on the plan's arrays —
 #   embedding and position, then per block x += Attn(LN1(x)) (appending to the layer's
 #   cache) and x += MLP(LN2(x)), then the final LayerNorm and the head: the forward
 #   pass's numbers without a Tensor, a Module call and a graph decision per op.
 # - `growth_exponent`: the slope of log(time) against log(n).
 #
-# `KVCache`'s checks, `KVCacheMemory`, `time_generation` and `scaling_table` are given.
+# `KVCache`'s checks, `KVCacheMemory`, `time_generation` and `scaling_table` are given,
+# and so are `DecodePlan` and the array functions `decode_token` calls (`_layer_norm`,
+# `_attend`, `_dense`, `_gelu`). Read the plan: it gathers the parameters once per
+# generation so that a step pays only for NumPy calls — q, k and v side by side (one
+# product instead of three), biases and norm weights as (1, n) rows (batch 1 then skips
+# broadcasting), Python numbers as 0-d arrays of the model's dtype (no conversion per
+# call), the attention's 1/sqrt(head_dim) folded into q's weights (one pass over the
+# scores fewer). Apart from that fold — exact when the scale is a power of two, as for
+# head_dim 16 or 64 — every number comes from the same operations, in the same order, as
+# in the forward pass.
 
 # %% [markdown]
 # ## Use
@@ -214,7 +224,7 @@ for batch, (slow, fast) in by_batch.items():
 # fixed cost (calling every layer, checks, small matrix products), which a one-token
 # step is mostly made of; by Amdahl's law (Module 14) that untouched part caps the
 # gain, and it matters most for one short sequence (`decode_token` shrinks it by doing
-# each step's arithmetic on plain arrays, but its ~140 NumPy calls per step remain).
+# each step's arithmetic on plain arrays, but its ~120 NumPy calls per step remain).
 # Above the ratio: an uncached step
 # over T tokens also computes T × T attention scores per head, while a cached step
 # scores one query against T keys, so the uncached work per pass grows with the length

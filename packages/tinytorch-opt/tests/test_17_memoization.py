@@ -15,11 +15,13 @@ import numpy as np
 import pytest
 
 from tinytorch.core import Tensor, manual_seed, no_grad
-from tinytorch.nn import CrossEntropyLoss
+from tinytorch.nn import CrossEntropyLoss, Linear
+from tinytorch.nn.activations import gelu
 from tinytorch.optim import AdamW
 from tinytorch.perf import memoization
 from tinytorch.perf.measure import Timing
 from tinytorch.perf.memoization import (
+    DecodePlan,
     GenerationTiming,
     KVCache,
     KVCacheMemory,
@@ -33,7 +35,7 @@ from tinytorch.perf.memoization import (
     time_generation,
     token_passes,
 )
-from tinytorch.text.transformers import GPT
+from tinytorch.text.transformers import GPT, LayerNorm, layer_norm_arrays
 
 
 def small_gpt(vocab: int = 11, max_len: int = 24, dtype=np.float32) -> GPT:
@@ -208,9 +210,9 @@ class TestGenerateCached:
             seen.append(("forward", np.shape(ids), start_pos, caches is not None))
             return forward(self, ids, caches, start_pos)
 
-        def spy_decode(model, caches, ids, position):
+        def spy_decode(plan, caches, ids, position):
             seen.append(("decode", np.shape(ids), position, [c.position for c in caches]))
-            return decode(model, caches, ids, position)
+            return decode(plan, caches, ids, position)
 
         monkeypatch.setattr(GPT, "forward", spy_forward)
         monkeypatch.setattr(memoization, "decode_token", spy_decode)
@@ -235,9 +237,18 @@ class TestGenerateCached:
             full = model(ids).data
             caches = make_caches(model, batch)
             model(ids[:, :5], caches=caches)
-            steps = [decode_token(model, caches, ids[:, t : t + 1], t) for t in range(5, 9)]
+            plan = DecodePlan.of(model)
+            steps = [decode_token(plan, caches, ids[:, t : t + 1], t) for t in range(5, 9)]
         assert [c.position for c in caches] == [9, 9]
         np.testing.assert_allclose(np.stack(steps, axis=1), full[:, 5:], rtol=1e-10, atol=1e-12)
+
+    def test_decode_token_refuses_to_run_past_its_caches(self, rng):
+        model = small_gpt()
+        caches = make_caches(model, 1, max_len=4)
+        with no_grad():
+            model(rng.integers(0, 11, (1, 4)), caches=caches)
+        with pytest.raises(ValueError, match="at position 4 would overflow the cache of max_len 4"):
+            decode_token(DecodePlan.of(model), caches, np.array([[1]]), 4)
 
     @pytest.mark.parametrize("batch", [1, 8])
     def test_the_lean_path_gives_the_uncached_tokens_at_milestone_size(self, rng, batch):
@@ -248,6 +259,20 @@ class TestGenerateCached:
         np.testing.assert_array_equal(
             generate_cached(model, prompts, 56), model.generate(prompts, 56, temperature=0.0)
         )
+
+    @pytest.mark.parametrize("batch", [1, 8])
+    def test_the_lean_path_samples_and_stops_as_uncached_generation_does(self, rng, batch):
+        manual_seed(0)
+        model = GPT(vocab_size=50, d_model=24, n_heads=3, n_layers=2, max_len=40)
+        prompts = rng.integers(0, 50, (batch, 5))
+        eos = int(generate_cached(model, prompts, 4)[0, -1])  # row 0's fourth new token
+        assert has_lean_path(model)
+        manual_seed(3)
+        cached = generate_cached(model, prompts, 30, temperature=0.8, top_k=7, eos_id=eos)
+        manual_seed(3)
+        uncached = model.generate(prompts, 30, temperature=0.8, top_k=7, eos_id=eos)
+        np.testing.assert_array_equal(cached, uncached)
+        assert (cached == eos).any()
 
     def test_a_hooked_or_swapped_layer_keeps_the_full_forward_pass(self):
         model = small_gpt()
@@ -317,6 +342,62 @@ class TestGenerateCached:
             generate_cached(model, np.array([0.5]), 2)
         with pytest.raises(ValueError, match="run 25 positions, more than the model's max_len 24"):
             generate_cached(model, np.array([1, 2]), 24)
+
+
+class TestDecodePlan:
+    """The lean step's array functions against the layers they stand in for."""
+
+    @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+    @pytest.mark.parametrize("batch", [1, 3])
+    def test_side_by_side_projections_are_the_separate_layers(self, rng, dtype, batch):
+        layers = [Linear(7, 5), Linear(7, 3, bias=False), Linear(7, 1)]
+        for p in (p for layer in layers for p in layer.parameters()):
+            p.data = rng.standard_normal(p.shape).astype(dtype)
+        dense = memoization.DenseArrays.side_by_side(layers)
+        x = rng.standard_normal((batch, 7)).astype(dtype)
+        assert dense.weight.shape == (7, 9) and dense.bias.shape == (1, 9)
+        with no_grad():
+            separate = np.concatenate([layer(Tensor(x, dtype=dtype)).data for layer in layers], 1)
+        np.testing.assert_allclose(memoization._dense(x, dense), separate, rtol=1e-6, atol=1e-6)
+
+    @pytest.mark.parametrize("affine", [True, False])
+    @pytest.mark.parametrize(("batch", "d", "dtype"), [(1, 64, np.float32), (5, 13, np.float64)])
+    def test_the_row_layer_norm_is_layer_norm_arrays_number_for_number(
+        self, rng, affine, batch, d, dtype
+    ):
+        norm = LayerNorm(d, eps=1e-3, elementwise_affine=affine)
+        for p in norm.parameters():
+            p.data = rng.standard_normal(p.shape).astype(dtype)
+        x = (rng.standard_normal((batch, d)) * 3 + 1).astype(dtype)
+        weight, bias = (norm.weight.data, norm.bias.data) if affine else (None, None)
+        expected = layer_norm_arrays(x, weight, bias, 1, 1e-3)[0]
+        out = memoization._layer_norm(x, memoization.NormArrays.of(norm, np.dtype(dtype)))
+        assert out.dtype == dtype
+        np.testing.assert_array_equal(out, expected)
+
+    @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+    def test_the_in_place_gelu_is_module_02s_gelu_number_for_number(self, rng, dtype):
+        x = (rng.standard_normal((3, 37)) * 4).astype(dtype)
+        expected = gelu(Tensor(x, dtype=dtype)).data
+        out = memoization._gelu(x.copy(), memoization.GeluArrays.of(np.dtype(dtype)))
+        assert out.dtype == dtype
+        np.testing.assert_array_equal(out, expected)
+
+    def test_a_plan_reads_the_parameters_it_was_built_from(self):
+        model = small_gpt()
+        plan = DecodePlan.of(model)
+        assert len(plan.blocks) == 2 and plan.head.weight is model.head.weight.data
+        attn, qkv = model.blocks[0].attn, plan.blocks[0].qkv
+        scale = 1 / np.sqrt(attn.head_dim)  # folded into q's columns
+        for i, (layer, factor) in enumerate(
+            [(attn.q_proj, scale), (attn.k_proj, 1.0), (attn.v_proj, 1.0)]
+        ):
+            columns = slice(attn.embed_dim * i, attn.embed_dim * (i + 1))
+            np.testing.assert_allclose(qkv.weight[:, columns], layer.weight.data * factor)
+            np.testing.assert_allclose(qkv.bias[0, columns], layer.bias.data * factor)
+        assert not np.shares_memory(qkv.weight, attn.q_proj.weight.data)
+        sinusoidal = GPT(11, 16, 2, n_layers=1, max_len=6, positional="sinusoidal")
+        assert DecodePlan.of(sinusoidal).positions.dtype == np.float32
 
 
 # ============================================================================= memory

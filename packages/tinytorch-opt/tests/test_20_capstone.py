@@ -18,34 +18,26 @@ import numpy as np
 import pytest
 from jsonschema import Draft202012Validator
 
-from tinytorch.capstone import (
-    SCHEMA_VERSION,
-    ModelResult,
-    SubmissionError,
-    improvement,
-    load_schema,
-    load_submission,
-    make_submission,
-    validate_submission,
-    write_submission,
-)
+from tinytorch import capstone
 from tinytorch.perf.benchmarking import summarize
 
 BASE_SAMPLES = np.random.default_rng(0).normal(0.010, 0.0005, 30)
 FAST_SAMPLES = np.random.default_rng(1).normal(0.004, 0.0002, 30)
 
 
-def results() -> tuple[ModelResult, ModelResult]:
-    baseline = ModelResult(
+def results() -> tuple[capstone.ModelResult, capstone.ModelResult]:
+    baseline = capstone.ModelResult(
         "mlp-fp32", 0.95, summarize(BASE_SAMPLES, "baseline"), 400_000, 64, parameters=100_000
     )
-    optimized = ModelResult("mlp-int8", 0.94, summarize(FAST_SAMPLES, "optimized"), 100_000, 64)
+    optimized = capstone.ModelResult(
+        "mlp-int8", 0.94, summarize(FAST_SAMPLES, "optimized"), 100_000, 64
+    )
     return baseline, optimized
 
 
 def submission() -> dict:
     baseline, optimized = results()
-    return make_submission(
+    return capstone.make_submission(
         submitter="Ada",
         task="tinydigits-mlp",
         dataset="TinyDigits",
@@ -59,7 +51,7 @@ def submission() -> dict:
 
 @pytest.fixture
 def written(tmp_path: Path) -> Path:
-    return write_submission(tmp_path / "submission.json", submission())
+    return capstone.write_submission(tmp_path / "submission.json", submission())
 
 
 def rewrite(path: Path, change) -> Path:
@@ -75,10 +67,10 @@ def rewrite(path: Path, change) -> Path:
 
 @pytest.mark.ungraded
 def test_the_schema_ships_with_the_package_and_is_valid_draft_2020_12() -> None:
-    schema = load_schema()
+    schema = capstone.load_schema()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     Draft202012Validator.check_schema(schema)
-    assert schema["properties"]["schema_version"]["const"] == SCHEMA_VERSION
+    assert schema["properties"]["schema_version"]["const"] == capstone.SCHEMA_VERSION
     assert {"baseline", "optimized", "improvement", "system"} <= set(schema["required"])
 
 
@@ -104,7 +96,7 @@ def test_improvement_by_hand() -> None:
             "throughput": batch / median,
         }
 
-    gain = improvement(result(0.010, 400_000, 0.95), result(0.004, 100_000, 0.94))
+    gain = capstone.improvement(result(0.010, 400_000, 0.95), result(0.004, 100_000, 0.94))
     assert gain["speedup"] == pytest.approx(2.5)
     assert gain["size_reduction"] == pytest.approx(4.0)
     assert gain["accuracy_delta"] == pytest.approx(-0.01)
@@ -113,7 +105,7 @@ def test_improvement_by_hand() -> None:
 
 def test_make_submission_adds_significance_and_system_metadata() -> None:
     document = submission()
-    assert document["schema_version"] == SCHEMA_VERSION
+    assert document["schema_version"] == capstone.SCHEMA_VERSION
     significance = document["improvement"]["significance"]
     assert significance["significant"] is True and significance["p_value"] < 0.05
     assert significance["test"] == "welch" and significance["alpha"] == 0.05
@@ -124,7 +116,7 @@ def test_make_submission_adds_significance_and_system_metadata() -> None:
         "division": "closed",
         "accuracy_target": 0.9,
     }
-    assert validate_submission(document) == []
+    assert capstone.validate_submission(document) == []
 
 
 # ============================================================================= writing and reading
@@ -132,10 +124,10 @@ def test_make_submission_adds_significance_and_system_metadata() -> None:
 
 def test_round_trip(tmp_path: Path) -> None:
     document = submission()
-    path = write_submission(tmp_path / "runs" / "submission.json", document)
+    path = capstone.write_submission(tmp_path / "runs" / "submission.json", document)
     assert path == tmp_path / "runs" / "submission.json"
-    assert validate_submission(path) == []
-    assert load_submission(path) == document
+    assert capstone.validate_submission(path) == []
+    assert capstone.load_submission(path) == document
     text = path.read_text("utf-8")
     assert text.endswith("\n") and text.startswith("{\n  ")
     assert os.listdir(path.parent) == ["submission.json"]  # no temporary file left behind
@@ -144,8 +136,8 @@ def test_round_trip(tmp_path: Path) -> None:
 def test_write_replaces_an_existing_file_whole(written: Path) -> None:
     second = submission()
     second["submitter"] = "Grace"
-    write_submission(written, second)
-    assert load_submission(written)["submitter"] == "Grace"
+    capstone.write_submission(written, second)
+    assert capstone.load_submission(written)["submitter"] == "Grace"
     assert os.listdir(written.parent) == ["submission.json"]
 
 
@@ -154,8 +146,8 @@ def test_an_invalid_submission_is_refused_and_nothing_is_written(tmp_path: Path)
     bad["submitter"] = ""
     del bad["system"]
     target = tmp_path / "out" / "bad.json"
-    with pytest.raises(SubmissionError) as info:
-        write_submission(target, bad)
+    with pytest.raises(capstone.SubmissionError) as info:
+        capstone.write_submission(target, bad)
     system, submitter = info.value.problems
     assert system == "$: 'system' is a required property"
     assert submitter.startswith("$.submitter: ''")  # wording varies across jsonschema 4.x
@@ -173,15 +165,15 @@ def test_a_failed_write_keeps_the_old_file_and_leaves_no_temporary(
 
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError, match="disk full"):
-        write_submission(written, submission())
+        capstone.write_submission(written, submission())
     assert written.read_bytes() == before
     assert os.listdir(written.parent) == ["submission.json"]
 
 
 def test_load_submission_raises_with_every_problem(written: Path) -> None:
     rewrite(written, lambda d: d.update(submitter="", schema_version="0.9"))
-    with pytest.raises(SubmissionError) as info:
-        load_submission(written)
+    with pytest.raises(capstone.SubmissionError) as info:
+        capstone.load_submission(written)
     assert len(info.value.problems) == 2
 
 
@@ -190,7 +182,7 @@ def test_load_submission_raises_with_every_problem(written: Path) -> None:
 
 @pytest.mark.ungraded
 def test_a_missing_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
-    assert validate_submission(tmp_path / "nope.json") == [
+    assert capstone.validate_submission(tmp_path / "nope.json") == [
         f"{tmp_path / 'nope.json'}: no such file"
     ]
 
@@ -198,7 +190,7 @@ def test_a_missing_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
 def test_text_that_is_not_json_is_reported_with_its_position(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     path.write_text('{\n  "submitter": "Ada",\n  oops\n}', encoding="utf-8")
-    (problem,) = validate_submission(path)
+    (problem,) = capstone.validate_submission(path)
     assert "not valid JSON" in problem and "line 3" in problem
 
 
@@ -206,7 +198,7 @@ def test_text_that_is_not_json_is_reported_with_its_position(tmp_path: Path) -> 
 def test_binary_files_are_rejected_unread(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     path.write_bytes(b"\x80\x04\x95pickle")  # the start of a pickle: never unpickled
-    (problem,) = validate_submission(path)
+    (problem,) = capstone.validate_submission(path)
     assert "not UTF-8" in problem
 
 
@@ -214,7 +206,7 @@ def test_binary_files_are_rejected_unread(tmp_path: Path) -> None:
 def test_oversized_files_are_rejected_unparsed(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     path.write_text(" " * (2 << 20), encoding="utf-8")
-    (problem,) = validate_submission(path)
+    (problem,) = capstone.validate_submission(path)
     assert "larger than a submission can be" in problem
 
 
@@ -223,7 +215,7 @@ def test_nan_and_duplicate_keys_are_reported(written: Path) -> None:
     text = text.replace('"accuracy": 0.95', '"accuracy": NaN', 1)
     text = text.replace('"submitter": "Ada"', '"submitter": "Ada", "submitter": "Eve"', 1)
     written.write_text(text, encoding="utf-8")
-    problems = validate_submission(written)
+    problems = capstone.validate_submission(written)
     assert any(p.startswith("$.baseline.accuracy: nan is not a JSON number") for p in problems)
     assert any("'submitter' appears more than once" in p for p in problems)
 
@@ -277,7 +269,10 @@ def test_a_file_and_a_dict_get_the_same_verdict_naming_the_field(tmp_path, case)
     path = tmp_path / "s.json"
     path.write_text(damage_text(json.dumps(document)), encoding="utf-8")
     damage_dict(document)
-    from_dict, from_file = validate_submission(document), validate_submission(path)
+    from_dict, from_file = (
+        capstone.validate_submission(document),
+        capstone.validate_submission(path),
+    )
     assert from_dict == from_file
     assert from_dict and from_dict[0].startswith(problem), from_dict
 
@@ -286,13 +281,13 @@ def test_load_submission_never_returns_a_non_finite_number(tmp_path) -> None:
     path = tmp_path / "s.json"
     text = json.dumps(submission())
     path.write_text(re.sub(r'"mean_s": [^,}]+', '"mean_s": 1e999', text, count=1), encoding="utf-8")
-    with pytest.raises(SubmissionError, match="mean_s: inf is not a JSON number"):
-        load_submission(path)
+    with pytest.raises(capstone.SubmissionError, match="mean_s: inf is not a JSON number"):
+        capstone.load_submission(path)
 
 
 def test_something_that_is_neither_a_path_nor_a_dict_is_a_type_error() -> None:
     with pytest.raises(TypeError, match="validate_submission: expected a path or a dict, got list"):
-        validate_submission([submission()])
+        capstone.validate_submission([submission()])
 
 
 # ============================================================================= schema problems
@@ -301,7 +296,7 @@ def test_something_that_is_neither_a_path_nor_a_dict_is_a_type_error() -> None:
 def test_every_missing_section_is_listed(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     path.write_text("{}", encoding="utf-8")
-    problems = validate_submission(path)
+    problems = capstone.validate_submission(path)
     for name in (
         "schema_version",
         "submitter",
@@ -319,7 +314,7 @@ def test_every_missing_section_is_listed(tmp_path: Path) -> None:
 def test_a_json_array_is_not_a_submission(tmp_path: Path) -> None:
     path = tmp_path / "s.json"
     path.write_text("[1, 2]", encoding="utf-8")
-    assert validate_submission(path) == ["$: [1, 2] is not of type 'object'"]
+    assert capstone.validate_submission(path) == ["$: [1, 2] is not of type 'object'"]
 
 
 def test_schema_problems_name_their_location(written: Path) -> None:
@@ -332,7 +327,7 @@ def test_schema_problems_name_their_location(written: Path) -> None:
         d["optimizations"] = ["int8", "int8"]
         d["extra"] = True
 
-    problems = validate_submission(rewrite(written, damage))
+    problems = capstone.validate_submission(rewrite(written, damage))
     expected = [
         "$: Additional properties are not allowed ('extra' was unexpected)",
         "$.baseline.accuracy: 1.5 is greater than the maximum of 1",
@@ -356,7 +351,7 @@ def test_an_interval_must_contain_its_statistic(written: Path) -> None:
         d["optimized"]["latency"]["ci_high_s"] = d["optimized"]["latency"]["median_s"] / 2
         d["optimized"]["latency"]["ci_low_s"] = d["optimized"]["latency"]["median_s"] / 4
 
-    problems = validate_submission(rewrite(written, damage))
+    problems = capstone.validate_submission(rewrite(written, damage))
     assert any(
         p.startswith("$.baseline.latency: ci_low_s 0.5 is above ci_high_s") for p in problems
     )
@@ -371,12 +366,14 @@ def test_a_t_interval_needs_the_mean_it_is_about(written: Path) -> None:
         d["baseline"]["latency"]["ci_statistic"] = "mean"
         del d["baseline"]["latency"]["mean_s"]
 
-    problems = validate_submission(rewrite(written, damage))
+    problems = capstone.validate_submission(rewrite(written, damage))
     assert "$.baseline.latency: the interval is for the mean, but mean_s is missing" in problems
 
 
 def test_throughput_must_follow_from_batch_size_and_latency(written: Path) -> None:
-    problems = validate_submission(rewrite(written, lambda d: d["optimized"].update(batch_size=32)))
+    problems = capstone.validate_submission(
+        rewrite(written, lambda d: d["optimized"].update(batch_size=32))
+    )
     assert any(
         p.startswith("$.optimized.throughput:") and "batch_size / median_s" in p for p in problems
     )
@@ -384,7 +381,9 @@ def test_throughput_must_follow_from_batch_size_and_latency(written: Path) -> No
 
 @pytest.mark.parametrize("key", ["speedup", "size_reduction", "accuracy_delta", "throughput_gain"])
 def test_each_improvement_figure_must_match_the_results(written: Path, key: str) -> None:
-    problems = validate_submission(rewrite(written, lambda d: d["improvement"].update({key: 99.0})))
+    problems = capstone.validate_submission(
+        rewrite(written, lambda d: d["improvement"].update({key: 99.0}))
+    )
     assert any(p.startswith(f"$.improvement.{key}: states 99.0") for p in problems)
 
 
@@ -392,7 +391,7 @@ def test_the_significance_flag_must_agree_with_its_p_value(written: Path) -> Non
     def damage(d: dict) -> None:
         d["improvement"]["significance"].update(p_value=0.2, significant=True)
 
-    problems = validate_submission(rewrite(written, damage))
+    problems = capstone.validate_submission(rewrite(written, damage))
     assert (
         "$.improvement.significance: significant is True but p_value 0.2 >= alpha 0.05" in problems
     )
@@ -403,7 +402,7 @@ def test_times_need_a_time_zone(written: Path) -> None:
         d["created"] = "2025-01-02T03:04:05"
         d["system"]["timestamp"] = "yesterday"
 
-    problems = validate_submission(rewrite(written, damage))
+    problems = capstone.validate_submission(rewrite(written, damage))
     assert (
         "$.created: '2025-01-02T03:04:05' has no time zone (write UTC, e.g. ...+00:00)" in problems
     )
@@ -418,7 +417,7 @@ def test_a_file_with_many_problems_lists_all_of_them(written: Path) -> None:
         d["improvement"]["speedup"] = 3.0
         d["created"] = "2025-01-02"
 
-    problems = validate_submission(rewrite(written, damage))
+    problems = capstone.validate_submission(rewrite(written, damage))
     assert len(problems) >= 4
     joined = "\n".join(problems)
     for fragment in (
@@ -433,5 +432,5 @@ def test_a_file_with_many_problems_lists_all_of_them(written: Path) -> None:
 def test_a_valid_in_memory_submission_has_no_problems_and_is_not_modified() -> None:
     document = submission()
     snapshot = copy.deepcopy(document)
-    assert validate_submission(document) == []
+    assert capstone.validate_submission(document) == []
     assert document == snapshot

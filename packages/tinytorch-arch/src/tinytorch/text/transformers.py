@@ -340,6 +340,10 @@ class GPT(Module):
             )
         if top_k is not None and not 1 <= top_k <= self.vocab_size:
             raise ValueError(f"GPT.generate: top_k must be in [1, {self.vocab_size}], got {top_k}")
+        prompt_len = ids.shape[1]
+        out = np.empty((len(ids), prompt_len + max_new_tokens), dtype=np.int64)
+        out[:, :prompt_len] = ids
+        end = prompt_len  # the ids so far are out[:, :end]; each step writes column `end`
         done = np.zeros(len(ids), dtype=bool)
         was_training = self.training
         self.eval()
@@ -347,22 +351,23 @@ class GPT(Module):
             with no_grad():
                 for step in range(max_new_tokens):
                     if caches is None:
-                        logits = self(ids[:, -self.max_len :]).data[:, -1, :]
+                        logits = self(out[:, max(0, end - self.max_len) : end]).data[:, -1, :]
                     elif step > 0 and decode is not None:
-                        logits = decode(ids[:, -1:], ids.shape[1] - 1)
+                        logits = decode(out[:, end - 1 : end], end - 1)
                     else:  # the prompt once, then only the token chosen last
-                        new = ids if step == 0 else ids[:, -1:]
-                        start = ids.shape[1] - new.shape[1]
-                        logits = self(new, caches, start_pos=start).data[:, -1, :]
-                    nxt = _pick_next(logits.astype(np.float64), temperature, top_k)
+                        start = 0 if step == 0 else end - 1
+                        logits = self(out[:, start:end], caches, start_pos=start).data[:, -1, :]
+                    nxt = _pick_next(logits, temperature, top_k)
                     if eos_id is not None:
                         nxt = np.where(done, eos_id, nxt)
                         done |= nxt == eos_id
-                    ids = np.concatenate([ids, nxt[:, None]], axis=1)
+                    out[:, end] = nxt
+                    end += 1
                     if eos_id is not None and done.all():
                         break
         finally:
             self.train(was_training)
+        ids = out[:, :end]
         return ids[0] if single else ids
         ### END SOLUTION
 
@@ -443,10 +448,11 @@ def prompt_batch(op: str, prompt_ids: Any) -> tuple[np.ndarray, bool]:
 
 
 def _pick_next(logits: np.ndarray, temperature: float, top_k: int | None) -> np.ndarray:
-    """One next-token id per row of logits (B, V): greedy at temperature 0, else sampled."""
+    """One next-token id per row of logits (B, V): greedy at temperature 0 (the argmax, the
+    same in any float dtype), else sampled in float64."""
     if temperature == 0:
-        return logits.argmax(axis=-1)
-    logits = logits / temperature
+        return logits.argmax(axis=-1)  # the same index in any float dtype
+    logits = logits.astype(np.float64) / temperature
     if top_k is not None and top_k < logits.shape[-1]:
         kth = np.partition(logits, -top_k, axis=-1)[:, -top_k][:, None]
         logits = np.where(logits >= kth, logits, -np.inf)

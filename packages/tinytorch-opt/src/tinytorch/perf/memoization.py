@@ -11,8 +11,8 @@ Connection map
                     generation through ``GPT.generate``'s own loop, token for token the
                     uncached output (greedy, temperature, top-k, end of sequence); the
                     cache's bytes, checked against Module 13's formula; a lean one-token
-                    decode step on plain arrays; the work saved, counted by hand and
-                    timed at several lengths
+                    decode step on the parameters' arrays, gathered once per generation;
+                    the work saved, counted by hand and timed at several lengths
     Unlocks       : 18 Acceleration · 19 Benchmarking (cached vs uncached generation with
                     statistics) · 20 Capstone and Milestone 6 (the generation row)
 
@@ -28,9 +28,14 @@ value vector of d_model numbers per token per layer, 2 × layers × T × d_model
 sequence). What the cache cannot remove is each step's fixed cost — every layer's call
 overhead for one token — so, by Amdahl's law, the measured speedup is smaller than the
 ratio of token passes. Through the Tensor ops of the full forward pass a one-token step
-at d_model 64 is almost all fixed cost (about 85 ops, 4× for 200 tokens at batch 1), which
-is why cached steps run :func:`decode_token`: the same arithmetic on plain arrays, with
-a fraction of the per-op cost (``benchmarks/bench_torch.py`` measures both).
+at d_model 64 is almost all fixed cost (about 85 ops at several microseconds each; the
+cache gains only 4× through them for 200 tokens at batch 1), which is why cached steps
+run :func:`decode_token`: the same arithmetic on the parameters' arrays, gathered once
+per generation into a :class:`DecodePlan` (q, k and v side by side, rows shaped for
+batch 1, numbers as arrays), so that each of a step's ~120 NumPy calls costs 0.3-2 µs.
+Generating 200 tokens from an 8-token prompt then runs about 18× faster cached than
+uncached — far below the 104× fewer token passes, because at this size a step's fixed
+cost, not its tokens, is most of the time (``benchmarks/bench_torch.py`` measures both).
 """
 
 from __future__ import annotations
@@ -54,7 +59,6 @@ from tinytorch.text.transformers import (
     MLP,
     LayerNorm,
     TransformerBlock,
-    layer_norm_arrays,
     prompt_batch,
 )
 
@@ -321,7 +325,7 @@ def generate_cached(
     if max_new_tokens == 0:
         return model.generate(prompt_ids, 0)
     caches = make_caches(model, len(ids), needed)
-    decode = partial(decode_token, model, caches) if has_lean_path(model) else None
+    decode = partial(decode_token, DecodePlan.of(model), caches) if has_lean_path(model) else None
     return model.generate(
         prompt_ids, max_new_tokens, temperature, top_k, eos_id, caches=caches, decode=decode
     )
@@ -348,69 +352,231 @@ def has_lean_path(model: GPT) -> bool:
     )  # fmt: skip
 
 
-def _layer_norm(x: np.ndarray, norm: LayerNorm) -> np.ndarray:
-    """LayerNorm.forward on an array (the same function its Function runs)."""
-    weight, bias = (None, None) if norm.weight is None else (norm.weight.data, norm.bias.data)
-    return layer_norm_arrays(x, weight, bias, len(norm.normalized_shape), norm.eps)[0]
+# A step's fixed costs, and what the plan removes from them. At batch 1 and d_model 64 a
+# NumPy call costs about as much as its arithmetic or more: ~0.3 µs for an element-wise
+# op on arrays of one shape, ~1 µs when one operand broadcasts (a (B, 1) row statistic),
+# ~1.5 µs for a reduction or a small matrix product. A Python number in an op costs a
+# conversion each time (~0.3 µs), a Module attribute chain or a Tensor property costs
+# Python lookups, a 1-D bias against (1, n) rows is a broadcast. So the parameters are
+# gathered once per generation into a DecodePlan: plain arrays in the model's dtype,
+# rows stored (1, n) (batch 1 then takes NumPy's same-shape path), Python numbers turned
+# into 0-d arrays of the dtype, and the q, k and v projections side by side, one
+# (d, 3d) product instead of three, with the attention scale folded into q's columns
+# (one pass over the scores fewer per step). Only that fold changes any arithmetic, and
+# only when 1/sqrt(head_dim) is not a power of two; every other number is computed by the
+# same operations, in the same order, as in the forward pass's own functions (the tests
+# compare the step with the full forward pass).
 
 
-def _dense(x: np.ndarray, layer: Linear) -> np.ndarray:
-    """Linear.forward on an array: x @ W (+ b)."""
-    out = x @ layer.weight.data
-    return out + layer.bias.data if layer.bias is not None else out
+@dataclass(frozen=True, slots=True)
+class DenseArrays:
+    """A projection x @ weight + bias: weight (in, out), bias (1, out), zeros if the layer
+    has none (adding 0 changes no number)."""
+
+    weight: np.ndarray
+    bias: np.ndarray
+
+    @classmethod
+    def of(cls, layer: Linear) -> DenseArrays:
+        """The layer's own arrays (views: nothing is copied)."""
+        weight = layer.weight.data
+        bias = np.zeros(layer.out_features, weight.dtype) if layer.bias is None else layer.bias.data
+        return cls(weight, bias[None, :])
+
+    @classmethod
+    def side_by_side(cls, layers: Sequence[Linear]) -> DenseArrays:
+        """Linear layers that read the same input, as one: weights concatenated along the
+        output axis, (in, Σ out), so their outputs come out side by side in one product."""
+        parts = [cls.of(layer) for layer in layers]
+        return cls(
+            np.concatenate([p.weight for p in parts], axis=1),
+            np.concatenate([p.bias for p in parts], axis=1),
+        )
 
 
-def _attend(x: np.ndarray, attn: MultiHeadAttention, cache: KVCache) -> np.ndarray:
+@dataclass(frozen=True, slots=True)
+class NormArrays:
+    """A LayerNorm over the last axis: weight and bias (1, d) (ones and zeros without
+    ``elementwise_affine``: the same numbers), ``count`` (d) and ``eps`` as 0-d arrays."""
+
+    weight: np.ndarray
+    bias: np.ndarray
+    count: np.ndarray
+    eps: np.ndarray
+
+    @classmethod
+    def of(cls, norm: LayerNorm, dtype: np.dtype) -> NormArrays:
+        (d,) = norm.normalized_shape
+        weight = np.ones(d, dtype) if norm.weight is None else norm.weight.data
+        bias = np.zeros(d, dtype) if norm.bias is None else norm.bias.data
+        return cls(weight[None, :], bias[None, :], np.array(d, dtype), np.array(norm.eps, dtype))
+
+
+@dataclass(frozen=True, slots=True)
+class GeluArrays:
+    """Module 02's gelu constants as 0-d arrays: 0.044715, sqrt(2/π), 1 and 0.5."""
+
+    cubic: np.ndarray
+    sqrt_2_over_pi: np.ndarray
+    one: np.ndarray
+    half: np.ndarray
+
+    @classmethod
+    def of(cls, dtype: np.dtype) -> GeluArrays:
+        return cls(*(np.array(value, dtype) for value in (0.044715, GELU_C, 1.0, 0.5)))
+
+
+@dataclass(frozen=True, slots=True)
+class BlockArrays:
+    """One TransformerBlock: its norms, the q, k, v projections side by side (d, 3d) with
+    the attention scale folded into q's columns, the output projection, the MLP's two
+    projections, and the number of heads."""
+
+    ln1: NormArrays
+    qkv: DenseArrays
+    out: DenseArrays
+    ln2: NormArrays
+    fc: DenseArrays
+    proj: DenseArrays
+    num_heads: int
+
+    @classmethod
+    def of(cls, block: TransformerBlock, dtype: np.dtype) -> BlockArrays:
+        attn = block.attn
+        qkv = DenseArrays.side_by_side([attn.q_proj, attn.k_proj, attn.v_proj])
+        # Scores are (q·k)/sqrt(head_dim); scaling q's weights and bias once here saves a
+        # pass over the scores every step. When 1/sqrt(head_dim) is a power of two
+        # (head_dim 4, 16, 64, 256, ...) scaling commutes with rounding and the scores
+        # are bit for bit ScaledDotProductAttention's; otherwise they differ by rounding.
+        scale = 1.0 / np.sqrt(attn.head_dim)
+        qkv.weight[:, : attn.embed_dim] *= scale  # side_by_side made a copy: ours to scale
+        qkv.bias[:, : attn.embed_dim] *= scale
+        return cls(
+            ln1=NormArrays.of(block.ln1, dtype),
+            qkv=qkv,
+            out=DenseArrays.of(attn.out_proj),
+            ln2=NormArrays.of(block.ln2, dtype),
+            fc=DenseArrays.of(block.mlp.fc),
+            proj=DenseArrays.of(block.mlp.proj),
+            num_heads=attn.num_heads,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DecodePlan:
+    """What :func:`decode_token` reads: a GPT's parameters as plain arrays, gathered once.
+
+    ``DecodePlan.of(model)`` — built once per generation by :func:`generate_cached`, for
+    a model ``has_lean_path`` accepts. ``token_embedding`` (vocab_size, d); ``positions``
+    (max_len, d), the learned table or the sinusoidal one in the model's dtype; one
+    ``BlockArrays`` per block; the final norm, the head, the gelu constants. The
+    arrays are the parameters' own, except the side-by-side q/k/v weights (a copy of
+    3·d² + 3·d numbers per block): a plan describes the parameters as they were when it
+    was built.
+    """
+
+    token_embedding: np.ndarray
+    positions: np.ndarray
+    blocks: tuple[BlockArrays, ...]
+    ln_f: NormArrays
+    head: DenseArrays
+    gelu: GeluArrays
+
+    @classmethod
+    def of(cls, model: GPT) -> DecodePlan:
+        dtype = model.head.weight.dtype
+        if isinstance(model.position, LearnedPositionalEmbedding):
+            positions = model.position.weight.data
+        else:
+            positions = model.position.table.astype(dtype, copy=False)
+        blocks = tuple(BlockArrays.of(block, dtype) for block in model.blocks)
+        return cls(
+            model.token_embedding.weight.data,
+            positions,
+            blocks,
+            NormArrays.of(model.ln_f, dtype),
+            DenseArrays.of(model.head),
+            GeluArrays.of(dtype),
+        )
+
+
+def _layer_norm(x: np.ndarray, norm: NormArrays) -> np.ndarray:
+    """LayerNorm of each row of x (B, d): ``layer_norm_arrays``' operations, in its order
+    (so its numbers), on the plan's arrays. 12 NumPy calls, 2 of them reductions."""
+    mean = x.sum(axis=-1, keepdims=True) / norm.count
+    centred = x - mean
+    var = (centred * centred).sum(axis=-1, keepdims=True) / norm.count
+    centred *= np.reciprocal(np.sqrt(var + norm.eps))
+    centred *= norm.weight
+    centred += norm.bias
+    return centred
+
+
+def _dense(x: np.ndarray, dense: DenseArrays) -> np.ndarray:
+    """Linear.forward on rows: x @ W + b. 2 NumPy calls."""
+    out = x @ dense.weight
+    out += dense.bias
+    return out
+
+
+def _attend(x: np.ndarray, block: BlockArrays, cache: KVCache) -> np.ndarray:
     """One token's self-attention over every cached position: (B, d) -> (B, d).
 
-    ScaledDotProductAttention.forward for one query row: its causal mask keeps every
-    cached key, so there is nothing to mask.
+    ScaledDotProductAttention.forward for one query row (its causal mask keeps every
+    cached key, so there is nothing to mask), with q already scaled by 1/sqrt(head_dim)
+    (see ``BlockArrays.of``). About 13 NumPy calls: q, k and v in one product, two
+    writes into the cache, two small batched products, a 5-call softmax, the output
+    projection.
     """
-    b, heads, head_dim = len(x), attn.num_heads, attn.head_dim
-    q, k, v = (
-        _dense(x, p).reshape(b, heads, 1, head_dim) for p in (attn.q_proj, attn.k_proj, attn.v_proj)
-    )
-    keys, values = cache.append(k, v)
-    scores = np.matmul(q, np.swapaxes(keys, -1, -2))  # (B, H, 1, positions)
-    scores *= 1.0 / np.sqrt(head_dim)
+    b, heads = len(x), block.num_heads
+    qkv = _dense(x, block.qkv).reshape(b, 3, heads, 1, -1)  # q, k, v: (B, H, 1, head_dim)
+    keys, values = cache.append(qkv[:, 1], qkv[:, 2])
+    scores = np.matmul(qkv[:, 0], keys.swapaxes(-1, -2))  # (B, H, 1, positions), scaled
     scores -= scores.max(axis=-1, keepdims=True)
     np.exp(scores, out=scores)
     scores /= scores.sum(axis=-1, keepdims=True)
-    return _dense(np.matmul(scores, values).reshape(b, heads * head_dim), attn.out_proj)
+    return _dense(np.matmul(scores, values).reshape(b, -1), block.out)
 
 
-def _gelu(x: np.ndarray) -> np.ndarray:
-    """Module 02's gelu on an array (tanh form)."""
-    return 0.5 * x * (1.0 + np.tanh(GELU_C * (x + 0.044715 * x * x * x)))
+def _gelu(x: np.ndarray, c: GeluArrays) -> np.ndarray:
+    """Module 02's gelu, 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³))), in its order of
+    operations, computed in place (x is overwritten). 9 NumPy calls."""
+    inner = x * c.cubic
+    inner *= x
+    inner *= x
+    inner += x
+    inner *= c.sqrt_2_over_pi
+    np.tanh(inner, out=inner)
+    inner += c.one
+    x *= c.half
+    x *= inner
+    return x
 
 
 # competency: deployment/optimizes
 def decode_token(
-    model: GPT, caches: Sequence[KVCache], ids: np.ndarray, position: int
+    plan: DecodePlan, caches: Sequence[KVCache], ids: np.ndarray, position: int
 ) -> np.ndarray:
     """Next-token logits (B, vocab_size) for one new token per row, ids (B, 1), at ``position``.
 
-    The same numbers as ``model(ids, caches, start_pos=position).data[:, -1]`` (in eval mode,
-    where dropout is the identity), computed on the parameters' arrays directly: about 140
-    NumPy calls per step at about a microsecond each, instead of about 85 Tensor ops at
-    several microseconds each (a Tensor, a Module call, shape checks and a graph decision
-    apiece) — at batch 1 that overhead, not the arithmetic, is nearly the whole cost of a
-    step, and it is what caps the cache's speedup (Amdahl). Per block: x += Attn(LN1(x)),
-    with this token's key and value appended to the layer's cache; x += MLP(LN2(x)). Then
-    the final LayerNorm and the head. Rows of the batch stay (B, d) matrices throughout,
-    so every projection is one 2-D BLAS call, as in the full forward pass.
+    The numbers of ``model(ids, caches, start_pos=position).data[:, -1]`` (in eval mode,
+    where dropout is the identity), computed on ``plan = DecodePlan.of(model)``:
+        x = E[id] + P[position]                      (B, d)
+        per block:  x += Attn(LN1(x))   this token's key and value appended to the cache
+                    x += MLP(LN2(x))    proj(gelu(fc(·)))
+        logits = head(LN_f(x))
+    Rows of the batch stay (B, d) matrices, so every projection is one 2-D BLAS call.
+    Cost: about 50 NumPy calls per block and 16 more, ~120 at two blocks, nearly all
+    per-call overhead at batch 1 (the arithmetic is ~0.35 MFLOP); the full forward pass
+    spends several microseconds per op instead (a Tensor, a Module call, shape checks and
+    a graph decision apiece), which is what caps the cache's speedup (Amdahl).
     """
     ### BEGIN SOLUTION
-    x = model.token_embedding.weight.data[ids[:, 0]]  # (B, d)
-    if isinstance(model.position, LearnedPositionalEmbedding):
-        x = x + model.position.weight.data[position]
-    else:
-        x = x + model.position.table[position].astype(x.dtype, copy=False)
-    for block, cache in zip(model.blocks, caches):
-        x = x + _attend(_layer_norm(x, block.ln1), block.attn, cache)
-        mlp = block.mlp
-        x = x + _dense(_gelu(_dense(_layer_norm(x, block.ln2), mlp.fc)), mlp.proj)
-    return _dense(_layer_norm(x, model.ln_f), model.head)
+    x = plan.token_embedding[ids[:, 0]] + plan.positions[position : position + 1]
+    for block, cache in zip(plan.blocks, caches):
+        x += _attend(_layer_norm(x, block.ln1), block, cache)
+        x += _dense(_gelu(_dense(_layer_norm(x, block.ln2), block.fc), plan.gelu), block.proj)
+    return _dense(_layer_norm(x, plan.ln_f), plan.head)
     ### END SOLUTION
 
 
@@ -510,6 +676,7 @@ def scaling_table(rows: Sequence[GenerationTiming], prompt_len: int) -> str:
 
 
 __all__ = [
+    "DecodePlan",
     "GenerationTiming",
     "KVCache",
     "KVCacheMemory",
