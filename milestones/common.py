@@ -75,6 +75,17 @@ def arguments(title: str) -> argparse.ArgumentParser:
     return parser
 
 
+def epoch_count(text: str) -> int:
+    """An ``--epochs`` value: a whole number of at least 1 (argparse reports anything else)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def begin(name: str, title: str, story: str, seeds: list[int]) -> Result:
     """Tell the milestone's story, then open the Result its checks are recorded in."""
     tell(title, story)

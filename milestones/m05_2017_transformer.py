@@ -25,7 +25,16 @@ from dataclasses import dataclass  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from common import PALETTE, arguments, begin, figure, progress, run_main, save_figure  # noqa: E402
+from common import (  # noqa: E402
+    PALETTE,
+    arguments,
+    begin,
+    epoch_count,
+    figure,
+    progress,
+    run_main,
+    save_figure,
+)
 from tinytorch.core import Tensor, manual_seed, no_grad  # noqa: E402
 from tinytorch.datasets import load_tinytalks_rows  # noqa: E402
 from tinytorch.nn import CrossEntropyLoss, Linear, Module  # noqa: E402
@@ -270,9 +279,10 @@ def chat(setup: ChatSetup, seed: int) -> dict:
         raise SystemExit(f"m05: a TinyTalks pair has {lengths.max()} tokens > {setup.max_len}")
     steps_per_epoch = -(-len(examples) // setup.batch_size)
     optimizer = AdamW(model.parameters(), lr=setup.lr, weight_decay=setup.weight_decay)
-    schedule = CosineAnnealingLR(
-        optimizer, setup.epochs * steps_per_epoch, warmup_steps=steps_per_epoch
-    )
+    total_steps = setup.epochs * steps_per_epoch
+    # Warm up for one epoch, or a tenth of a short run (the cosine needs steps after it).
+    warmup = min(steps_per_epoch, total_steps // 10)
+    schedule = CosineAnnealingLR(optimizer, total_steps, warmup_steps=warmup)
     print(
         f"  model: GPT d={setup.d_model}, {setup.n_heads} heads, {setup.n_layers} layers, "
         f"{model.num_parameters():,} parameters; AdamW + warm-up/cosine, clip 1.0, "
@@ -382,7 +392,7 @@ def plot(
 
 def main(argv: list[str] | None = None) -> int:
     parser = arguments(TITLE)
-    parser.add_argument("--epochs", type=int, default=ChatSetup.epochs)
+    parser.add_argument("--epochs", type=epoch_count, default=ChatSetup.epochs)
     args = parser.parse_args(argv)
     result = begin(NAME, TITLE, STORY, seeds=[args.seed])
 

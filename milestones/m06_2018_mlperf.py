@@ -47,6 +47,7 @@ from common import (  # noqa: E402
     RESULTS_DIR,
     arguments,
     begin,
+    epoch_count,
     figure,
     progress,
     run_main,
@@ -425,7 +426,7 @@ def plot(groups: list[list[Row]]) -> object:
 
 def main(argv: list[str] | None = None) -> int:
     parser = arguments(TITLE)
-    parser.add_argument("--gpt-epochs", type=int, default=GPT_EPOCHS)
+    parser.add_argument("--gpt-epochs", type=epoch_count, default=GPT_EPOCHS)
     args = parser.parse_args(argv)
     result = begin(NAME, TITLE, STORY, seeds=[args.seed])
 

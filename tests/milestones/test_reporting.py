@@ -86,3 +86,13 @@ def test_printed_paths_are_relative_to_the_working_folder(tmp_path: Path, capsys
     assert "results: results/m.json" in out
     assert common.shown(tmp_path / "a" / "b.png") == os.path.join("a", "b.png")
     assert common.shown("/") == "/"  # outside the working folder: absolute
+
+
+@pytest.mark.parametrize("given", ["0", "-3", "two", "1.5"])
+def test_an_epoch_count_below_one_or_not_whole_is_refused_with_the_reason(given: str, capsys):
+    parser = common.arguments("Milestone")
+    parser.add_argument("--epochs", type=common.epoch_count)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--epochs", given])
+    assert "argument --epochs:" in capsys.readouterr().err
+    assert parser.parse_args(["--epochs", "1"]).epochs == 1
