@@ -67,12 +67,18 @@ rng = np.random.default_rng(0)
 #   output row, output column, input channel, kernel row and kernel column, one
 #   multiply-add per innermost step, then the bias.
 # - `im2col`: pad, take every K×K window as a strided *view* (no copy yet), and copy
-#   the windows once into a (C·K·K, B·H_out·W_out) matrix, one column per output pixel.
+#   the windows once into a (C·K·K, B·H_out·W_out) matrix, one column per output pixel;
+#   with `per_image=True`, the same columns grouped by image, (B, C·K·K, H_out·W_out);
+#   with `out=`, copied into a buffer you pass instead of a new array.
 # - `col2im`: the adjoint, adding every column back onto the pixels it came from (a
-#   pixel in several windows receives the sum), one strided addition per kernel offset.
-# - `Conv2dFunction.forward` and `Conv2dFunction.backward`: the forward pass is one GEMM,
-#   `W.reshape(C_out, -1) @ cols`; backward gives dW = G colsᵀ, db = G summed per
-#   channel, and dx = col2im(Wᵀ G), skipped when the input needs no gradient.
+#   pixel in several windows receives the sum), one strided addition per kernel offset;
+#   it reads either layout.
+# - `Conv2dFunction.forward` and `Conv2dFunction.backward`: for each block of images
+#   (cut so that its columns stay in cache), the forward pass is one matrix product,
+#   `W.reshape(C_out, -1) @ cols` on the block's per-image columns, whose
+#   (n, C_out, H_out·W_out) result already is that slice of the output; backward gives
+#   dW = Σ_b G_b cols_bᵀ, db = G summed per channel, and dx = col2im(Wᵀ G), skipped when
+#   the input needs no gradient.
 # - `MaxPool2dFunction.forward` and `MaxPool2dFunction.backward`: the largest value of
 #   each window; its gradient goes only to the winner (the first one on ties).
 # - `AvgPool2dFunction.forward` and `AvgPool2dFunction.backward`: the mean of each
@@ -101,7 +107,7 @@ for padding, stride in ((0, 1), (2, 1), (2, 2)):
 
 # %% [markdown]
 # **Loops against im2col.** Both compute exactly the same numbers; one takes a Python
-# step per multiply-add, the other one BLAS call.
+# step per multiply-add, the other one matrix product.
 
 # %%
 manual_seed(0)

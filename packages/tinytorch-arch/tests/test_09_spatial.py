@@ -28,6 +28,7 @@ from tinytorch.vision import (
     kaiming_uniform,
     max_pool2d,
     parameter_comparison,
+    spatial,
 )
 
 
@@ -138,6 +139,35 @@ class TestIm2col:
             assert back.shape == x.shape
             assert np.vdot(cols, c) == pytest.approx(np.vdot(x, back))
 
+    @pytest.mark.parametrize(("kernel", "stride", "padding"), CONFIGS)
+    def test_per_image_columns_are_im2col_of_each_image(self, rng, kernel, stride, padding):
+        x = rng.standard_normal((3, 2, 7, 6))
+        cols = im2col(x, kernel, stride, padding, per_image=True)
+        for b in range(3):
+            np.testing.assert_array_equal(cols[b], im2col(x[b : b + 1], kernel, stride, padding))
+        c = rng.standard_normal(cols.shape)  # and col2im reads that layout as its adjoint
+        back = col2im(c, x.shape, kernel, stride, padding)
+        assert np.vdot(cols, c) == pytest.approx(np.vdot(x, back))
+        textbook = c.transpose(1, 0, 2).reshape(cols.shape[1], -1)
+        np.testing.assert_allclose(back, col2im(textbook, x.shape, kernel, stride, padding))
+
+    @pytest.mark.parametrize("per_image", [False, True])
+    def test_out_receives_the_columns(self, rng, per_image):
+        x = rng.standard_normal((3, 2, 7, 6))
+        expected = im2col(x, (3, 2), (2, 1), (1, 0), per_image=per_image)
+        buffer = np.zeros((2, *expected.shape))
+        target = buffer[1]
+        assert im2col(x, (3, 2), (2, 1), (1, 0), per_image=per_image, out=target) is target
+        np.testing.assert_array_equal(buffer[1], expected)
+        assert not buffer[0].any()
+
+    def test_out_of_the_wrong_shape_or_layout_is_refused(self, rng):
+        x = rng.standard_normal((2, 2, 5, 5))
+        with pytest.raises(ValueError, match=r"im2col: out must be .* shape \(2, 18, 9\)"):
+            im2col(x, 3, per_image=True, out=np.empty((2, 18, 8)))
+        with pytest.raises(ValueError, match="contiguous: False"):
+            im2col(x, 3, per_image=True, out=np.empty((2, 18, 18))[:, :, ::2])
+
     def test_col2im_adds_overlapping_windows(self):
         cols = np.ones((4, 4))  # 2x2 kernel on a 3x3 image: 4 windows
         counts = col2im(cols, (1, 1, 3, 3), 2)
@@ -163,6 +193,39 @@ class TestConv2dMatchesTheLoops:
             conv2d(f64(x, False), f64(w, False)).data, conv2d_loops(x, w).data, atol=1e-12
         )
 
+    @pytest.mark.parametrize(("kernel", "stride", "padding"), CONFIGS)
+    @pytest.mark.parametrize("block_bytes", [1, 1000, spatial.BLOCK_BYTES])
+    def test_gradients_equal_the_textbook_im2col_composition(
+        self, rng, monkeypatch, kernel, stride, padding, block_bytes
+    ):
+        """The per-image GEMMs, in blocks of one image, of a few or of the whole batch,
+        give what one (C_out, B·H_out·W_out) product gives: out = W cols + b,
+        dW = G colsᵀ, db = G summed per channel, dx = col2im(Wᵀ G), on the textbook matrix."""
+        monkeypatch.setattr(spatial, "BLOCK_BYTES", block_bytes)
+        x, w, b = (
+            rng.standard_normal((3, 2, 7, 6)),
+            rng.standard_normal((4, 2, *kernel)),
+            rng.standard_normal(4),
+        )
+        tx, tw, tb = f64(x), f64(w), f64(b)
+        out = conv2d(tx, tw, tb, stride, padding)
+        g = rng.standard_normal(out.shape)
+        out.backward(g)
+        cols = im2col(x, kernel, stride, padding)
+        textbook = (w.reshape(4, -1) @ cols + b[:, None]).reshape(4, 3, *out.shape[2:])
+        np.testing.assert_allclose(out.data, textbook.transpose(1, 0, 2, 3), rtol=1e-10)
+        g2 = g.transpose(1, 0, 2, 3).reshape(4, -1)
+        np.testing.assert_allclose(tw.grad.data, (g2 @ cols.T).reshape(w.shape), rtol=1e-10)
+        np.testing.assert_allclose(tb.grad.data, g2.sum(axis=1), rtol=1e-10)
+        dx = col2im(w.reshape(4, -1).T @ g2, x.shape, kernel, stride, padding)
+        np.testing.assert_allclose(tx.grad.data, dx, rtol=1e-10, atol=1e-12)
+
+    def test_output_is_contiguous_nchw(self, rng):
+        out = Conv2d(3, 5, 3, padding=1)(
+            Tensor(rng.standard_normal((2, 3, 7, 6)).astype(np.float32))
+        )
+        assert out.data.flags.c_contiguous and out.dtype == np.float32
+
     def test_float32_layer_matches_the_reference(self, rng):
         layer = Conv2d(3, 5, 3, stride=2, padding=1)
         x = rng.standard_normal((2, 3, 9, 8)).astype(np.float32)
@@ -179,6 +242,12 @@ class TestGradients:
         w = f64(rng.standard_normal((3, 2, *kernel)))
         b = f64(rng.standard_normal(3))
         assert gradcheck(lambda x, w, b: conv2d(x, w, b, stride, padding), [x, w, b])
+
+    def test_conv2d_gradchecks_one_image_per_block(self, rng, monkeypatch):
+        monkeypatch.setattr(spatial, "BLOCK_BYTES", 1)  # every image its own GEMM block
+        x = f64(rng.standard_normal((3, 2, 5, 4)))
+        w, b = f64(rng.standard_normal((3, 2, 2, 3))), f64(rng.standard_normal(3))
+        assert gradcheck(lambda x, w, b: conv2d(x, w, b, (2, 1), (1, 0)), [x, w, b])
 
     def test_conv2d_gradcheck_without_bias(self, rng):
         x, w = f64(rng.standard_normal((2, 2, 4, 5))), f64(rng.standard_normal((2, 2, 2, 3)))
@@ -211,7 +280,9 @@ class TestGradients:
         loss = CrossEntropyLoss()
         assert gradcheck(lambda *params: loss(model(x), targets), model.parameters())
 
-    def test_the_graph_keeps_the_im2col_matrix_for_backward(self, rng):
+    @pytest.mark.parametrize("block_bytes", [1, spatial.BLOCK_BYTES])
+    def test_the_graph_keeps_the_im2col_matrix_for_backward(self, rng, monkeypatch, block_bytes):
+        monkeypatch.setattr(spatial, "BLOCK_BYTES", block_bytes)  # in 4 blocks, or in one
         layer = Conv2d(3, 8, 5)
         x = Tensor(rng.standard_normal((4, 3, 16, 16)).astype(np.float32))
         stats = graph_stats(layer(x).sum(), exclude=[p.data for p in layer.parameters()])
@@ -361,10 +432,29 @@ class TestPooling:
         max_pool2d(x, 2).backward(np.ones((1, 1, 1, 1)))
         np.testing.assert_array_equal(x.grad.data[0, 0], [[1, 0], [0, 0]])
 
+    @pytest.mark.parametrize(
+        ("kernel", "stride"), [*POOL_CONFIGS, ((2, 2), (3, 3)), ((2, 3), (2, 4))]
+    )
+    def test_max_pool_gradient_equals_the_loops_even_with_ties(self, rng, kernel, stride):
+        """After a ReLU many windows tie at 0: each window's gradient goes to its first
+        maximum, whether windows overlap, tile the input or leave gaps between them."""
+        x = np.maximum(np.round(rng.standard_normal((2, 3, 7, 6))), 0)
+        out = max_pool2d(f64(x), kernel, stride)
+        g = rng.standard_normal(out.shape)
+        (kh, kw), (sh, sw) = kernel, stride or kernel
+        expected = np.zeros_like(x)
+        for b, c, h, w in np.ndindex(*out.shape):
+            window = x[b, c, h * sh : h * sh + kh, w * sw : w * sw + kw]
+            i, j = np.unravel_index(np.argmax(window), window.shape)  # the first maximum
+            expected[b, c, h * sh + i, w * sw + j] += g[b, c, h, w]
+        x_t = f64(x)
+        max_pool2d(x_t, kernel, stride).backward(g)
+        np.testing.assert_array_equal(x_t.grad.data, expected)
+
     @pytest.mark.parametrize(("kernel", "stride"), POOL_CONFIGS)
     def test_max_pool_gradient_is_the_same_whatever_the_memory_layouts(self, rng, kernel, stride):
-        # After a Conv2d the input is stored channel-first; the gradient may arrive in
-        # another layout (here: strided, from a larger array). Same numbers either way.
+        # The input may be a transposed view (stored channel-first) and the gradient may
+        # arrive in another layout (here: strided, from a larger array). Same numbers.
         data = rng.standard_normal((3, 2, 7, 6))  # (C, B, H, W) in memory
         grad_shape = max_pool2d(Tensor(data.transpose(1, 0, 2, 3)), kernel, stride).shape
         wide = rng.standard_normal((*grad_shape[:3], 2 * grad_shape[3]))
