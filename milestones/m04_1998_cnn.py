@@ -32,16 +32,8 @@ from dataclasses import dataclass, replace  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from common import (  # noqa: E402
-    PALETTE,
-    arguments,
-    begin,
-    epoch_count,
-    figure,
-    progress,
-    run_main,
-    save_figure,
-)
+import common  # noqa: E402
+from common import PALETTE, arguments, begin, figure, progress, run_main, save_figure  # noqa: E402
 from identify import CIFAR10_PYTHON, identify  # noqa: E402
 from tinytorch.core import manual_seed  # noqa: E402
 from tinytorch.data import DataLoader, TensorDataset  # noqa: E402
@@ -268,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", help="folder with the CIFAR-10 batches (default: TinyDigits)")
     parser.add_argument("--bar", type=float, help="CNN test accuracy to reach, e.g. 0.6")
     parser.add_argument(
-        "--epochs", type=epoch_count, help="override the number of epochs (smoke runs)"
+        "--epochs", type=common.epoch_count, help="override the number of epochs (smoke runs)"
     )
     args = parser.parse_args(argv)
     result = begin(NAME, TITLE, STORY, seeds=[args.seed])

@@ -25,16 +25,8 @@ from dataclasses import dataclass  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from common import (  # noqa: E402
-    PALETTE,
-    arguments,
-    begin,
-    epoch_count,
-    figure,
-    progress,
-    run_main,
-    save_figure,
-)
+import common  # noqa: E402
+from common import PALETTE, arguments, begin, figure, progress, run_main, save_figure  # noqa: E402
 from tinytorch.core import Tensor, manual_seed, no_grad  # noqa: E402
 from tinytorch.datasets import load_tinytalks_rows  # noqa: E402
 from tinytorch.nn import CrossEntropyLoss, Linear, Module  # noqa: E402
@@ -392,7 +384,7 @@ def plot(
 
 def main(argv: list[str] | None = None) -> int:
     parser = arguments(TITLE)
-    parser.add_argument("--epochs", type=epoch_count, default=ChatSetup.epochs)
+    parser.add_argument("--epochs", type=common.epoch_count, default=ChatSetup.epochs)
     args = parser.parse_args(argv)
     result = begin(NAME, TITLE, STORY, seeds=[args.seed])
 
