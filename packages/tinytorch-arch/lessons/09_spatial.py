@@ -77,9 +77,9 @@ rng = np.random.default_rng(0)
 #   (cut so that its columns stay in cache), the forward pass is one matrix product,
 #   `W.reshape(C_out, -1) @ cols` on the block's per-image columns, whose
 #   (n, C_out, H_out·W_out) result already is that slice of the output; backward gives
-#   dW = Σ_b G_b cols_bᵀ (unfolding the block's images again rather than keeping the
-#   columns), db = G summed per channel, and dx = col2im(Wᵀ G), skipped when the input
-#   needs no gradient.
+#   dW = Σ_b G_b cols_bᵀ (with the columns kept from forward, or, for large ones, the
+#   block unfolded again), db = G summed per channel, and dx = col2im(Wᵀ G), skipped
+#   when the input needs no gradient.
 # - `MaxPool2dFunction.forward` and `MaxPool2dFunction.backward`: the largest value of
 #   each window; its gradient goes only to the winner (the first one on ties).
 # - `AvgPool2dFunction.forward` and `AvgPool2dFunction.backward`: the mean of each
@@ -244,11 +244,11 @@ print(
 # **Answer.** The matrix is (75, 100,352) float32, about 28.7 MiB (30.1 MB) against the
 # 1.5 MiB input: 19.1×. Each of the 28 × 28 output positions copies its own 5 × 5
 # window, so every interior pixel is copied up to 25 times; the factor is
-# K²·H_out·W_out / (H·W) = 25 × 784 / 1024. That is why `Conv2d` never holds the
-# whole matrix: it unfolds a few images at a time into one ~2 MB buffer, and backward
-# unfolds them again for the weight gradient rather than keeping the columns (the
-# graph holds only the input). im2col trades memory for speed; recomputing the columns
-# keeps that trade to one small buffer, at the price of a second pass of copying.
+# K²·H_out·W_out / (H·W) = 25 × 784 / 1024. im2col trades memory for speed. A
+# training step needs the columns again for the weight gradient: `Conv2d` keeps small
+# matrices, but one this large it unfolds a few images at a time into one ~2 MB buffer
+# and unfolds them again in backward, so the graph holds only the input; a second pass
+# of copying costs less than writing 30 MB to memory and reading it back.
 # ### END SOLUTION
 #
 # **Q3 · Receptive field and parameters.** Two stacked 3×3 convolutions see a 5×5

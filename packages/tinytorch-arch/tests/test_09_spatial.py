@@ -195,13 +195,16 @@ class TestConv2dMatchesTheLoops:
 
     @pytest.mark.parametrize(("kernel", "stride", "padding"), CONFIGS)
     @pytest.mark.parametrize("block_bytes", [1, 1000, spatial.BLOCK_BYTES])
+    @pytest.mark.parametrize("keep_bytes", [0, spatial.KEEP_BYTES])
     def test_gradients_equal_the_textbook_im2col_composition(
-        self, rng, monkeypatch, kernel, stride, padding, block_bytes
+        self, rng, monkeypatch, kernel, stride, padding, block_bytes, keep_bytes
     ):
         """The per-image GEMMs, in blocks of one image, of a few or of the whole batch,
-        give what one (C_out, B·H_out·W_out) product gives: out = W cols + b,
-        dW = G colsᵀ, db = G summed per channel, dx = col2im(Wᵀ G), on the textbook matrix."""
+        with the columns kept or unfolded again in backward, give what one
+        (C_out, B·H_out·W_out) product gives: out = W cols + b, dW = G colsᵀ,
+        db = G summed per channel, dx = col2im(Wᵀ G), on the textbook matrix."""
         monkeypatch.setattr(spatial, "BLOCK_BYTES", block_bytes)
+        monkeypatch.setattr(spatial, "KEEP_BYTES", keep_bytes)
         x, w, b = (
             rng.standard_normal((3, 2, 7, 6)),
             rng.standard_normal((4, 2, *kernel)),
@@ -243,8 +246,10 @@ class TestGradients:
         b = f64(rng.standard_normal(3))
         assert gradcheck(lambda x, w, b: conv2d(x, w, b, stride, padding), [x, w, b])
 
-    def test_conv2d_gradchecks_one_image_per_block(self, rng, monkeypatch):
+    @pytest.mark.parametrize("keep_bytes", [0, spatial.KEEP_BYTES])
+    def test_conv2d_gradchecks_one_image_per_block(self, rng, monkeypatch, keep_bytes):
         monkeypatch.setattr(spatial, "BLOCK_BYTES", 1)  # every image its own GEMM block
+        monkeypatch.setattr(spatial, "KEEP_BYTES", keep_bytes)  # columns unfolded again, or kept
         x = f64(rng.standard_normal((3, 2, 5, 4)))
         w, b = f64(rng.standard_normal((3, 2, 2, 3))), f64(rng.standard_normal(3))
         assert gradcheck(lambda x, w, b: conv2d(x, w, b, (2, 1), (1, 0)), [x, w, b])
@@ -281,13 +286,16 @@ class TestGradients:
         assert gradcheck(lambda *params: loss(model(x), targets), model.parameters())
 
     @pytest.mark.parametrize("block_bytes", [1, spatial.BLOCK_BYTES])
-    def test_the_graph_keeps_the_input_not_the_im2col_matrix(self, rng, monkeypatch, block_bytes):
+    def test_the_graph_keeps_small_im2col_matrices_only(self, rng, monkeypatch, block_bytes):
         monkeypatch.setattr(spatial, "BLOCK_BYTES", block_bytes)  # in 4 blocks, or in one
         layer = Conv2d(3, 8, 5)
         x = Tensor(rng.standard_normal((4, 3, 16, 16)).astype(np.float32))
-        stats = graph_stats(layer(x).sum(), exclude=[p.data for p in layer.parameters()])
         cols_bytes = (3 * 5 * 5) * (4 * 12 * 12) * 4
-        assert x.data.nbytes <= stats.saved_bytes < cols_bytes  # backward unfolds x again
+        exclude = [p.data for p in layer.parameters()]
+        monkeypatch.setattr(spatial, "KEEP_BYTES", cols_bytes)
+        assert graph_stats(layer(x).sum(), exclude).saved_bytes >= cols_bytes
+        monkeypatch.setattr(spatial, "KEEP_BYTES", cols_bytes - 1)  # backward unfolds x again
+        assert x.data.nbytes <= graph_stats(layer(x).sum(), exclude).saved_bytes < cols_bytes
 
 
 # ----------------------------------------------------------------------------- the layer

@@ -260,6 +260,10 @@ def col2im(
 # block's column gradient when col2im reads it (measured: ~10% faster than one block).
 BLOCK_BYTES = 2 * 2**20
 
+# Columns of at most this many bytes are kept from forward for backward's dW; larger
+# ones are unfolded again in backward, block by block (see Conv2dFunction).
+KEEP_BYTES = 16 * 2**20
+
 
 def _image_blocks(batch: int, bytes_per_image: int) -> list[slice]:
     """The batch cut into slices of images whose columns take about ``BLOCK_BYTES``.
@@ -268,12 +272,6 @@ def _image_blocks(batch: int, bytes_per_image: int) -> list[slice]:
     """
     size = max(1, BLOCK_BYTES // max(bytes_per_image, 1))
     return [slice(start, min(start + size, batch)) for start in range(0, batch, size)]
-
-
-def _block_buffer(blocks: list[slice], rows: int, columns: int, dtype: Any) -> np.ndarray:
-    """An uninitialised (n, rows, columns) array for one block's columns, n the images of
-    the first (largest) block; every block fills ``buffer[:its images]`` in turn."""
-    return np.empty((blocks[0].stop - blocks[0].start, rows, columns), dtype=dtype)
 
 
 class Conv2dFunction(Function):
@@ -288,11 +286,14 @@ class Conv2dFunction(Function):
     The input gradient is skipped when x needs none (a first layer), which saves the
     col2im pass.
 
-    Backward unfolds each block of x again instead of keeping all the columns from
-    forward: the graph holds x, not a copy K_h·K_w·H_out·W_out / (H·W) times larger
-    (19× for 5×5 on 32×32), and both passes reuse one block-sized buffer that stays in
-    cache. The second im2col pass costs less than writing and re-reading the whole
-    matrix did (measured: forward ~10% and a LeNet training step ~15% faster).
+    The columns are kept for backward's dW only when they take at most ``KEEP_BYTES``.
+    Larger ones (K_h·K_w·H_out·W_out / (H·W) times the input: 30 MB, 19×, for the
+    CIFAR-10 5×5 layer) are unfolded block by block into one block-sized buffer that
+    stays in cache, and backward unfolds each block again: the graph holds x, not the
+    columns, and the second im2col pass costs less than writing the whole matrix to
+    memory and reading it back (measured on that layer: forward ~8%, forward+backward
+    ~5% faster). For small matrices the second pass is the larger cost (the LeNet-style
+    step's 7 MB: ~4% slower recomputed).
 
     Why per image and in blocks, rather than one (C_out, B·H_out·W_out) product: that
     product's rows are output channels, so its output is (C_out, B, H_out, W_out) and
@@ -322,12 +323,18 @@ class Conv2dFunction(Function):
         # inner loop NumPy does not vectorize.
         spread_bias = None if bias is None else np.repeat(bias, h_out * w_out).reshape(c_out, -1)
         self.blocks = _image_blocks(batch, w2.shape[1] * h_out * w_out * x.itemsize)
-        # One block's columns at a time, in one buffer reused by every block: backward
-        # unfolds x again rather than keeping all B images' columns (see backward).
-        cols = _block_buffer(self.blocks, w2.shape[1], h_out * w_out, x.dtype)
+        # All the columns, kept for backward, if they take at most KEEP_BYTES; otherwise
+        # one block's at a time, in a buffer reused by every block (backward unfolds x
+        # again). Either way one allocation: with one array per block, glibc gave the
+        # blocks back to the OS after every call, and touching fresh pages again cost
+        # more than the GEMM (measured).
+        keep = batch * w2.shape[1] * h_out * w_out * x.itemsize <= KEEP_BYTES
+        rows = batch if keep else self.blocks[0].stop  # the first block is the largest
+        cols = np.empty((rows, w2.shape[1], h_out * w_out), dtype=x.dtype)
+        self.cols = cols if keep else None
         for images in self.blocks:
-            n = images.stop - images.start
-            block_cols = im2col(x[images], (kh, kw), stride, padding, per_image=True, out=cols[:n])
+            into = cols[images] if keep else cols[: images.stop - images.start]
+            block_cols = im2col(x[images], (kh, kw), stride, padding, per_image=True, out=into)
             block = np.matmul(w2, block_cols, out=out[images])  # (n, C_out, H_out·W_out)
             if spread_bias is not None:
                 block += spread_bias
@@ -343,13 +350,18 @@ class Conv2dFunction(Function):
         dtype = np.result_type(grad, weight)
         grad_w_t = np.zeros(w2.T.shape, dtype=dtype)  # dWᵀ, (C_in·K_h·K_w, C_out)
         grad_x = np.empty(x.shape, dtype=dtype) if self.needs_input_grad[0] else None
-        cols = _block_buffer(self.blocks, w2.shape[1], h_out * w_out, x.dtype)
-        grad_cols = _block_buffer(self.blocks, w2.shape[1], h_out * w_out, dtype)
+        block = (self.blocks[0].stop, w2.shape[1], h_out * w_out)  # one block's columns
+        cols = np.empty(block, dtype=x.dtype) if self.cols is None else None
+        grad_cols = np.empty(block, dtype=dtype)
         for images in self.blocks:
             n = images.stop - images.start
-            block_cols = im2col(
-                x[images], weight.shape[2:], self.stride, self.padding, per_image=True, out=cols[:n]
-            )
+            if self.cols is not None:
+                block_cols = self.cols[images]
+            else:  # unfold the block again, as forward did
+                kernel = weight.shape[2:]
+                block_cols = im2col(
+                    x[images], kernel, self.stride, self.padding, per_image=True, out=cols[:n]
+                )
             # dWᵀ = Σ_b cols[b] @ G[b]ᵀ: the same sums as G[b] @ cols[b]ᵀ, in the orientation
             # that ran ~20% faster here (measured on the CIFAR-10 and LeNet layers)
             grad_w_t += (block_cols @ g[images].transpose(0, 2, 1)).sum(axis=0)
