@@ -81,7 +81,8 @@ rng = np.random.default_rng(0)
 #   block unfolded again), db = G summed per channel, and dx = col2im(Wᵀ G), skipped
 #   when the input needs no gradient.
 # - `MaxPool2dFunction.forward` and `MaxPool2dFunction.backward`: the largest value of
-#   each window; its gradient goes only to the winner (the first one on ties).
+#   each window (the max is separable: over its rows, then its columns); its gradient
+#   goes only to the winner (the first one on ties).
 # - `AvgPool2dFunction.forward` and `AvgPool2dFunction.backward`: the mean of each
 #   window; every input gets an equal share of the gradient.
 # - `kaiming_uniform`: He initialisation, U(−a, a) with a = √(6 / fan_in).
