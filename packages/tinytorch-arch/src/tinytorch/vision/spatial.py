@@ -293,7 +293,7 @@ class Conv2dFunction(Function):
     columns, and the second im2col pass costs less than writing the whole matrix to
     memory and reading it back (measured on that layer: forward ~8%, forward+backward
     ~5% faster). For small matrices the second pass is the larger cost (the LeNet-style
-    step's 7 MB: ~4% slower recomputed).
+    step's 7 MB: ~5% slower recomputed).
 
     Why per image and in blocks, rather than one (C_out, B·H_out·W_out) product: that
     product's rows are output channels, so its output is (C_out, B, H_out, W_out) and
