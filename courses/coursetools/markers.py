@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import io
 import json
 import re
@@ -126,6 +127,14 @@ def parse(path: Path, text: str | None = None) -> ParsedFile:
     """
     if text is None:
         text = path.read_bytes().decode("utf-8")
+    return _parse(path, text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse(path: Path, text: str) -> ParsedFile:
+    """:func:`parse`, remembered per path and text: building a bundle reads each tier file
+    several times (student tree, answer keys, leak check), and a ParsedFile is immutable.
+    A file that fails raises every time (exceptions are not remembered)."""
     lines = tuple(io.StringIO(text, newline="").readlines())
     found = _find_blocks(path, lines, _tokens(path, text))
     tree = _syntax_tree(path, text)
@@ -232,12 +241,25 @@ def looks_like_marker(comment: str) -> bool:
     ``#  ###  BEGIN SOLUTION``, ``### BEGIN-SOLUTION`` and ``### BEGIN SOLUTON`` all
     look like ``### BEGIN SOLUTION``; ``# begin with the solution of ...`` does not.
     """
-    letters = re.sub(r"[^a-z]", "", comment.lower())
-    return any(
-        difflib.SequenceMatcher(None, letters[:size], marker).ratio() >= _NEAR_MISS
-        for marker in _MARKER_LETTERS
-        for size in (len(marker) - 1, len(marker), len(marker) + 1)
-    )
+    return _reads_like_a_marker(re.sub(r"[^a-z]", "", comment.lower()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _reads_like_a_marker(letters: str) -> bool:
+    """``looks_like_marker`` on a comment's letters; remembered, since comments repeat
+    (every file of every tier and bundle is parsed several times)."""
+    for marker in _MARKER_LETTERS:
+        for size in (len(marker) - 1, len(marker), len(marker) + 1):
+            matcher = difflib.SequenceMatcher(None, letters[:size], marker)
+            # The two quick ratios are upper bounds of ratio() (difflib's own idiom in
+            # get_close_matches): most comments fail them without the full comparison.
+            if (
+                matcher.real_quick_ratio() >= _NEAR_MISS
+                and matcher.quick_ratio() >= _NEAR_MISS
+                and matcher.ratio() >= _NEAR_MISS
+            ):
+                return True
+    return False
 
 
 def _find_blocks(

@@ -329,3 +329,46 @@ def graded_demo(tmp_path_factory: pytest.TempPathFactory) -> GradedDemo:
     key = answers.record(Tier.load(tier), [], checks)
     student = generate_student_tree(tier, root / "student", lower=[])
     return GradedDemo(tier, checks, key, student)
+
+
+@pytest.fixture
+def sandbox_strays():
+    """A function listing the strays: live processes of sandbox users no running grader holds.
+
+    Graders running beside the test (the tooling tests run a file per core) hold their
+    own user ids, by a lock each; a zombie is already dead, waiting only to be reaped.
+    """
+    import fcntl
+    import os
+
+    import psutil
+
+    from coursetools import sandbox
+
+    def held_by_a_grader(uid: int) -> bool:
+        try:
+            fd = os.open(sandbox.UID_LOCKS / str(uid), os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return False
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)  # releases the shared lock, if it was taken
+
+    def strays() -> list[psutil.Process]:
+        found = []
+        for process in psutil.process_iter(["uids", "status"]):
+            uids = process.info["uids"]
+            if (
+                uids
+                and sandbox.UID_BASE <= uids.real < sandbox.UID_BASE + 10_000
+                and process.info["status"] != psutil.STATUS_ZOMBIE
+                and not held_by_a_grader(uids.real)
+            ):
+                found.append(process)
+        return found
+
+    return strays

@@ -14,10 +14,9 @@ import shutil
 import zipfile
 from pathlib import Path
 
-import psutil
 import pytest
 
-from coursetools import gradebook, sandbox
+from coursetools import gradebook
 from coursetools.bundle import UnsafeArchiveError
 
 
@@ -211,7 +210,9 @@ def test_too_many_entries_are_refused(tmp_path: Path):
         safe_extract(many, tmp_path / "out", ZipLimits(entries=20))
 
 
-def test_nothing_from_a_batch_is_running_after_it(graded_demo, tmp_path: Path, bwrap):
+def test_nothing_from_a_batch_is_running_after_it(
+    graded_demo, tmp_path: Path, bwrap, sandbox_strays
+):
     folder = tmp_path / "submissions"
     daemon = (
         "import os, time\n"
@@ -229,9 +230,4 @@ def test_nothing_from_a_batch_is_running_after_it(graded_demo, tmp_path: Path, b
         folder, tmp_path / "grades", jobs=2, keys={"tinytorch-demo": graded_demo.key}
     )
     assert [(r.status, r.points) for r in rows] == [("graded", 60.0)] * 3
-    survivors = [
-        p
-        for p in psutil.process_iter(["uids"])
-        if p.info["uids"] and sandbox.UID_BASE <= p.info["uids"].real < sandbox.UID_BASE + 1000
-    ]
-    assert survivors == []
+    assert sandbox_strays() == []

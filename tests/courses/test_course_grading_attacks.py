@@ -10,13 +10,10 @@ root, and skip elsewhere; CI has both. Submissions as data (zips, locks, paths) 
 
 from __future__ import annotations
 
-import fcntl
 import os
 import textwrap
 import time
 from pathlib import Path
-
-import psutil
 
 from coursetools import grading, sandbox
 
@@ -220,7 +217,9 @@ BOMBS = {
 }
 
 
-def test_bombs_cost_only_the_checks_that_set_them_off(graded_demo, tmp_path: Path, bwrap):
+def test_bombs_cost_only_the_checks_that_set_them_off(
+    graded_demo, tmp_path: Path, bwrap, sandbox_strays
+):
     tree = graded_demo.learner(tmp_path / "tree", "vector.py", "stats.py", "boost.py")
     for function, file in (
         ("norm", "vector"),
@@ -241,7 +240,7 @@ def test_bombs_cost_only_the_checks_that_set_them_off(graded_demo, tmp_path: Pat
     }, messages
     assert report.points == 50.0
     assert time.monotonic() - started < 60
-    assert not _sandbox_processes()
+    assert not sandbox_strays()
 
 
 def plant(path: Path, function: str, code: str) -> None:
@@ -271,48 +270,17 @@ time.sleep(0.5)
 """
 
 
-def test_nothing_a_submission_starts_outlives_its_grading(graded_demo, tmp_path: Path, bwrap):
+def test_nothing_a_submission_starts_outlives_its_grading(
+    graded_demo, tmp_path: Path, bwrap, sandbox_strays
+):
     gradebook = tmp_path / "gradebook.csv"
     gradebook.write_text("honest,demo,0.3.1,graded,150.00,150\n")
     tree = graded_demo.learner(tmp_path / "tree")
     prepend(tree, "src/tinytorch/demo/__init__.py", DAEMON.format(gradebook=str(gradebook)))
     assert grade(graded_demo, tree).points == 0.0
     time.sleep(1.0)
-    assert not _sandbox_processes()
+    assert not sandbox_strays()
     assert gradebook.read_text() == "honest,demo,0.3.1,graded,150.00,150\n"
-
-
-def _sandbox_processes() -> list[psutil.Process]:
-    """Every live process that runs as a sandbox user no running grader holds: a stray.
-
-    (Graders running beside this test hold their own user ids, by a lock each; a zombie is
-    already dead, waiting only to be reaped.)
-    """
-    found = []
-    for process in psutil.process_iter(["uids", "status"]):
-        uids = process.info["uids"]
-        if (
-            uids
-            and sandbox.UID_BASE <= uids.real < sandbox.UID_BASE + 10_000
-            and process.info["status"] != psutil.STATUS_ZOMBIE
-            and not _held_by_a_grader(uids.real)
-        ):
-            found.append(process)
-    return found
-
-
-def _held_by_a_grader(uid: int) -> bool:
-    try:
-        fd = os.open(sandbox.UID_LOCKS / str(uid), os.O_RDONLY)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        return False
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # releases the shared lock, if it was taken
 
 
 def test_graders_running_at_once_never_share_a_sandbox_user():
