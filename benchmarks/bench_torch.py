@@ -1,4 +1,4 @@
-"""tinytorch beside PyTorch CPU, one thread each, in one process (``nox -s bench -- torch``).
+"""tinytorch beside PyTorch CPU, one thread each, in one process a row (``nox -s bench -- torch``).
 
     python benchmarks/bench_torch.py [--quick] [--out DIR]
     nox -s bench -- --compare-torch     (installs PyTorch in the bench venv first)
@@ -6,7 +6,9 @@
 Every row is one workload built twice with the same shapes and the same optimizer: once
 with tinytorch, once with PyTorch (eager, CPU). The two take turns round by round
 (Module 19's ``benchmark_interleaved``), so a burst of load elsewhere hits both alike, and
-the ratio is tinytorch's median over PyTorch's. Rows bound by matrix products also show
+the ratio is tinytorch's median over PyTorch's. Each row runs in a fresh process whose
+allocator keeps the memory it frees (see ``main``), so no row inherits another's state.
+Rows bound by matrix products also show
 the FLOP/s they achieve against this machine's measured single-core peak (Module 14's
 ``measure_peak``). Generation has no PyTorch twin: its row is tinytorch with and without
 the KV cache (Module 17), with PyTorch's uncached loop for scale.
@@ -29,10 +31,12 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import multiprocessing  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from dataclasses import asdict, dataclass, field  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
+from functools import partial  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -380,32 +384,63 @@ def write_record(out_dir: Path, rows: list[Row], torch_version: str | None, peak
     return path
 
 
+#: The rows, in the order they print; each is measured in a fresh process (see main).
+ROWS: dict[str, Callable[[Any], Workload]] = {
+    "mlp": mlp,
+    "conv forward": partial(conv, backward=False),
+    "conv fwd+bwd": partial(conv, backward=True),
+    "cnn": cnn,
+    "gpt": gpt,
+}
+
+
+def load_torch() -> Any:
+    """PyTorch on one thread, seeded, or None when it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    return torch
+
+
+def measure_row(name: str, rounds: int, min_seconds: float) -> Row:
+    """One row, both frameworks, in the calling process (main gives each a fresh one)."""
+    torch = load_torch()
+    if name == "generation":
+        return generation_row(torch, rounds)
+    return measure(ROWS[name](torch), rounds, min_seconds)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench")
     args = parser.parse_args(argv)
-    try:
-        import torch
-    except ImportError:
-        torch, version = None, None
-    else:
-        torch.set_num_threads(1)
-        torch.manual_seed(0)
-        version = torch.__version__
+    torch = load_torch()
+    version = torch.__version__ if torch is not None else None
     rounds, min_seconds = (3, 0.02) if args.quick else (15, 0.1)
     meta = system_metadata()
     print(
         f"tinytorch vs PyTorch {version or '(not installed)'} — Python {meta['python']}, "
         f"NumPy {meta['numpy']}, BLAS on {meta['blas_threads'] or '?'} thread(s), "
-        f"{meta['cpu_count']} CPUs; medians of {rounds} alternating rounds"
+        f"{meta['cpu_count']} CPUs; medians of {rounds} alternating rounds, "
+        "each row in a fresh process, allocator settled"
     )
     peak = measure_peak()
-    rows = [
-        measure(work, rounds, min_seconds)
-        for work in (mlp(torch), conv(torch, False), conv(torch, True), cnn(torch), gpt(torch))
-    ]
-    rows.append(generation_row(torch, rounds))
+    # What a process freed earlier decides whether glibc hands a multi-MB array back as
+    # fresh pages (thousands of page faults a step: each a trip into the kernel) or
+    # reuses memory it kept; that moved both columns by 2x or more depending on which
+    # rows ran before (PyTorch's Conv2d 7 -> 28 ms, the CNN step 18 -> 35 ms). So each
+    # row runs in a fresh process whose allocator keeps what it frees (glibc's
+    # documented tunables; arrays up to 32 MiB come from the heap): both frameworks are
+    # timed in the same steady state, compute and memory traffic rather than page faults.
+    os.environ.update(MALLOC_TRIM_THRESHOLD_=str(1 << 30), MALLOC_MMAP_THRESHOLD_=str(32 << 20))
+    with multiprocessing.get_context("spawn").Pool(1, maxtasksperchild=1) as pool:
+        rows = [
+            pool.apply(measure_row, (name, rounds, min_seconds)) for name in [*ROWS, "generation"]
+        ]
     print_table(rows, version, peak.flops_per_s)
     print(f"\n  record: {write_record(args.out, rows, version, peak)}")
     return 0
