@@ -578,3 +578,13 @@ def test_every_op_of_this_module_keeps_its_row_of_the_op_table(case, rng) -> Non
     """From ``tinytorch.testing``: the NumPy forward, the gradient rule the op's own code
     names (and records), and that rule's gradient against finite differences."""
     check_op(case, rng)
+
+
+def test_an_empty_batch_convolves_to_an_empty_output_with_zero_weight_gradients():
+    x = Tensor(np.zeros((0, 3, 8, 8), dtype=np.float32), requires_grad=True)
+    layer = Conv2d(3, 4, 3, padding=1)
+    out = layer(x)
+    out.sum().backward()
+    assert out.shape == (0, 4, 8, 8)
+    assert x.grad.shape == (0, 3, 8, 8)
+    assert not layer.weight.grad.data.any() and not layer.bias.grad.data.any()

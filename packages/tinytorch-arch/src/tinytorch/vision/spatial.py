@@ -271,7 +271,8 @@ def _image_blocks(batch: int, bytes_per_image: int) -> list[slice]:
     E.g. the CIFAR-10 5×5 layer: 235 KB of columns per image -> blocks of 8 images.
     """
     size = max(1, BLOCK_BYTES // max(bytes_per_image, 1))
-    return [slice(start, min(start + size, batch)) for start in range(0, batch, size)]
+    # An empty batch is one empty block, so every pass still has a first block to size by.
+    return [slice(start, min(start + size, batch)) for start in range(0, max(batch, 1), size)]
 
 
 class Conv2dFunction(Function):
