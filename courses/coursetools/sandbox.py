@@ -55,6 +55,7 @@ import os
 import pwd
 import selectors
 import shutil
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -399,9 +400,18 @@ def _claim_uid(slot: int) -> tuple[int, int]:
     dies, so nothing is ever left claimed.
     """
     UID_LOCKS.mkdir(mode=0o700, exist_ok=True)
+    # The temporary folder is shared with every user of the machine: a folder of that
+    # name made by someone else (or a symlink) could hold the locks or aim the grader's
+    # files elsewhere, so it must be a real folder, the grader's own, closed to others.
+    found = os.lstat(UID_LOCKS)
+    if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.geteuid() or found.st_mode & 0o077:
+        raise SandboxError(
+            f"{UID_LOCKS} must be a folder of the grader's own user that nobody else can "
+            "enter (mode 700); remove it and grade again"
+        )
     for uid in range(UID_BASE + slot, UID_BASE + slot + _UID_SEARCH):
         _require_unused(uid)
-        fd = os.open(UID_LOCKS / str(uid), os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(UID_LOCKS / str(uid), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

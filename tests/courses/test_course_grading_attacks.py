@@ -15,6 +15,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from coursetools import grading, sandbox
 
 QUICK = sandbox.Limits(startup=10.0)
@@ -293,3 +295,14 @@ def test_graders_running_at_once_never_share_a_sandbox_user():
     finally:
         os.close(held)
     assert second != first
+
+
+def test_a_lock_folder_others_can_enter_is_refused(tmp_path: Path, monkeypatch):
+    """Someone else on the machine made the lock folder first, open to all: no id is claimed."""
+    shared = tmp_path / "coursetools-sandbox-uids"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setattr(sandbox, "UID_LOCKS", shared)
+    with pytest.raises(sandbox.SandboxError, match="nobody else can enter"):
+        sandbox._claim_uid(0)
+    assert list(shared.iterdir()) == []
